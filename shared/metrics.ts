@@ -1,0 +1,53 @@
+/**
+ * Every Prometheus metric of a node, defined in one place, on a registry of
+ * its own (no global default registry). Hot-path counts are plain integer
+ * fields on their owners; `addCollector` lets each owner copy them into the
+ * gauges and counters below only when /metrics is scraped.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  #collectors: Array<() => void> = [];
+
+  /** Open client connections (WebSocket tunnels and HTTP sockets). */
+  readonly connectionsOpen = new Gauge({ name: 'wsha_connections_open', help: 'Open WebSocket tunnels by listener, pool and backend', labelNames: ['listener', 'pool', 'backend'] as const, registers: [this.registry] });
+  /** Tunnels ever opened. */
+  readonly connectionsTotal = new Counter({ name: 'wsha_connections_total', help: 'WebSocket tunnels opened by listener, pool and backend', labelNames: ['listener', 'pool', 'backend'] as const, registers: [this.registry] });
+  /** HTTP requests proxied. */
+  readonly httpRequestsTotal = new Counter({ name: 'wsha_http_requests_total', help: 'Plain HTTP requests proxied by pool and status class', labelNames: ['pool', 'status'] as const, registers: [this.registry] });
+  /** Handshakes that did not end in a tunnel. */
+  readonly handshakeFailuresTotal = new Counter({ name: 'wsha_handshake_failures_total', help: 'Failed client handshakes or requests by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  /** Bytes relayed client->backend (in) and backend->client (out). */
+  readonly bytesTotal = new Counter({ name: 'wsha_bytes_total', help: 'Bytes relayed through tunnels by direction', labelNames: ['direction'] as const, registers: [this.registry] });
+  /** 1 when the merged verdict says up. */
+  readonly backendUp = new Gauge({ name: 'wsha_backend_up', help: 'Merged health verdict of a backend (1 up, 0 down)', labelNames: ['pool', 'backend'] as const, registers: [this.registry] });
+  readonly backendVerdictChangesTotal = new Counter({ name: 'wsha_backend_verdict_changes_total', help: 'Changes of merged backend verdicts', labelNames: ['pool', 'backend', 'verdict'] as const, registers: [this.registry] });
+  readonly healthCheckSeconds = new Histogram({ name: 'wsha_health_check_seconds', help: 'Latency of active health checks', labelNames: ['pool', 'backend', 'result'] as const, buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2], registers: [this.registry] });
+  /** 1 while this node owns the VIP. */
+  readonly vipOwner = new Gauge({ name: 'wsha_vip_owner', help: 'Whether this node owns the VIP (1) or not (0)', labelNames: ['vip'] as const, registers: [this.registry] });
+  readonly vipEpoch = new Gauge({ name: 'wsha_vip_epoch', help: 'Fencing epoch of the VIP as last seen by this node', labelNames: ['vip'] as const, registers: [this.registry] });
+  readonly ownershipChangesTotal = new Counter({ name: 'wsha_ownership_changes_total', help: 'VIP ownership changes seen by this node, by reason', labelNames: ['vip', 'reason'] as const, registers: [this.registry] });
+  readonly peerHeartbeatAgeSeconds = new Gauge({ name: 'wsha_peer_heartbeat_age_seconds', help: 'Age of the last heartbeat of each peer', labelNames: ['peer'] as const, registers: [this.registry] });
+  readonly redisRoundTripSeconds = new Histogram({ name: 'wsha_redis_round_trip_seconds', help: 'Redis round-trip time by purpose', labelNames: ['purpose'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5], registers: [this.registry] });
+  readonly redisErrorsTotal = new Counter({ name: 'wsha_redis_errors_total', help: 'Redis errors by purpose', labelNames: ['purpose'] as const, registers: [this.registry] });
+  /** 1 while the node is draining (maintenance or SIGTERM). */
+  readonly draining = new Gauge({ name: 'wsha_draining', help: 'Whether this node is draining (1) or not (0)', registers: [this.registry] });
+  readonly sessionsTotal = new Counter({ name: 'wsha_session_moves_total', help: 'Sticky sessions moved to another backend because theirs was down', labelNames: ['pool'] as const, registers: [this.registry] });
+
+  constructor(opts: { nodeId?: string; defaultMetrics?: boolean } = {}) {
+    if (opts.nodeId) this.registry.setDefaultLabels({ node: opts.nodeId });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'wsha_process_' });
+  }
+
+  /** Registers a function run before each scrape to copy hot-path counts in. */
+  addCollector(fn: () => void): void { this.#collectors.push(fn); }
+
+  /** Prometheus text exposition. */
+  async text(): Promise<string> {
+    for (const fn of this.#collectors) fn();
+    return this.registry.metrics();
+  }
+
+  get contentType(): string { return this.registry.contentType; }
+}

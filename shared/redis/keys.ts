@@ -1,0 +1,47 @@
+/**
+ * The whole Redis key layout. Every key of a cluster lives under
+ * `wsha:v1:{CLUSTER}:` — the braces are a Redis Cluster hash tag, so every
+ * key of one cluster sits in one slot and multi-key Lua scripts work there too.
+ *
+ * | key                               | type   | what                                        |
+ * |-----------------------------------|--------|---------------------------------------------|
+ * | node:{id}                         | string | heartbeat JSON, PX = heartbeat timeout      |
+ * | nodes                             | zset   | node ids by last heartbeat (ms)             |
+ * | lease:{vip}                       | string | "nodeId:epoch", PX = lease TTL              |
+ * | epoch:{vip}                       | string | last epoch handed out (INCR)                |
+ * | vip:{vip}                         | hash   | owner, epoch, since, reason (last change)   |
+ * | handover:{vip}                    | string | JSON of a planned handover in progress      |
+ * | health:{pool}:{backend}           | hash   | nodeId -> observation JSON                  |
+ * | verdict:{pool}                    | hash   | backendId -> up|down (merged)               |
+ * | session:{pool}:{key}              | string | backendId, PX = affinity TTL                |
+ * | conns:{pool}                      | hash   | "{nodeId}|{backendId}" -> open connections  |
+ * | pools                             | hash   | pool -> JSON of live changes (versioned)    |
+ * | pools:version                     | string | version of live pool changes (INCR)         |
+ * | events (channel)                  | pubsub | JSON events: verdict, pools, handover, ...  |
+ */
+export const KEY_VERSION = 'v1';
+
+/** Builds every key of one cluster. */
+export class RedisKeys {
+  readonly prefix: string;
+  constructor(readonly cluster: string) {
+    this.prefix = `wsha:${KEY_VERSION}:{${cluster}}:`;
+  }
+  node(id: string): string { return `${this.prefix}node:${id}`; }
+  nodes(): string { return `${this.prefix}nodes`; }
+  lease(vip: string): string { return `${this.prefix}lease:${vip}`; }
+  epoch(vip: string): string { return `${this.prefix}epoch:${vip}`; }
+  vip(vip: string): string { return `${this.prefix}vip:${vip}`; }
+  handover(vip: string): string { return `${this.prefix}handover:${vip}`; }
+  health(pool: string, backend: string): string { return `${this.prefix}health:${pool}:${backend}`; }
+  verdict(pool: string): string { return `${this.prefix}verdict:${pool}`; }
+  session(pool: string, key: string): string { return `${this.prefix}session:${pool}:${key}`; }
+  sessionPattern(pool: string): string { return `${this.prefix}session:${pool}:*`; }
+  conns(pool: string): string { return `${this.prefix}conns:${pool}`; }
+  pools(): string { return `${this.prefix}pools`; }
+  poolsVersion(): string { return `${this.prefix}pools:version`; }
+  /** Pub/sub channel of cluster events. */
+  events(): string { return `${this.prefix}events`; }
+  /** Per-node command channel (drain, undrain, handover steps). */
+  commands(nodeId: string): string { return `${this.prefix}cmd:${nodeId}`; }
+}
