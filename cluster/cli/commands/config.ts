@@ -1,0 +1,27 @@
+/** `wsha config check FILE`: validates a config file without starting anything. */
+import type { Command } from 'commander';
+import { loadConfig } from '../../../shared/config/load';
+import { WshaError } from '../../../shared/errors';
+
+export function registerConfigCommands(program: Command): void {
+  const config = program.command('config').description('work with config files');
+  config
+    .command('check')
+    .description('validate a config file; prints every problem with the key it concerns')
+    .argument('<file>', 'YAML config file')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  wsha config check deploy/examples/pair-a.yaml\n\nExit codes: 0 valid, 2 invalid.')
+    .action((file: string, opts: { json?: boolean }) => {
+      try {
+        const c = loadConfig(file);
+        if (opts.json) process.stdout.write(JSON.stringify({ ok: true, file, node: c.node.id, cluster: c.cluster.name }) + '\n');
+        else process.stdout.write(`${file}: ok (cluster ${c.cluster.name}, node ${c.node.id}, ${c.listeners.length} listener(s), ${Object.keys(c.pools).length} pool(s))\n`);
+      } catch (err) {
+        if (!(err instanceof WshaError)) throw err;
+        const problems = (err as { problems?: readonly string[] }).problems ?? [];
+        if (opts.json) process.stdout.write(JSON.stringify({ ok: false, file, code: err.code, error: err.message.split('\n')[0], problems }) + '\n');
+        else process.stderr.write(`${err.message}\n`);
+        process.exitCode = 2;
+      }
+    });
+}

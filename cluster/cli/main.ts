@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+/**
+ * The `wsha` command. Each subcommand lives in cluster/cli/commands/ and
+ * registers itself on the program; this file only assembles them.
+ */
+import { Command } from 'commander';
+import { registerNodeCommands } from './commands/node';
+import { registerConfigCommands } from './commands/config';
+
+export function buildProgram(): Command {
+  const program = new Command('wsha')
+    .description('highly available WebSocket reverse-proxy cluster')
+    .version(require('../../../package.json').version)
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: true });
+  registerNodeCommands(program);
+  registerConfigCommands(program);
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram().parseAsync(process.argv).catch((err) => {
+    process.stderr.write(`wsha: ${err?.message ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * Shapes of the JSON values that nodes write to Redis and the CLI reads
+ * (keys in shared/redis/keys.ts). Writers and readers import these types,
+ * so the two sides cannot drift apart.
+ */
+
+/** Lifecycle state of a node as shown in heartbeats and `wsha status`. */
+export type NodeRunState = 'starting' | 'ready' | 'draining' | 'maintenance' | 'stopping';
+
+/** Value of `node:{id}` (and the payload of membership events). */
+export interface HeartbeatRecord {
+  id: string;
+  /** Address other nodes and the CLI reach this node at. */
+  address: string;
+  /** HOST:PORT of the admin API. */
+  admin: string;
+  /** HOST:PORT of the peer link (dead-peer detection). */
+  peer: string;
+  priority: number;
+  /** `owner` when it owns at least one VIP. */
+  role: 'owner' | 'standby';
+  state: NodeRunState;
+  /** Passed the readiness gate: config loaded, listeners bindable, shared state read. */
+  ready: boolean;
+  /** In maintenance (`wsha drain`): never acquires a VIP. */
+  drained: boolean;
+  version: string;
+  /** Wall-clock ms. */
+  startedAt: number;
+  /** Wall-clock ms when this heartbeat was written. */
+  sentAt: number;
+  /** Open client connections (tunnels + HTTP sockets). */
+  connections: number;
+  /** VIPs this node owns, with the epoch it holds. */
+  vips: Array<{ name: string; epoch: number }>;
+  /** Backends this node sees down, as `pool/backend`. */
+  backendsDown: string[];
+}
+
+/** Value of the hash `vip:{name}`: the last ownership change. */
+export interface VipRecord {
+  vip: string;
+  owner: string | null;
+  epoch: number;
+  /** Wall-clock ms of the change. */
+  since: number;
+  reason: string;
+  previousOwner: string | null;
+}
+
+/** One node's observation of one backend (field nodeId of `health:{pool}:{backend}`). */
+export interface HealthObservation {
+  nodeId: string;
+  up: boolean;
+  /** Wall-clock ms of the observation. */
+  at: number;
+  /** Latency of the last check in ms, or null when it failed. */
+  latencyMs: number | null;
+  /** Why it is down, when it is. */
+  reason?: string;
+}
+
+/** A live pool change (`wsha backends ...`), stored per pool and pushed as an event. */
+export interface PoolChange {
+  version: number;
+  pool: string;
+  op: 'add' | 'remove' | 'disable' | 'enable';
+  backendId: string;
+  url?: string;
+  at: number;
+  by: string;
+}
+
+/** Messages on the `events` channel. */
+export type ClusterEvent =
+  | { type: 'verdict'; pool: string; backend: string; up: boolean; by: string; at: number }
+  | { type: 'pools'; version: number; change: PoolChange }
+  | { type: 'ownership'; vip: string; owner: string | null; epoch: number; previousOwner: string | null; reason: string; at: number }
+  | { type: 'handover'; vip: string; phase: string; from: string; to: string; epoch?: number; at: number; detail?: string };
