@@ -18,7 +18,12 @@ export const RedisSchema = z.strictObject({
   /** redis:// or rediss:// URL of a single server. @default redis://127.0.0.1:6379 */
   url: z.string().regex(/^rediss?:\/\//, { error: 'expected a redis:// or rediss:// URL' }).default(DEFAULTS.redis.url),
   /** Sentinels to ask for the master; when set, `url` only supplies password/db. */
-  sentinels: z.array(z.strictObject({ host: z.string().min(1, { error: 'expected a host name or address' }), port: positiveInt('a port number').max(65535) })).min(1, { error: 'expected at least one sentinel' }).optional(),
+  sentinels: z.array(z.strictObject({
+    /** Host name or address of one sentinel. */
+    host: z.string().min(1, { error: 'expected a host name or address' }),
+    /** Port of that sentinel (usually 26379). */
+    port: positiveInt('a port number').max(65535),
+  })).min(1, { error: 'expected at least one sentinel' }).optional(),
   /** Master group name known to the sentinels. @default mymaster */
   name: z.string().min(1).default(DEFAULTS.redis.sentinelName),
   /** ACL user name. */
@@ -31,10 +36,13 @@ export const RedisSchema = z.strictObject({
   db: z.number().int().min(0).max(15).default(0),
   /** TLS to Redis: CA, client cert and key files (PEM). */
   tls: z.strictObject({
+    /** CA bundle (PEM) that signed the Redis server certificate. */
     ca: z.string().optional(),
+    /** Client certificate (PEM) for mutual TLS. */
     cert: z.string().optional(),
+    /** Client private key (PEM) for mutual TLS. */
     key: z.string().optional(),
-    /** @default true */
+    /** Verify the Redis server certificate. @default true */
     rejectUnauthorized: z.boolean().default(true),
   }).optional(),
   /** Timeout of one lease command; never queued while disconnected. @default 300 */
@@ -207,9 +215,9 @@ export const HealthCheckSchema = z.strictObject({
   path: z.string().startsWith('/').default(DEFAULTS.health.path),
   /** Accepted status range for `http`, e.g. 200-399. @default 200-399 */
   expectStatus: z.string().regex(/^\d{3}(-\d{3})?$/, { error: 'expected a status or range such as 200-399' }).default(DEFAULTS.health.expectStatus),
-  /** @default 2000 */
+  /** Time between two checks of one backend by one node. @default 2000 */
   intervalMs: positiveInt('a duration in milliseconds').default(DEFAULTS.health.intervalMs),
-  /** @default 1000 */
+  /** A check not answered in this time fails. @default 1000 */
   timeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.health.timeoutMs),
   /** Good checks in a row to come back up. @default 2 */
   rise: positiveInt('a count').default(DEFAULTS.health.riseCount),
@@ -235,8 +243,11 @@ export const PoolSchema = z.strictObject({
   balance: z.enum(['round-robin', 'least-conn', 'sticky'], { error: 'expected round-robin, least-conn or sticky' }).default('round-robin'),
   /** Session key for `sticky`: one of cookie, header or query; falls back to the client address. */
   sticky: z.strictObject({
+    /** Cookie whose value is the session key. */
     cookie: z.string().min(1).optional(),
+    /** Request header whose value is the session key. */
     header: z.string().min(1).optional(),
+    /** Query parameter whose value is the session key. */
     query: z.string().min(1).optional(),
     /** Set the cookie on the 101/response when the client has none. @default false */
     setCookie: z.boolean().default(false),
@@ -270,7 +281,7 @@ export const LimitsSchema = z.strictObject({
   requestTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.limits.requestTimeoutMs),
 });
 
-/** logging */
+/** logging: log output of the node (JSON lines; pretty in a terminal). */
 export const LoggingSchema = z.strictObject({
   /** pino level. @default info */
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected fatal, error, warn, info, debug, trace or silent' }).default(DEFAULTS.logging.level),
