@@ -11,6 +11,7 @@
  * | epoch:{vip}                       | string | last epoch handed out (INCR)                |
  * | vip:{vip}                         | hash   | owner, epoch, since, reason (last change)   |
  * | handover:{vip}                    | string | JSON of a planned handover in progress      |
+ * | drained                           | set    | node ids in maintenance (`wsha drain`)      |
  * | health:{pool}:{backend}           | hash   | nodeId -> observation JSON                  |
  * | verdict:{pool}                    | hash   | backendId -> up|down (merged)               |
  * | session:{pool}:{key}              | string | backendId, PX = affinity TTL                |
@@ -33,6 +34,8 @@ export class RedisKeys {
   epoch(vip: string): string { return `${this.prefix}epoch:${vip}`; }
   vip(vip: string): string { return `${this.prefix}vip:${vip}`; }
   handover(vip: string): string { return `${this.prefix}handover:${vip}`; }
+  /** Set of drained node ids; persists across restarts until `wsha undrain`. */
+  drained(): string { return `${this.prefix}drained`; }
   health(pool: string, backend: string): string { return `${this.prefix}health:${pool}:${backend}`; }
   verdict(pool: string): string { return `${this.prefix}verdict:${pool}`; }
   session(pool: string, key: string): string { return `${this.prefix}session:${pool}:${key}`; }
