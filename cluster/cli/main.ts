@@ -6,6 +6,10 @@
 import { Command } from 'commander';
 import { registerNodeCommands } from './commands/node';
 import { registerConfigCommands } from './commands/config';
+import { registerStatusCommand } from './commands/status';
+import { registerNodesCommand } from './commands/nodes';
+import { registerVipsCommand } from './commands/vips';
+import { reportError } from './exit';
 
 export function buildProgram(): Command {
   const program = new Command('wsha')
@@ -15,12 +19,14 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: true });
   registerNodeCommands(program);
   registerConfigCommands(program);
+  registerStatusCommand(program);
+  registerNodesCommand(program);
+  registerVipsCommand(program);
   return program;
 }
 
 if (require.main === module) {
   buildProgram().parseAsync(process.argv).catch((err) => {
-    process.stderr.write(`wsha: ${err?.message ?? String(err)}\n`);
-    process.exit(1);
+    reportError(err);
   });
 }

@@ -1,0 +1,82 @@
+/**
+ * Pools and backends of the status document: the merged verdict
+ * (`verdict:{pool}`), each node's latest observation (`health:{pool}:{backend}`),
+ * open connections summed over live nodes (`conns:{pool}`) and the number
+ * of session-affinity records (`session:{pool}:*`).
+ */
+import type Redis from 'ioredis';
+import type { Config } from '../../shared/config/schema';
+import type { RedisKeys } from '../../shared/redis/keys';
+import type { HealthObservation } from '../../shared/records';
+import { scanKeys, suffixes, type countKeys } from './redis-scan';
+import type { BackendStatus, BackendView, PoolStatus } from './status-document';
+
+export interface PoolReadContext {
+  redis: Redis;
+  keys: RedisKeys;
+  config: Config | null;
+  /** Wall-clock ms of the snapshot. */
+  now: number;
+  /** Ids of nodes whose heartbeat is current; only their connection counts are summed. */
+  aliveNodes: ReadonlySet<string>;
+  /** Observations older than this are not fresh. */
+  freshMs: number;
+}
+
+/** Pool name -> backend ids, from the config and from every key that names a backend. */
+async function discover(c: PoolReadContext): Promise<Map<string, Set<string>>> {
+  const pools = new Map<string, Set<string>>();
+  const add = (pool: string, backend?: string) => {
+    if (!pools.has(pool)) pools.set(pool, new Set());
+    if (backend) pools.get(pool)!.add(backend);
+  };
+  for (const [name, p] of Object.entries(c.config?.pools ?? {})) for (const b of p.backends) add(name, b.id);
+  for (const rest of suffixes(await scanKeys(c.redis, `${c.keys.health('', '').slice(0, -1)}*`), c.keys.health('', '').slice(0, -1))) {
+    const at = rest.indexOf(':');
+    if (at > 0) add(rest.slice(0, at), rest.slice(at + 1));
+  }
+  for (const pool of suffixes(await scanKeys(c.redis, `${c.keys.verdict('')}*`), c.keys.verdict(''))) {
+    for (const b of await c.redis.hkeys(c.keys.verdict(pool))) add(pool, b);
+  }
+  return pools;
+}
+
+function toView(raw: string, nodeId: string, c: PoolReadContext): BackendView | null {
+  try {
+    const o = JSON.parse(raw) as HealthObservation;
+    const ageMs = Math.max(0, c.now - Number(o.at));
+    return { nodeId: o.nodeId ?? nodeId, up: o.up === true, ageMs, latencyMs: typeof o.latencyMs === 'number' ? o.latencyMs : null, reason: o.reason ?? null, fresh: ageMs <= c.freshMs };
+  } catch {
+    return null;
+  }
+}
+
+async function readBackend(c: PoolReadContext, pool: string, id: string, verdicts: Record<string, string>, conns: Record<string, string>): Promise<BackendStatus> {
+  const obs = await c.redis.hgetall(c.keys.health(pool, id));
+  const views = Object.entries(obs).map(([node, raw]) => toView(raw, node, c)).filter((v): v is BackendView => v !== null).sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+  const newest = views.filter((v) => v.latencyMs !== null).sort((a, b) => a.ageMs - b.ageMs)[0];
+  let connections = 0;
+  for (const [field, n] of Object.entries(conns)) {
+    const bar = field.lastIndexOf('|');
+    if (bar > 0 && field.slice(bar + 1) === id && c.aliveNodes.has(field.slice(0, bar))) connections += Number(n) || 0;
+  }
+  const v = verdicts[id];
+  return { id, verdict: v === 'up' || v === 'down' ? v : 'unknown', connections, lastCheckLatencyMs: newest?.latencyMs ?? null, views };
+}
+
+/** Reads every pool, sorted by name, backends in config order then by id. */
+export async function readPools(c: PoolReadContext, count: typeof countKeys): Promise<PoolStatus[]> {
+  const pools = await discover(c);
+  const out: PoolStatus[] = [];
+  for (const name of [...pools.keys()].sort()) {
+    const [verdicts, conns, sessions] = await Promise.all([
+      c.redis.hgetall(c.keys.verdict(name)),
+      c.redis.hgetall(c.keys.conns(name)),
+      count(c.redis, c.keys.sessionPattern(name)),
+    ]);
+    const ids = [...pools.get(name)!];
+    const backends = await Promise.all(ids.map((id) => readBackend(c, name, id, verdicts, conns)));
+    out.push({ name, sessions: sessions.count, backends });
+  }
+  return out;
+}

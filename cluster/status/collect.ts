@@ -1,0 +1,107 @@
+/**
+ * Reads the status document of one cluster from Redis, using only the
+ * documented key layout (shared/redis/keys.ts) and record shapes
+ * (shared/records.ts). Works with or without the node config: with it,
+ * VIPs and pools that never wrote a key yet are listed too, and VIP driver
+ * and preempt come from it.
+ */
+import type Redis from 'ioredis';
+import type { Config } from '../../shared/config/schema';
+import { DEFAULTS } from '../../shared/config/defaults';
+import type { RedisKeys } from '../../shared/redis/keys';
+import type { HeartbeatRecord } from '../../shared/records';
+import { healthOf, warningsFor } from './assess';
+import { countKeys, scanKeys, suffixes } from './redis-scan';
+import { STATUS_VERSION, type NodeStatus, type PoolStatus, type StatusDocument, type VipStatus } from './status-document';
+import { readPools } from './collect-pools';
+
+/** Nodes whose last heartbeat is older than this are no longer listed. */
+export const FORGET_NODE_AFTER_MS = 24 * 60 * 60 * 1000;
+
+export interface CollectOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  /** Printable Redis address for the document. */
+  address: string;
+  config?: Config | null;
+  /** Wall clock, injectable for tests. */
+  nowMs?: () => number;
+}
+
+function parseJson<T>(text: string | null): T | null {
+  if (!text) return null;
+  try { return JSON.parse(text) as T; } catch { return null; }
+}
+
+async function readNodes(o: CollectOptions, now: number): Promise<NodeStatus[]> {
+  const raw = await o.redis.zrangebyscore(o.keys.nodes(), now - FORGET_NODE_AFTER_MS, '+inf', 'WITHSCORES');
+  const seen = new Map<string, number>();
+  for (let i = 0; i + 1 < raw.length; i += 2) seen.set(raw[i], Number(raw[i + 1]));
+  const ids = [...seen.keys()].sort();
+  const beats = ids.length ? await o.redis.mget(ids.map((id) => o.keys.node(id))) : [];
+  return ids.map((id, i) => {
+    const hb = parseJson<HeartbeatRecord>(beats[i]);
+    if (!hb) {
+      return { id, alive: false, address: null, admin: null, role: null, state: 'down', priority: null, heartbeatAgeMs: Math.max(0, now - (seen.get(id) ?? now)), version: null, uptimeMs: null, connections: null, ready: null, drained: null, vips: [] };
+    }
+    return {
+      id, alive: true, address: hb.address ?? null, admin: hb.admin ?? null, role: hb.role ?? null, state: hb.state ?? 'unknown',
+      priority: hb.priority ?? null, heartbeatAgeMs: Math.max(0, now - hb.sentAt), version: hb.version ?? null,
+      uptimeMs: hb.startedAt ? Math.max(0, now - hb.startedAt) : null, connections: hb.connections ?? null, ready: hb.ready ?? null,
+      drained: hb.drained ?? null, vips: Array.isArray(hb.vips) ? hb.vips : [],
+    };
+  });
+}
+
+async function vipNames(o: CollectOptions, nodes: NodeStatus[]): Promise<string[]> {
+  const names = new Set<string>((o.config?.vips ?? []).map((v) => v.name));
+  for (const n of suffixes(await scanKeys(o.redis, `${o.keys.vip('')}*`), o.keys.vip(''))) names.add(n);
+  for (const n of suffixes(await scanKeys(o.redis, `${o.keys.lease('')}*`), o.keys.lease(''))) names.add(n);
+  for (const node of nodes) for (const v of node.vips) names.add(v.name);
+  return [...names].sort();
+}
+
+async function readVip(o: CollectOptions, name: string): Promise<VipStatus> {
+  const [lease, ttl, rec] = await Promise.all([o.redis.get(o.keys.lease(name)), o.redis.pttl(o.keys.lease(name)), o.redis.hgetall(o.keys.vip(name))]);
+  const cfg = o.config?.vips.find((v) => v.name === name);
+  let owner: string | null = null;
+  let epoch: number | null = rec.epoch ? Number(rec.epoch) : null;
+  if (lease) {
+    const at = lease.lastIndexOf(':');
+    owner = at > 0 ? lease.slice(0, at) : lease;
+    if (at > 0 && Number.isFinite(Number(lease.slice(at + 1)))) epoch = Number(lease.slice(at + 1));
+  }
+  const nul = (s: string | undefined) => (s === undefined || s === '' || s === 'null' ? null : s);
+  return {
+    name, owner, epoch,
+    since: rec.since ? Number(rec.since) : null,
+    reason: nul(rec.reason),
+    previousOwner: nul(rec.previousOwner),
+    preempt: cfg ? cfg.preempt : rec.preempt !== undefined ? rec.preempt === 'true' || rec.preempt === '1' : null,
+    driver: cfg?.driver ?? nul(rec.driver),
+    address: cfg?.address ?? nul(rec.address),
+    leaseTtlMs: lease && ttl >= 0 ? ttl : null,
+  };
+}
+
+/** Collects the whole status document. Throws whatever ioredis throws when Redis fails mid-way. */
+export async function collectStatus(o: CollectOptions): Promise<StatusDocument> {
+  const now = (o.nowMs ?? Date.now)();
+  const t0 = performance.now();
+  await o.redis.ping();
+  const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
+  const nodes = await readNodes(o, now);
+  const vips = await Promise.all((await vipNames(o, nodes)).map((n) => readVip(o, n)));
+  const alive = new Set(nodes.filter((n) => n.alive).map((n) => n.id));
+  const pools: PoolStatus[] = await readPools({ redis: o.redis, keys: o.keys, config: o.config ?? null, now, aliveNodes: alive, freshMs: freshWindowMs(o.config ?? null) }, countKeys);
+  const base = { version: STATUS_VERSION, cluster: o.keys.cluster, generatedAt: now, redis: { address: o.address, latencyMs }, nodes, vips, pools };
+  const warnings = warningsFor(base);
+  return { ...base, health: healthOf(warnings), warnings };
+}
+
+/** How old an observation may be and still count, from the config or the defaults. */
+export function freshWindowMs(config: Config | null, pool?: string): number {
+  const intervals = config?.cluster.health.freshIntervals ?? DEFAULTS.health.freshIntervals;
+  const interval = (pool ? config?.pools[pool]?.healthCheck.intervalMs : undefined) ?? DEFAULTS.health.intervalMs;
+  return intervals * interval;
+}
