@@ -1,0 +1,165 @@
+/**
+ * `linux` VIP driver: the owner adds the VIP to a real interface with
+ * `ip addr add ADDRESS/PREFIX dev IFACE` and tells the segment at once, so
+ * that clients and switches stop sending to the host that lost it:
+ *
+ *   IPv4  gratuitous ARP, `arping -U -c 1 -I IFACE ADDRESS`, sent `garpCount`
+ *         times `garpIntervalMs` apart (the first at once, the rest in the
+ *         background), and again on every announce() (partition healed,
+ *         rival claim resolved).
+ *   IPv6  unsolicited neighbour advertisement sent by the kernel: up() sets
+ *         net.ipv6.conf.IFACE.ndisc_notify=1 and accept_dad=0, so the address
+ *         is usable at once (a tentative address cannot be bound) and the
+ *         kernel advertises it when it is added. announce() cannot ask the
+ *         kernel for another NA; it logs that and returns.
+ *
+ * down() removes the address; cleanup() is down() at start, for the address a
+ * killed node left behind. Every method is idempotent: when `ip` fails, the
+ * driver looks at the interface and accepts the state it wanted.
+ * `reusePort` is false: the node opens its VIP listeners only after up(),
+ * since binding needs the address to be local.
+ */
+import { isIP } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import type { Logger } from '../../../shared/logger';
+import type { VipConfig } from '../../../shared/config/schema';
+import { DEFAULTS } from '../../../shared/config/defaults';
+import { VipDriverError } from '../../../shared/errors';
+import type { VipContext, VipDriver } from './driver';
+import { describeFailure, runCommand, succeeded, type CommandResult, type RunOptions } from './commands';
+
+/** Timeout of one `ip` or `arping` run. */
+const TOOL_TIMEOUT_MS = 3000;
+
+/** Runs a command; injectable so that unit tests can record argument lists. */
+export type CommandRunner = (file: string, args: readonly string[], opts: RunOptions) => Promise<CommandResult>;
+
+/** Canonical text of an address, so `fd00::0001` and `fd00::1` compare equal. */
+export function canonicalAddress(address: string): string {
+  return isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
+}
+
+/** `ip` arguments to add or delete the VIP. */
+export function ipAddrArgs(action: 'add' | 'del', address: string, prefix: number, iface: string): string[] {
+  const family = isIP(address) === 6 ? '-6' : '-4';
+  return [family, 'addr', action, `${address}/${prefix}`, 'dev', iface];
+}
+
+/** `ip` arguments that list the interface's addresses of the VIP's family, one per line. */
+export function ipShowArgs(address: string, iface: string): string[] {
+  return [isIP(address) === 6 ? '-6' : '-4', '-o', 'addr', 'show', 'dev', iface];
+}
+
+/** `arping` arguments for one gratuitous (unsolicited) ARP announcing the address. */
+export function arpingArgs(address: string, iface: string): string[] {
+  return ['-U', '-c', '1', '-w', '1', '-I', iface, address];
+}
+
+/** Whether `ip -o addr show` output lists the address (any prefix). */
+export function listsAddress(ipShowOutput: string, address: string): boolean {
+  const want = canonicalAddress(address);
+  return ipShowOutput.split('\n').some((line) => {
+    const m = /\binet6?\s+([0-9a-fA-F:.]+)\//.exec(line);
+    return m !== null && canonicalAddress(m[1] as string) === want;
+  });
+}
+
+/** The Linux VIP driver; see the file comment. */
+export class LinuxDriver implements VipDriver {
+  readonly kind = 'linux' as const;
+  readonly reusePort = false;
+  readonly #vip: VipConfig;
+  readonly #iface: string;
+  readonly #prefix: number;
+  readonly #v6: boolean;
+  readonly #log: Logger;
+  readonly #run: CommandRunner;
+  /** Pending repetitions of the current GARP series; cleared by down() and by a new series. */
+  #garpTimers: NodeJS.Timeout[] = [];
+
+  constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand) {
+    if (!vip.interface) throw new VipDriverError(vip.name, 'linux', 'no interface configured');
+    this.#vip = vip;
+    this.#iface = vip.interface;
+    this.#v6 = isIP(vip.address) === 6;
+    this.#prefix = vip.prefix ?? (this.#v6 ? DEFAULTS.vip.prefixV6 : DEFAULTS.vip.prefixV4);
+    this.#log = logger.child({ component: 'vip-driver', driver: 'linux', vip: vip.name });
+    this.#run = run;
+  }
+
+  async up(ctx: VipContext): Promise<void> {
+    if (this.#v6) await this.#prepareIpv6();
+    await this.#ensure('add');
+    this.#log.info({ address: this.#vip.address, iface: this.#iface, epoch: ctx.epoch }, 'vip address added');
+    await this.announce(ctx);
+  }
+
+  async down(ctx: VipContext): Promise<void> {
+    this.#cancelGarps();
+    await this.#ensure('del');
+    this.#log.info({ address: this.#vip.address, iface: this.#iface, epoch: ctx.epoch }, 'vip address removed');
+  }
+
+  async announce(ctx: VipContext): Promise<void> {
+    if (this.#v6) {
+      this.#log.debug({ epoch: ctx.epoch }, 'ipv6: the kernel sent its unsolicited NA when the address was added; no re-announce');
+      return;
+    }
+    this.#cancelGarps();
+    const count = this.#vip.garpCount;
+    if (count === 0) return;
+    const first = await this.#garp();
+    for (let i = 1; i < count; i++) {
+      const t = setTimeout(() => { void this.#garp(); }, i * this.#vip.garpIntervalMs);
+      t.unref();
+      this.#garpTimers.push(t);
+    }
+    // A failed GARP does not undo ownership: the address is up and answers
+    // ARP requests; clients just learn the new MAC later. Log it loudly.
+    if (!first) this.#log.warn({ epoch: ctx.epoch }, 'gratuitous ARP failed; neighbours learn the new owner only when their cache entry expires');
+  }
+
+  async cleanup(ctx: Omit<VipContext, 'epoch'>): Promise<void> {
+    await this.down({ ...ctx, epoch: 0 });
+  }
+
+  /** Stops a GARP series in flight (tests, shutdown). */
+  close(): void { this.#cancelGarps(); }
+
+  #cancelGarps(): void {
+    for (const t of this.#garpTimers) clearTimeout(t);
+    this.#garpTimers = [];
+  }
+
+  async #garp(): Promise<boolean> {
+    const r = await this.#run('arping', arpingArgs(this.#vip.address, this.#iface), { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log, quiet: true });
+    if (!succeeded(r)) this.#log.warn({ reason: describeFailure(r) }, 'arping failed');
+    return succeeded(r);
+  }
+
+  /** Adds or deletes the address; a failure is accepted when the interface already is as wanted. */
+  async #ensure(action: 'add' | 'del'): Promise<void> {
+    const r = await this.#run('ip', ipAddrArgs(action, this.#vip.address, this.#prefix, this.#iface), { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log });
+    if (succeeded(r)) return;
+    const present = await this.#present();
+    if (present === (action === 'add')) return;
+    throw new VipDriverError(this.#vip.name, 'linux', `ip addr ${action} ${this.#vip.address}/${this.#prefix} dev ${this.#iface}: ${describeFailure(r)}`);
+  }
+
+  /** Whether the address is on the interface now; null (treated as unknown) when `ip` itself fails. */
+  async #present(): Promise<boolean | null> {
+    const r = await this.#run('ip', ipShowArgs(this.#vip.address, this.#iface), { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log, quiet: true });
+    if (!succeeded(r)) return null;
+    return listsAddress(r.stdout, this.#vip.address);
+  }
+
+  async #prepareIpv6(): Promise<void> {
+    const base = `/proc/sys/net/ipv6/conf/${this.#iface}`;
+    try {
+      await writeFile(`${base}/ndisc_notify`, '1');
+      await writeFile(`${base}/accept_dad`, '0');
+    } catch (err) {
+      throw new VipDriverError(this.#vip.name, 'linux', `cannot set ndisc_notify/accept_dad on ${this.#iface}`, err);
+    }
+  }
+}

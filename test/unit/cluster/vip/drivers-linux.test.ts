@@ -1,0 +1,102 @@
+/**
+ * linux VIP driver: argument building, address parsing, idempotence and the
+ * GARP series, with a runner that records every command and answers like
+ * `ip` does. The driver in real namespaces is in test/failover/linux-driver-netns.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LinuxDriver, arpingArgs, canonicalAddress, ipAddrArgs, ipShowArgs, listsAddress, type CommandRunner } from '../../../../cluster/vip/drivers/linux';
+import type { CommandResult } from '../../../../cluster/vip/drivers/commands';
+import type { VipConfig } from '../../../../shared/config/schema';
+import { VipDriverError } from '../../../../shared/errors';
+import { silentLogger } from '../../../../shared/logger';
+import { sleep } from '../../../harness/ports';
+
+const ok = (stdout = ''): CommandResult => ({ code: 0, signal: null, stdout, stderr: '', durationMs: 1, timedOut: false, spawnError: undefined });
+const fail = (stderr: string): CommandResult => ({ code: 2, signal: null, stdout: '', stderr, durationMs: 1, timedOut: false, spawnError: undefined });
+
+function vip(over: Partial<VipConfig> = {}): VipConfig {
+  return { name: 'web', driver: 'linux', address: '10.9.0.10', interface: 'eth7', preempt: false, execTimeoutMs: 1000, garpCount: 3, garpIntervalMs: 20, ...over };
+}
+
+/** A fake interface that `ip` commands act on, recording every call. */
+function fakeHost(initial: string[] = []) {
+  const addrs = new Set(initial);
+  const calls: string[] = [];
+  const run: CommandRunner = async (file, args) => {
+    calls.push(`${file} ${args.join(' ')}`);
+    if (file === 'arping') return ok();
+    const [, sub, action, cidr] = args;
+    if (sub === 'addr' && action === 'add') {
+      if (addrs.has(cidr as string)) return fail('Error: ipv4: Address already assigned.');
+      addrs.add(cidr as string); return ok();
+    }
+    if (sub === 'addr' && action === 'del') {
+      if (!addrs.has(cidr as string)) return fail('Error: ipv4: Address not found.');
+      addrs.delete(cidr as string); return ok();
+    }
+    if (sub === 'addr' || args.includes('show')) return ok([...addrs].map((a, i) => `${i + 2}: eth7    inet ${a} scope global eth7\\       valid_lft forever`).join('\n'));
+    return fail('unexpected');
+  };
+  return { addrs, calls, run };
+}
+
+const ctx = { vip: 'web', address: '10.9.0.10', nodeId: 'a', epoch: 4 };
+
+test('argument lists for ip and arping', () => {
+  assert.deepEqual(ipAddrArgs('add', '10.9.0.10', 32, 'eth0'), ['-4', 'addr', 'add', '10.9.0.10/32', 'dev', 'eth0']);
+  assert.deepEqual(ipAddrArgs('del', 'fd00::10', 64, 'eth1'), ['-6', 'addr', 'del', 'fd00::10/64', 'dev', 'eth1']);
+  assert.deepEqual(ipShowArgs('10.9.0.10', 'eth0'), ['-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+  assert.deepEqual(arpingArgs('10.9.0.10', 'eth0'), ['-U', '-c', '1', '-w', '1', '-I', 'eth0', '10.9.0.10']);
+});
+
+test('address listing is parsed per address, not per substring', () => {
+  const out = '2: eth0    inet 10.9.0.100/24 brd 10.9.0.255 scope global eth0\n2: eth0    inet6 fd00::1/64 scope global';
+  assert.equal(listsAddress(out, '10.9.0.100'), true);
+  assert.equal(listsAddress(out, '10.9.0.10'), false);
+  assert.equal(listsAddress(out, 'fd00:0:0::0001'), true);
+  assert.equal(canonicalAddress('FD00:0::1'), 'fd00::1');
+});
+
+test('up adds with the default /32 and sends garpCount gratuitous ARPs spaced by the interval', async () => {
+  const h = fakeHost();
+  const d = new LinuxDriver(vip(), silentLogger(), h.run);
+  assert.equal(d.reusePort, false);
+  await d.up(ctx);
+  assert.ok(h.addrs.has('10.9.0.10/32'));
+  assert.equal(h.calls.filter((c) => c.startsWith('arping')).length, 1, 'the first GARP is sent before up resolves');
+  await sleep(200);
+  assert.equal(h.calls.filter((c) => c.startsWith('arping')).length, 3);
+  d.close();
+});
+
+test('up and down are idempotent; a real failure is a VipDriverError', async () => {
+  const h = fakeHost(['10.9.0.10/24']);
+  const d = new LinuxDriver(vip({ prefix: 24, garpCount: 0 }), silentLogger(), h.run);
+  await d.up(ctx); // already there: "Address already assigned" is fine
+  await d.down(ctx);
+  await d.down(ctx); // already gone: fine
+  await d.cleanup({ vip: 'web', address: '10.9.0.10', nodeId: 'a' });
+  assert.equal(h.addrs.size, 0);
+  const broken: CommandRunner = async (file, args) => (args.includes('show') ? ok('') : fail('Cannot find device "eth7"'));
+  const d2 = new LinuxDriver(vip({ garpCount: 0 }), silentLogger(), broken);
+  await assert.rejects(d2.up(ctx), (e: unknown) => e instanceof VipDriverError && e.code === 'WSHA_ERR_VIP_DRIVER' && /eth7/.test(e.message));
+});
+
+test('down cancels the rest of a GARP series', async () => {
+  const h = fakeHost();
+  const d = new LinuxDriver(vip({ garpCount: 5, garpIntervalMs: 40 }), silentLogger(), h.run);
+  await d.up(ctx);
+  await d.down(ctx);
+  await sleep(300);
+  assert.equal(h.calls.filter((c) => c.startsWith('arping')).length, 1);
+});
+
+test('a failed GARP does not fail up (the address is there), a missing interface option does', async () => {
+  const h = fakeHost();
+  const run: CommandRunner = async (file, args, opts) => (file === 'arping' ? fail('arping: interface is down') : h.run(file, args, opts));
+  const d = new LinuxDriver(vip({ garpCount: 1 }), silentLogger(), run);
+  await d.up(ctx);
+  assert.ok(h.addrs.has('10.9.0.10/32'));
+  assert.throws(() => new LinuxDriver(vip({ interface: undefined }), silentLogger(), run), VipDriverError);
+});
