@@ -77,6 +77,8 @@ export const DEFAULTS = Object.freeze({
   }),
   affinity: Object.freeze({
     ttlMs: 30 * 60 * 1000,
+    /** A sticky lookup slower than this falls back to hashing: a handshake never waits long on Redis. */
+    lookupTimeoutMs: 50,
     cookieName: 'wsha_sid',
   }),
   vip: Object.freeze({

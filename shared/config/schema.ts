@@ -85,6 +85,8 @@ export const HealthMergeSchema = z.strictObject({
 export const AffinitySchema = z.strictObject({
   /** TTL of a session-to-backend record, refreshed while the session is active. @default 1800000 */
   ttlMs: positiveInt('a duration in milliseconds').default(DEFAULTS.affinity.ttlMs),
+  /** Longest a new connection waits for the affinity lookup in Redis before falling back to hashing. @default 50 */
+  lookupTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.affinity.lookupTimeoutMs),
 });
 
 /** cluster.handover: planned handover (`wsha failover`, `wsha drain`). */
