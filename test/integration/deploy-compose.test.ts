@@ -1,0 +1,195 @@
+/**
+ * docker-compose.yml and deploy/Dockerfile checked without a Docker engine:
+ * every mounted file exists and every mounted config passes `wsha config
+ * check`; both proxies name the same VIP and Redis; ports line up (published
+ * port -> forwarder -> VIP:listener port, healthchecks -> admin listeners,
+ * Redis URL -> the redis service, backend URLs -> backend services); the
+ * forwarder (deploy/compose/vip-forward.js) is run for real on loopback.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, connect, type AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig } from '../../shared/config/load';
+import type { Config } from '../../shared/config/schema';
+import { freePort, waitFor } from '../harness/ports';
+import { configCheck, REPO_ROOT } from '../harness/wsha-cli';
+
+type Service = Record<string, any>;
+const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; networks: Record<string, any> };
+const services = compose.services;
+const PROXIES = ['proxy-a', 'proxy-b'];
+const CONFIG_IN_CONTAINER = '/etc/wsha/wsha.yaml';
+
+/** `./host/path:/container/path[:ro]` mounts of a service, resolved against the repo. */
+function mounts(svc: Service): Array<{ source: string; target: string }> {
+  return (svc.volumes ?? []).map((v: string) => {
+    const [source, target] = v.split(':');
+    return { source: resolve(REPO_ROOT, source), target };
+  });
+}
+
+function configOf(name: string): Config {
+  const m = mounts(services[name]).find((x) => x.target === CONFIG_IN_CONTAINER);
+  assert.ok(m, `${name} mounts no config at ${CONFIG_IN_CONTAINER}`);
+  return loadConfig(m.source, {});
+}
+
+/** The fixed address of a service on the compose network. */
+const fixedAddress = (svc: Service): string => Object.values(svc.networks ?? {}).map((n: any) => n?.ipv4_address).find(Boolean);
+const hostPort = (s: string) => { const i = s.lastIndexOf(':'); return { host: s.slice(0, i), port: Number(s.slice(i + 1)) }; };
+const argAfter = (cmd: string[], flag: string) => cmd[cmd.indexOf(flag) + 1];
+const ipv4ToInt = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+const inCidr = (ip: string, cidr: string) => { const [base, len] = cidr.split('/'); const size = 2 ** (32 - Number(len)); return Math.floor(ipv4ToInt(ip) / size) === Math.floor(ipv4ToInt(base) / size); };
+
+test('the stack has redis, two proxies, two backends and the VIP forwarder, each with a healthcheck', () => {
+  for (const name of ['redis', 'proxy-a', 'proxy-b', 'backend-1', 'backend-2', 'vip']) {
+    assert.ok(services[name], `service ${name} missing`);
+    assert.ok(Array.isArray(services[name].healthcheck?.test), `service ${name} has no healthcheck`);
+  }
+});
+
+test('every mounted file exists and every mounted config passes wsha config check', async () => {
+  let configs = 0;
+  for (const [name, svc] of Object.entries(services)) {
+    for (const m of mounts(svc)) {
+      assert.ok(existsSync(m.source), `${name} mounts ${m.source}, which does not exist`);
+      if (!/\.ya?ml$/.test(m.source)) continue;
+      const r = await configCheck(m.source);
+      assert.equal(r.code, 0, `${name}: wsha config check ${m.source}: ${r.stdout}${r.stderr}`);
+      configs++;
+    }
+  }
+  assert.equal(configs, 2, 'one config per proxy');
+});
+
+test('both proxies share cluster, VIP and Redis; proxy-a (150) is preferred over proxy-b (100)', () => {
+  const [a, b] = PROXIES.map(configOf);
+  assert.equal(a.cluster.name, b.cluster.name);
+  assert.deepEqual(a.cluster.redis, b.cluster.redis);
+  assert.deepEqual(a.vips, b.vips);
+  assert.equal(a.vips.length, 1);
+  assert.deepEqual(a.listeners, b.listeners);
+  assert.deepEqual(a.pools, b.pools);
+  assert.equal(a.node.id, 'proxy-a');
+  assert.equal(b.node.id, 'proxy-b');
+  assert.equal(a.node.priority, 150);
+  assert.equal(b.node.priority, 100);
+});
+
+test('the linux VIP driver has what it needs: NET_ADMIN/NET_RAW, eth0, a VIP no container can be given', () => {
+  const net = Object.values(compose.networks)[0].ipam.config[0];
+  for (const name of PROXIES) {
+    const vip = configOf(name).vips[0];
+    assert.equal(vip.driver, 'linux');
+    assert.equal(vip.interface, 'eth0');
+    assert.ok(services[name].cap_add.includes('NET_ADMIN') && services[name].cap_add.includes('NET_RAW'), `${name} lacks cap_add NET_ADMIN/NET_RAW`);
+    assert.ok(inCidr(vip.address, net.subnet), `VIP ${vip.address} outside ${net.subnet}`);
+    assert.ok(!inCidr(vip.address, net.ip_range), `VIP ${vip.address} inside the dynamic range ${net.ip_range}`);
+  }
+  const vip = configOf('proxy-a').vips[0].address;
+  const taken = Object.entries(services).map(([n, s]) => [n, fixedAddress(s)]).filter(([, ip]) => ip);
+  assert.equal(taken.length, Object.keys(services).length, 'every service has a fixed address');
+  assert.ok(taken.every(([, ip]) => ip !== vip && inCidr(ip, net.subnet)), JSON.stringify(taken));
+});
+
+test('each proxy advertises and listens on its own container address', () => {
+  for (const name of PROXIES) {
+    const c = configOf(name);
+    const ip = fixedAddress(services[name]);
+    assert.equal(c.node.address, ip);
+    assert.equal(hostPort(c.node.admin.listen).host, ip);
+    assert.equal(hostPort(c.node.peer.listen).host, ip);
+  }
+});
+
+test('ports line up: host port -> forwarder -> VIP:listener port', () => {
+  const c = configOf('proxy-a');
+  const vip = c.vips[0];
+  const listener = c.listeners.find((l) => l.on === `vip:${vip.name}`);
+  assert.ok(listener, 'no listener on the VIP');
+  const fwd = services.vip;
+  const [published, inside] = fwd.ports[0].split(':').slice(-2).map(Number);
+  assert.ok(published > 0);
+  assert.equal(Number(fwd.command[0]), inside, 'forwarder listens on the published container port');
+  assert.equal(fwd.command[1], `${vip.address}:${listener.port}`, 'forwarder targets the VIP listener');
+  assert.ok(fwd.healthcheck.test.includes(`${vip.address}:${listener.port}`), 'forwarder healthcheck probes the VIP listener');
+  assert.ok(mounts(fwd).some((m) => m.source.endsWith('vip-forward.js') && fwd.entrypoint.includes(m.target)));
+});
+
+test('ports line up: healthchecks and published admin ports -> admin listeners', () => {
+  for (const name of PROXIES) {
+    const admin = hostPort(configOf(name).node.admin.listen);
+    const probe = services[name].healthcheck.test.join(' ');
+    assert.ok(probe.includes(`http://${admin.host}:${admin.port}/healthz`), `${name} healthcheck ${probe} does not probe ${admin.host}:${admin.port}/healthz`);
+    const inside = services[name].ports.map((p: string) => Number(p.split(':').pop()));
+    assert.ok(inside.includes(admin.port), `${name} publishes ${inside}, not the admin port ${admin.port}`);
+  }
+});
+
+test('ports line up: Redis URL -> redis service; backend URLs -> backend services', () => {
+  const c = configOf('proxy-a');
+  const url = new URL(c.cluster.redis.url);
+  assert.ok(services[url.hostname], `Redis host ${url.hostname} is not a service`);
+  const redisCmd: string[] = services[url.hostname].command;
+  const redisPort = redisCmd.includes('--port') ? Number(argAfter(redisCmd, '--port')) : 6379;
+  assert.equal(Number(url.port || 6379), redisPort);
+  assert.ok(services[url.hostname].healthcheck.test.includes(String(redisPort)));
+  const backends = Object.values(c.pools).flatMap((p) => p.backends);
+  assert.equal(backends.length, 2);
+  for (const b of backends) {
+    const u = new URL(b.url);
+    const svc = services[u.hostname];
+    assert.ok(svc, `backend host ${u.hostname} is not a service`);
+    assert.equal(argAfter(svc.command, '--port'), u.port, `${u.hostname} listens elsewhere`);
+    assert.ok(svc.healthcheck.test.join(' ').includes(u.port), `${u.hostname} healthcheck probes another port`);
+    assert.ok(existsSync(join(REPO_ROOT, 'cluster', 'demo', 'echo-backend.ts')), 'the backend script cluster/demo/echo-backend.ts does not exist');
+    assert.ok(svc.entrypoint.join(' ').includes('dist/cluster/demo/echo-backend.js'));
+  }
+});
+
+test('deploy/Dockerfile: multi-stage, production deps, non-root, /healthz check, wsha node start', () => {
+  const df = readFileSync(join(REPO_ROOT, 'deploy', 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const lines = df.split('\n').filter((l) => !l.startsWith('#'));
+  assert.equal(lines.filter((l) => l.startsWith('FROM ')).length, 2);
+  assert.match(df, /^FROM \S+ AS build$/m);
+  assert.match(df, /npm ci --omit=dev/);
+  assert.match(df, /npm run build/);
+  const user = lines.filter((l) => l.startsWith('USER ')).pop();
+  assert.ok(user && !/USER (root|0)\b/.test(user), 'runs as root');
+  assert.match(df, /^HEALTHCHECK .*WSHA_HEALTH_URL/m);
+  assert.match(df, /WSHA_HEALTH_URL=http:\/\/127\.0\.0\.1:\d+\/healthz/);
+  const entry = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(df)![1]);
+  const cmd = JSON.parse(/^CMD (.*)$/m.exec(df)![1]);
+  assert.deepEqual([...entry, ...cmd], ['node', 'dist/cluster/cli/main.js', 'node', 'start', '--config', CONFIG_IN_CONTAINER]);
+  assert.ok(existsSync(join(REPO_ROOT, 'dist', 'cluster', 'cli', 'main.js')));
+  for (const m of df.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+    for (const src of m[1].split(/\s+/)) assert.ok(existsSync(join(REPO_ROOT, src)), `COPY ${src}: no such file`);
+  }
+});
+
+test('vip-forward.js forwards bytes to its target and --check tells a live target from a dead one', async (t) => {
+  const target = createServer((s) => s.pipe(s));
+  t.after(() => target.close());
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  const targetAddr = `127.0.0.1:${(target.address() as AddressInfo).port}`;
+  const port = await freePort();
+  const script = join(REPO_ROOT, 'deploy', 'compose', 'vip-forward.js');
+  const fwd = spawn(process.execPath, [script, String(port), targetAddr], { env: { ...process.env, VIP_FORWARD_HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => { fwd.kill('SIGKILL'); });
+  let out = '';
+  fwd.stdout.on('data', (d) => { out += d; });
+  await waitFor(() => out.includes('->'), 'forwarder listening', 10000);
+  const reply = await new Promise<string>((done, fail) => {
+    const s = connect(port, '127.0.0.1', () => s.write('ping through the VIP'));
+    s.on('data', (d) => { done(String(d)); s.destroy(); }).on('error', fail);
+  });
+  assert.equal(reply, 'ping through the VIP');
+  const check = (addr: string) => new Promise<number | null>((r) => spawn(process.execPath, [script, '--check', addr], { stdio: 'ignore' }).on('exit', r));
+  assert.equal(await check(targetAddr), 0);
+  const dead = await freePort();
+  assert.equal(await check(`127.0.0.1:${dead}`), 1);
+});
