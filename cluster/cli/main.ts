@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { registerNodeCommands } from './commands/node';
 import { registerConfigCommands } from './commands/config';
+import { registerCertCommands } from './commands/cert';
 import { registerStatusCommand } from './commands/status';
 import { registerNodesCommand } from './commands/nodes';
 import { registerVipsCommand } from './commands/vips';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: true });
   registerNodeCommands(program);
   registerConfigCommands(program);
+  registerCertCommands(program);
   registerStatusCommand(program);
   registerNodesCommand(program);
   registerVipsCommand(program);
