@@ -4,8 +4,8 @@
  * that clients and switches stop sending to the host that lost it:
  *
  *   IPv4  gratuitous ARP, `arping -U -c 1 -I IFACE ADDRESS`, sent `garpCount`
- *         times `garpIntervalMs` apart (the first at once, the rest in the
- *         background), and again on every announce() (partition healed,
+ *         times `garpIntervalMs` apart (all in the background: the first at
+ *         once), and again on every announce() (partition healed,
  *         rival claim resolved).
  *   IPv6  unsolicited neighbour advertisement sent by the kernel: up() sets
  *         net.ipv6.conf.IFACE.ndisc_notify=1 and accept_dad=0, so the address
@@ -108,15 +108,16 @@ export class LinuxDriver implements VipDriver {
     this.#cancelGarps();
     const count = this.#vip.garpCount;
     if (count === 0) return;
-    const first = await this.#garp();
+    // Not awaited: arping sends at once but then lingers for its one-second
+    // reply window (iputils takes whole seconds only), which must not delay
+    // the takeover. A failed GARP does not undo ownership either: the address
+    // answers ARP requests; neighbours just learn the new MAC later (logged).
+    void this.#garp();
     for (let i = 1; i < count; i++) {
       const t = setTimeout(() => { void this.#garp(); }, i * this.#vip.garpIntervalMs);
       t.unref();
       this.#garpTimers.push(t);
     }
-    // A failed GARP does not undo ownership: the address is up and answers
-    // ARP requests; clients just learn the new MAC later. Log it loudly.
-    if (!first) this.#log.warn({ epoch: ctx.epoch }, 'gratuitous ARP failed; neighbours learn the new owner only when their cache entry expires');
   }
 
   async cleanup(ctx: Omit<VipContext, 'epoch'>): Promise<void> {
@@ -133,7 +134,7 @@ export class LinuxDriver implements VipDriver {
 
   async #garp(): Promise<boolean> {
     const r = await this.#run('arping', arpingArgs(this.#vip.address, this.#iface), { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log, quiet: true });
-    if (!succeeded(r)) this.#log.warn({ reason: describeFailure(r) }, 'arping failed');
+    if (!succeeded(r)) this.#log.warn({ reason: describeFailure(r) }, 'gratuitous ARP failed; neighbours learn the new owner only when their cache entry expires');
     return succeeded(r);
   }
 
