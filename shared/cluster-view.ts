@@ -27,6 +27,8 @@ export interface AffinityStore {
   lookup(pool: string, sessionKey: string): Promise<string | null>;
   /** Records (or refreshes) the mapping; fire-and-forget. `movedFrom` is set when a session had to move. */
   record(pool: string, sessionKey: string, backendId: string, movedFrom?: string): void;
+  /** Optional: one connection recorded for this session closed (stores refresh the TTL of sessions still open). */
+  release?(pool: string, sessionKey: string): void;
 }
 
 /** Connections held on each backend by the other nodes of the cluster (for least-conn). */
