@@ -103,9 +103,14 @@ export class NotFoundError extends WshaError {
   constructor(what: string) { super('WSHA_ERR_NOT_FOUND', `${what} not found`, { httpStatus: 404 }); }
 }
 
+/** A live pool change (`wsha backends add|remove|disable|enable`) conflicts with the pool: the backend already exists, or is already in that state. */
+export class PoolChangeError extends WshaError {
+  constructor(message: string) { super('WSHA_ERR_POOL_CHANGE', message, { httpStatus: 409 }); }
+}
+
 /** Every error class, for the test that keeps codes and docs honest. */
 export const ERROR_CLASSES = {
   ConfigError, NoRouteError, NoBackendError, BackendError, BadRequestError, LimitError, ShutdownError,
   NotOwnerError, LeaseLostError, StaleEpochError, HandoverError, RedisUnavailableError, VipDriverError,
-  UnauthorizedError, NotFoundError,
+  UnauthorizedError, NotFoundError, PoolChangeError,
 } as const;
