@@ -9,7 +9,7 @@ import type Redis from 'ioredis';
 import type { Config } from '../../shared/config/schema';
 import { DEFAULTS } from '../../shared/config/defaults';
 import type { RedisKeys } from '../../shared/redis/keys';
-import type { HeartbeatRecord } from '../../shared/records';
+import { readMembers, type Member } from '../membership/members';
 import { healthOf, warningsFor } from './assess';
 import { countKeys, scanKeys, suffixes } from './redis-scan';
 import { STATUS_VERSION, type NodeStatus, type PoolStatus, type StatusDocument, type VipStatus } from './status-document';
@@ -28,29 +28,32 @@ export interface CollectOptions {
   nowMs?: () => number;
 }
 
-function parseJson<T>(text: string | null): T | null {
-  if (!text) return null;
-  try { return JSON.parse(text) as T; } catch { return null; }
+function fromMember(m: Member, now: number): NodeStatus {
+  const hb = m.record;
+  return {
+    id: hb.id, alive: m.alive, address: hb.address ?? null, admin: hb.admin ?? null, role: m.alive ? hb.role ?? null : null,
+    state: m.alive ? hb.state ?? 'unknown' : hb.state === 'stopping' ? 'stopped' : 'down',
+    priority: hb.priority ?? null, heartbeatAgeMs: m.ageMs, version: hb.version ?? null,
+    uptimeMs: m.alive && hb.startedAt ? Math.max(0, now - hb.startedAt) : null, connections: m.alive ? hb.connections ?? null : null,
+    ready: m.alive ? hb.ready ?? null : null, drained: m.drained, vips: m.alive && Array.isArray(hb.vips) ? hb.vips : [],
+  };
 }
 
+/** Live and recently gone nodes (readMembers), plus nodes whose heartbeat key expired but that heartbeated within FORGET_NODE_AFTER_MS. */
 async function readNodes(o: CollectOptions, now: number): Promise<NodeStatus[]> {
-  const raw = await o.redis.zrangebyscore(o.keys.nodes(), now - FORGET_NODE_AFTER_MS, '+inf', 'WITHSCORES');
-  const seen = new Map<string, number>();
-  for (let i = 0; i + 1 < raw.length; i += 2) seen.set(raw[i], Number(raw[i + 1]));
-  const ids = [...seen.keys()].sort();
-  const beats = ids.length ? await o.redis.mget(ids.map((id) => o.keys.node(id))) : [];
-  return ids.map((id, i) => {
-    const hb = parseJson<HeartbeatRecord>(beats[i]);
-    if (!hb) {
-      return { id, alive: false, address: null, admin: null, role: null, state: 'down', priority: null, heartbeatAgeMs: Math.max(0, now - (seen.get(id) ?? now)), version: null, uptimeMs: null, connections: null, ready: null, drained: null, vips: [] };
-    }
-    return {
-      id, alive: true, address: hb.address ?? null, admin: hb.admin ?? null, role: hb.role ?? null, state: hb.state ?? 'unknown',
-      priority: hb.priority ?? null, heartbeatAgeMs: Math.max(0, now - hb.sentAt), version: hb.version ?? null,
-      uptimeMs: hb.startedAt ? Math.max(0, now - hb.startedAt) : null, connections: hb.connections ?? null, ready: hb.ready ?? null,
-      drained: hb.drained ?? null, vips: Array.isArray(hb.vips) ? hb.vips : [],
-    };
-  });
+  const timeoutMs = o.config?.cluster.heartbeat.timeoutMs ?? DEFAULTS.heartbeat.timeoutMs;
+  const [members, raw, drained] = await Promise.all([
+    readMembers(o.redis, o.keys, now, timeoutMs),
+    o.redis.zrangebyscore(o.keys.nodes(), now - FORGET_NODE_AFTER_MS, '+inf', 'WITHSCORES'),
+    o.redis.smembers(o.keys.drained()),
+  ]);
+  const out = new Map(members.map((m) => [m.record.id, fromMember(m, now)]));
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const id = raw[i];
+    if (out.has(id)) continue;
+    out.set(id, { id, alive: false, address: null, admin: null, role: null, state: 'down', priority: null, heartbeatAgeMs: Math.max(0, now - Number(raw[i + 1])), version: null, uptimeMs: null, connections: null, ready: null, drained: drained.includes(id), vips: [] });
+  }
+  return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 async function vipNames(o: CollectOptions, nodes: NodeStatus[]): Promise<string[]> {
