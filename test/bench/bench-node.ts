@@ -1,0 +1,86 @@
+/**
+ * Starts the benchmark's processes: the echo backend in its own child process,
+ * and a real wsha node (`wsha node start --config FILE`) with a plain-address
+ * listener on 127.0.0.1, raised connection limits and quiet logs. Each child
+ * is stopped by its own PID.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitFor } from '../harness/ports';
+import { openWebSocket } from './ws-load';
+
+const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
+const ECHO_BACKEND = join(__dirname, 'echo-backend.js');
+const START_TIMEOUT_MS = 30_000;
+
+/** A child process of the benchmark. */
+export interface BenchProcess { pid: number; port: number; stop(): Promise<void> }
+
+function stopChild(proc: ChildProcess, graceMs = 3000): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+    proc.kill('SIGTERM');
+    setTimeout(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); }, graceMs).unref();
+  });
+}
+
+/** Forks the WebSocket echo backend and waits for its port. */
+export async function startEchoBackend(): Promise<BenchProcess> {
+  const proc = fork(ECHO_BACKEND, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('echo backend did not start')), START_TIMEOUT_MS);
+    proc.once('message', (m: { port: number }) => { clearTimeout(timer); resolve(m.port); });
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`echo backend exited with ${code}`)); });
+  });
+  return { pid: proc.pid!, port, stop: () => stopChild(proc) };
+}
+
+/** Config of the node under test: one plain listener, one pool with the echo backend, limits raised for the memory phase. */
+export function benchConfigYaml(p: { port: number; adminPort: number; backendPort: number; redisUrl: string; maxConnections: number }): string {
+  return [
+    `cluster: { name: bench, redis: { url: "${p.redisUrl}" } }`,
+    'node:',
+    '  id: bench-node',
+    `  admin: { listen: "127.0.0.1:${p.adminPort}" }`,
+    '  drain: { graceMs: 0, deadlineMs: 2000 }',
+    `listeners: [ { name: bench, on: 127.0.0.1, port: ${p.port} } ]`,
+    'routes: [ { host: "*", path: /, pool: echo } ]',
+    'pools:',
+    '  echo:',
+    '    balance: round-robin',
+    `    backends: [ { id: echo-1, url: "http://127.0.0.1:${p.backendPort}" } ]`,
+    `limits: { maxConnections: ${p.maxConnections}, maxConnectionsPerClient: ${p.maxConnections}, handshakeTimeoutMs: 30000 }`,
+    'logging: { level: warn }',
+    '',
+  ].join('\n');
+}
+
+/** Starts a wsha node in front of `backendPort` and waits until a WebSocket handshake through it succeeds. */
+export async function startWshaNode(opts: { backendPort: number; redisUrl: string; maxConnections: number }): Promise<BenchProcess & { logTail(): string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'wsha-bench-'));
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const configPath = join(dir, 'node.yaml');
+  writeFileSync(configPath, benchConfigYaml({ port, adminPort, ...opts }));
+  const logPath = join(dir, 'node.log');
+  const logFd = openSync(logPath, 'w');
+  const proc = spawn(process.execPath, [CLI, 'node', 'start', '--config', configPath], { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const logTail = () => { try { return readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n'); } catch { return ''; } };
+  const stop = async () => { await stopChild(proc); rmSync(dir, { recursive: true, force: true }); };
+  try {
+    await waitFor(async () => {
+      if (proc.exitCode !== null) throw new Error(`wsha node exited with ${proc.exitCode}:\n${logTail()}`);
+      const ws = await openWebSocket(`ws://127.0.0.1:${port}/`, { timeoutMs: 2000 });
+      ws.terminate();
+      return true;
+    }, 'the wsha node to proxy a WebSocket', START_TIMEOUT_MS, 100);
+  } catch (err) {
+    process.stderr.write(`${logTail()}\n`);
+    await stop();
+    throw err;
+  }
+  return { pid: proc.pid!, port, stop, logTail };
+}

@@ -1,0 +1,185 @@
+/**
+ * Benchmark (not a test): what wsha costs in front of a WebSocket backend.
+ *
+ *   npm run build && npm run bench           (about a minute; --help for knobs)
+ *
+ * 1. Throughput and latency: the same closed-loop echo load (N clients, one
+ *    message in flight each) runs direct to an echo backend and through a
+ *    wsha node, alternating, and prints msgs/s, p50 and p99 round trips and
+ *    the proxied/direct ratios.
+ * 2. Memory: holds M idle WebSocket connections through the node and prints
+ *    its RSS growth per connection (VmRSS before and after). A process here
+ *    may open 20,000 files and the proxy needs two per connection, hence
+ *    9,900 by default; the backend runs in its own process for the same reason.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import type WebSocket from 'ws';
+import { startEchoBackend, startWshaNode, type BenchProcess } from './bench-node';
+import { openFds, percentile, rssKib } from './proc-stats';
+import { closeAll, openWebSocket, runEchoLoad, type EchoLoadResult } from './ws-load';
+import { freePort } from '../harness/ports';
+
+/** Knobs of one benchmark run. */
+interface BenchOptions {
+  connections: number; payloadBytes: number; warmupMs: number; durationMs: number; rounds: number;
+  idleConnections: number; openConcurrency: number; sourceAddresses: number; json: boolean;
+}
+
+/** The whole run is abandoned (children killed) after this long. */
+const HARD_DEADLINE_MS = 175_000;
+const IDLE_OPEN_DEADLINE_MS = 90_000;
+const SETTLE_MS = 2000;
+
+const int = (min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+  return n;
+};
+
+function parseOptions(argv: string[]): BenchOptions {
+  const p = new Command('proxy-throughput')
+    .description('message throughput, round-trip latency and memory per idle connection: direct vs through wsha')
+    .option('--connections <n>', 'concurrent clients of the throughput load', int(1), 32)
+    .option('--payload-bytes <n>', 'message size', int(1), 128)
+    .option('--warmup-ms <n>', 'unmeasured warm-up before each measured window', int(0), 1000)
+    .option('--duration-ms <n>', 'measured window per target and round', int(100), 5000)
+    .option('--rounds <n>', 'direct/proxied alternations', int(1), 2)
+    .option('--idle-connections <n>', 'idle WebSocket connections held for the memory figure (0 skips it)', int(0), 9900)
+    .option('--open-concurrency <n>', 'handshakes in flight while opening them', int(1), 200)
+    .option('--source-addresses <n>', 'spread idle clients over 127.0.0.2 .. 127.0.0.(1+n)', int(1), 20)
+    .option('--json', 'also print the figures as one JSON line', false)
+    .parse(argv);
+  return p.opts<BenchOptions>();
+}
+
+interface Figures { msgsPerSec: number; p50Ms: number; p99Ms: number; messages: number }
+
+function summarize(runs: EchoLoadResult[]): Figures {
+  const messages = runs.reduce((a, r) => a + r.messages, 0);
+  const ms = runs.reduce((a, r) => a + r.durationMs, 0);
+  const n = runs.reduce((a, r) => a + r.samples, 0);
+  const all = new Float64Array(n);
+  let o = 0;
+  for (const r of runs) { all.set(r.latenciesMs.subarray(0, r.samples), o); o += r.samples; }
+  return { msgsPerSec: (messages * 1000) / ms, p50Ms: percentile(all, n, 50), p99Ms: percentile(all, n, 99), messages };
+}
+
+async function throughputPhase(o: BenchOptions, backend: BenchProcess, node: BenchProcess) {
+  const load = { connections: o.connections, payloadBytes: o.payloadBytes, warmupMs: o.warmupMs, durationMs: o.durationMs };
+  const direct: EchoLoadResult[] = [];
+  const proxied: EchoLoadResult[] = [];
+  for (let r = 0; r < o.rounds; r++) {
+    direct.push(await runEchoLoad(`ws://127.0.0.1:${backend.port}/`, load));
+    proxied.push(await runEchoLoad(`ws://127.0.0.1:${node.port}/`, load));
+    log(`round ${r + 1}/${o.rounds}: direct ${rate(direct[r]!)} msgs/s, through wsha ${rate(proxied[r]!)} msgs/s`);
+  }
+  return { direct: summarize(direct), proxied: summarize(proxied) };
+}
+
+const rate = (r: EchoLoadResult) => Math.round((r.messages * 1000) / r.durationMs);
+
+/** Opens `count` idle connections through the node, `concurrency` handshakes at a time. */
+async function openIdle(url: string, o: BenchOptions, held: WebSocket[]): Promise<number> {
+  const deadline = Date.now() + IDLE_OPEN_DEADLINE_MS;
+  let next = 0;
+  let failures = 0;
+  const worker = async () => {
+    while (next < o.idleConnections && Date.now() < deadline && failures < 100) {
+      const i = next++;
+      try {
+        held.push(await openWebSocket(url, { localAddress: `127.0.0.${2 + (i % o.sourceAddresses)}` }));
+      } catch (err) {
+        if (++failures === 1) log(`idle connection ${i} failed: ${(err as Error).message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.openConcurrency, o.idleConnections) }, worker));
+  return failures;
+}
+
+/** Checks that held tunnels still carry data: one echo on each of `n` of them. */
+async function echoSample(held: WebSocket[], n: number): Promise<number> {
+  const step = Math.max(1, Math.floor(held.length / n));
+  const picks = held.filter((_, i) => i % step === 0).slice(0, n);
+  const ok = await Promise.all(picks.map((ws) => new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), 5000);
+    ws.once('message', () => { clearTimeout(t); resolve(true); });
+    ws.send('ping');
+  })));
+  return ok.filter(Boolean).length;
+}
+
+async function memoryPhase(o: BenchOptions, backend: BenchProcess, node: BenchProcess) {
+  await sleep(SETTLE_MS);
+  const before = { node: rssKib(node.pid), backend: rssKib(backend.pid), nodeFds: openFds(node.pid) };
+  const held: WebSocket[] = [];
+  const t0 = Date.now();
+  try {
+    const failures = await openIdle(`ws://127.0.0.1:${node.port}/`, o, held);
+    const openSeconds = (Date.now() - t0) / 1000;
+    log(`opened ${held.length} idle connections in ${openSeconds.toFixed(1)} s (${failures} failed)`);
+    await sleep(SETTLE_MS);
+    const sample = Math.min(100, held.length);
+    const echoed = await echoSample(held, sample);
+    const after = { node: rssKib(node.pid), backend: rssKib(backend.pid), nodeFds: openFds(node.pid) };
+    const n = held.length;
+    return {
+      held: n, failures, openSeconds, echoed, sample,
+      nodeRssBeforeKib: before.node, nodeRssAfterKib: after.node,
+      nodeKibPerConnection: n ? (after.node - before.node) / n : NaN,
+      backendKibPerConnection: n ? (after.backend - before.backend) / n : NaN,
+      nodeFdsPerConnection: n ? (after.nodeFds - before.nodeFds) / n : NaN,
+    };
+  } finally {
+    await closeAll(held);
+  }
+}
+
+function log(msg: string): void { process.stderr.write(`bench: ${msg}\n`); }
+function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+const f1 = (n: number) => n.toFixed(1);
+const f3 = (n: number) => n.toFixed(3);
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv);
+  const children: BenchProcess[] = [];
+  const killAll = () => { for (const c of children) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* already gone */ } } };
+  const deadline = setTimeout(() => { log(`hard deadline of ${HARD_DEADLINE_MS / 1000} s passed; stopping`); killAll(); process.exit(1); }, HARD_DEADLINE_MS);
+  deadline.unref();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { killAll(); process.exit(130); });
+  try {
+    const backend = await startEchoBackend();
+    children.push(backend);
+    // A plain-address listener needs no Redis; the URL points at a port where none listens.
+    const node = await startWshaNode({ backendPort: backend.port, redisUrl: `redis://127.0.0.1:${await freePort()}`, maxConnections: o.idleConnections + 100 });
+    children.push(node);
+    log(`backend pid ${backend.pid} port ${backend.port}; wsha node pid ${node.pid} port ${node.port}`);
+    const tp = await throughputPhase(o, backend, node);
+    const mem = o.idleConnections > 0 ? await memoryPhase(o, backend, node) : undefined;
+    const d = tp.direct, p = tp.proxied;
+    const lines = [
+      `load: ${o.connections} connections, 1 message in flight each, ${o.payloadBytes}-byte binary messages, ${o.rounds} x ${o.durationMs / 1000} s per target (after ${o.warmupMs / 1000} s warm-up)`,
+      '',
+      '| target | msgs/s | p50 ms | p99 ms |',
+      '|---|---:|---:|---:|',
+      `| direct to backend | ${Math.round(d.msgsPerSec)} | ${f3(d.p50Ms)} | ${f3(d.p99Ms)} |`,
+      `| through wsha | ${Math.round(p.msgsPerSec)} | ${f3(p.p50Ms)} | ${f3(p.p99Ms)} |`,
+      `| ratio wsha/direct | ${(p.msgsPerSec / d.msgsPerSec).toFixed(2)} | ${(p.p50Ms / d.p50Ms).toFixed(2)} | ${(p.p99Ms / d.p99Ms).toFixed(2)} |`,
+    ];
+    if (mem) {
+      lines.push('', `idle connections held through wsha: ${mem.held} (${mem.failures} failed to open; ${mem.echoed}/${mem.sample} sampled tunnels echoed afterwards)`,
+        `node RSS: ${f1(mem.nodeRssBeforeKib / 1024)} MiB before, ${f1(mem.nodeRssAfterKib / 1024)} MiB after = ${f1(mem.nodeKibPerConnection)} KiB per connection ` +
+        `(${f1(mem.nodeFdsPerConnection)} fds each); the ws echo backend: ${f1(mem.backendKibPerConnection)} KiB per connection`);
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+    if (o.json) process.stdout.write(JSON.stringify({ options: o, direct: d, proxied: p, memory: mem }) + '\n');
+  } finally {
+    for (const c of children.reverse()) await c.stop();
+    clearTimeout(deadline);
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+  process.exitCode = 1;
+});
