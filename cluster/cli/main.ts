@@ -10,6 +10,7 @@ import { registerCertCommands } from './commands/cert';
 import { registerStatusCommand } from './commands/status';
 import { registerNodesCommand } from './commands/nodes';
 import { registerVipsCommand } from './commands/vips';
+import { registerVipCleanupCommand } from './commands/vip-cleanup';
 import { reportError } from './exit';
 
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerNodesCommand(program);
   registerVipsCommand(program);
+  registerVipCleanupCommand(program);
   return program;
 }
 

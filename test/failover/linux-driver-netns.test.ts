@@ -12,6 +12,10 @@ import type { VipConfig } from '../../shared/config/schema';
 import { silentLogger } from '../../shared/logger';
 import { createLab, netnsAvailable, LAB_SUBNET, type NetnsLab } from '../harness/netns';
 import { waitFor } from '../harness/ports';
+import { labNodeConfig, scratchDir } from '../harness/netns-node';
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
 
 const VIP = `${LAB_SUBNET}.100`;
 const skip = netnsAvailable() ? false : 'needs root and ip netns';
@@ -88,4 +92,22 @@ test('linux driver: a missing interface is a VipDriverError', { skip, timeout: 3
   t.after(() => lab.destroy());
   const d = driverOn(lab, 'a', { interface: 'nosuch0' });
   await assert.rejects(d.up({ vip: 'web', address: VIP, nodeId: 'a', epoch: 1 }), { code: 'WSHA_ERR_VIP_DRIVER' });
+});
+
+test('wsha vip cleanup (the ExecStopPost step) removes the address a killed node left, and is idempotent', { skip, timeout: 30_000 }, async (t) => {
+  const lab = createLab(['a']);
+  t.after(() => lab.destroy());
+  const scratch = scratchDir();
+  t.after(() => scratch.remove());
+  const a = lab.member('a');
+  lab.ipIn(a.ns, ['addr', 'add', `${VIP}/32`, 'dev', a.iface]);
+  const file = join(scratch.dir, 'a.yaml');
+  writeFileSync(file, labNodeConfig(lab, 'a', { redisUrl: 'redis://127.0.0.1:1', vipAddress: VIP, priority: 100 }));
+  const cli = resolve(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
+  for (let i = 0; i < 2; i++) {
+    const r = spawnSync('ip', ['netns', 'exec', a.ns, process.execPath, cli, 'vip', 'cleanup', '--config', file], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, `run ${i + 1}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`web: ${VIP.replace(/\./g, '\\.')} removed from eth0`));
+    assert.equal(lab.hasAddress('a', VIP), false);
+  }
 });

@@ -1,0 +1,41 @@
+/**
+ * A client that keeps trying WebSocket handshakes on a URL, one at a time,
+ * a new attempt `everyMs` after the previous one ended:
+ * `node netns-probe.js ws://VIP:PORT/ EVERY_MS`. Each answered handshake's
+ * greeting (`hello from NAME`) names the host behind the VIP. It prints one
+ * JSON line per change of outcome, and one per answered handshake after a
+ * failure, with the wall-clock time: {"ts":…,"who":"b"} or {"ts":…,"err":"ECONNREFUSED"}.
+ * Wall-clock time is shared by every namespace of the machine, so the test
+ * can subtract the moment it caused a failure.
+ */
+import WebSocket from 'ws';
+
+const url = process.argv[2] as string;
+const everyMs = Number(process.argv[3] ?? 5);
+/** A handshake that takes longer than this counts as failed (the old owner's ARP entry may blackhole it). */
+const ATTEMPT_TIMEOUT_MS = 300;
+let last = '';
+
+function report(outcome: { who?: string; err?: string }): void {
+  const key = outcome.who ?? `!${outcome.err}`;
+  if (key === last) return;
+  last = key;
+  process.stdout.write(`${JSON.stringify({ ts: Date.now(), ...outcome })}\n`);
+}
+
+function attempt(): void {
+  let done = false;
+  const ws = new WebSocket(url, { handshakeTimeout: ATTEMPT_TIMEOUT_MS });
+  const finish = (outcome: { who?: string; err?: string }) => {
+    if (done) return;
+    done = true;
+    report(outcome);
+    ws.terminate();
+    setTimeout(attempt, everyMs);
+  };
+  ws.on('message', (data) => finish({ who: String(data).replace(/^hello from /, '') }));
+  ws.on('error', (err: NodeJS.ErrnoException) => finish({ err: err.code ?? err.message }));
+  ws.on('close', () => finish({ err: 'closed before greeting' }));
+}
+
+attempt();
