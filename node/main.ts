@@ -1,20 +1,106 @@
 /**
  * Process entry of one proxy node (composition root): loads the config,
- * builds the node, wires signals. PLACEHOLDER until the data plane lands:
- * owned by the data-plane engineer, who replaces this body.
+ * builds the logger, metrics and ProxyNode, wires signals.
+ *
+ *   SIGHUP  -> re-read the file; apply it in process, or log its errors and keep the running config
+ *   SIGTERM -> graceful drain (node.drain), then exit 0
+ *   SIGINT  -> same as SIGTERM
+ *
+ * The control plane agent and the admin server plug in at the two marked
+ * spots below (one call each); until then the node runs alone with
+ * localClusterView() and serves its plain-address listeners without Redis.
  */
 import { loadConfig } from '../shared/config/load';
 import { ConfigError } from '../shared/errors';
+import { createLogger, type Logger } from '../shared/logger';
+import { Metrics } from '../shared/metrics';
+import { localClusterView, type ClusterView } from '../shared/cluster-view';
+import type { Config } from '../shared/config/schema';
+import { ProxyNode } from './proxy-node';
 
-export async function runNode(configPath: string): Promise<void> {
+/** Something that must stop before the process exits (control plane agent, admin server). */
+export interface Stoppable { stop(): Promise<void> | void }
+
+/** Exit code for a config that fails validation. */
+export const EXIT_CONFIG = 2;
+/** Exit code when the node cannot start (address in use, certificate error at bind time). */
+export const EXIT_START = 1;
+
+function loadOrExit(configPath: string): Config {
   try {
-    loadConfig(configPath);
+    return loadConfig(configPath);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(2);
+      process.exit(EXIT_CONFIG);
     }
     throw err;
   }
-  throw new Error('the data plane is not built yet');
+}
+
+/** Runs one node until SIGTERM/SIGINT; never returns on its own. */
+export async function runNode(configPath: string): Promise<void> {
+  const config = loadOrExit(configPath);
+  const logger = createLogger({ level: config.logging.level, nodeId: config.node.id });
+  const metrics = new Metrics({ nodeId: config.node.id });
+  const stoppables: Stoppable[] = [];
+
+  // --- plug-in spot 1 (control plane): replace `localClusterView()` by the agent's view, e.g.
+  //     const agent = createClusterAgent({ config, logger, metrics }); view = agent.view; stoppables.push(agent);
+  const view: ClusterView = localClusterView();
+
+  const node = new ProxyNode({ config, logger, metrics, view });
+  try {
+    await node.start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    logger.fatal({ err: e }, 'node failed to start');
+    process.stderr.write(`wsha: cannot start node: ${e.message}\n`);
+    process.exit(EXIT_START);
+  }
+
+  // --- plug-in spot 2 (control plane): start the agent with the node as its VipHost, e.g.
+  //     await agent.start(node);
+
+  // --- plug-in spot 3 (admin server): e.g. stoppables.push(await startAdminServer({ config, logger, metrics, node }));
+
+  wireSignals(configPath, node, logger, stoppables);
+  logger.info({ nodeId: config.node.id, listeners: config.listeners.map((l) => l.name) }, 'node started');
+}
+
+function wireSignals(configPath: string, node: ProxyNode, logger: Logger, stoppables: Stoppable[]): void {
+  process.on('SIGHUP', () => reloadFromFile(configPath, node, logger));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, tunnels: node.rt.registry.size }, 'draining');
+    void (async () => {
+      for (const s of stoppables) { try { await s.stop(); } catch (err) { logger.error({ err }, 'stop failed'); } }
+      await node.drain();
+      logger.info('drained, exiting');
+      logger.flush?.();
+      setTimeout(() => process.exit(0), 50).unref();
+    })();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception (kept running)'));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection (kept running)'));
+}
+
+/** SIGHUP: a config that fails validation or certificate loading is logged and rejected; the running one stays. */
+export function reloadFromFile(configPath: string, node: ProxyNode, logger: Logger): boolean {
+  try {
+    node.reload(loadConfig(configPath));
+    return true;
+  } catch (err) {
+    if (err instanceof ConfigError) logger.error({ problems: err.problems, code: err.code }, `config reload rejected: ${err.message.split('\n')[0]}`);
+    else logger.error({ err }, 'config reload failed; running config kept');
+    return false;
+  }
 }

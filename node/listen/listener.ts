@@ -1,0 +1,202 @@
+/**
+ * One listener: a TCP server that accepts connections, reads the PROXY
+ * header when the listener requires one, counts the connection against the
+ * caps, wraps it in TLS when configured, and hands it to an HTTP server that
+ * never listens itself (`http.emit('connection')`). The HTTP server enforces
+ * the handshake timeout (headersTimeout, 408) and the header size (431);
+ * its 'clientError' answers on the raw socket and never throws.
+ *
+ *   accept --[PROXY header]--> admit (caps) --[TLS]--> HTTP parser --> request | upgrade
+ */
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { createReuseportFd } from 'node-unix-socket';
+import type { ListenerConfig, LimitsConfig } from '../../shared/config/schema';
+import { kConn, type ClientConn, type ListenerInfo } from '../conn';
+import type { ConnectionLimiter } from '../limits';
+import type { TimerWheel } from '../timer-wheel';
+import { abortSocket } from '../http/abort';
+import { sniCallback, type TlsMaterial } from '../tls/secure-contexts';
+import { PendingProxyHeader } from './pending-proxy-header';
+
+/** What a listener calls into. */
+export interface ListenerHandlers {
+  onRequest(req: IncomingMessage, res: ServerResponse): void;
+  onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** A client error (bad request, header overflow, timeout), for counting. */
+  onClientError(reason: string): void;
+}
+
+/** Everything a listener needs from its node. */
+export interface ListenerDeps {
+  limiter: ConnectionLimiter;
+  wheel: TimerWheel;
+  log: Logger;
+  handlers: ListenerHandlers;
+}
+
+const kListener = Symbol('wsha.listener');
+
+/** One configured listener bound to one address. */
+export class Listener {
+  readonly config: ListenerConfig;
+  readonly info: ListenerInfo;
+  readonly #net: NetServer;
+  readonly #http: HttpServer;
+  readonly #deps: ListenerDeps;
+  #limits: LimitsConfig;
+  #tls: TlsMaterial | null;
+  #serving = false;
+  /** Every raw socket accepted and not yet closed (for drain and destroy). */
+  readonly sockets = new Set<Socket>();
+
+  constructor(config: ListenerConfig, host: string, vip: string | null, limits: LimitsConfig, tls: TlsMaterial | null, deps: ListenerDeps) {
+    this.config = config;
+    this.info = { name: config.name, vip, proto: config.tls ? 'https' : 'http', host, port: config.port };
+    this.#deps = deps;
+    this.#limits = limits;
+    this.#tls = tls;
+    this.#net = createNetServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
+    (this.#net as any)[kListener] = this;
+    this.#net.on('connection', netOnConnection);
+    this.#net.on('error', (err) => deps.log.error({ err, listener: config.name }, 'listener error'));
+    this.#http = createHttpServer({
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.handshakeTimeoutMs,
+      requestTimeout: Math.max(limits.requestTimeoutMs, limits.handshakeTimeoutMs),
+      connectionsCheckingInterval: checkingIntervalMs(limits),
+      keepAliveTimeout: 5000,
+    });
+    this.#http.on('request', deps.handlers.onRequest);
+    this.#http.on('upgrade', deps.handlers.onUpgrade);
+    this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
+    // The HTTP server never listens; 'listening' starts its timeout checker (headersTimeout).
+    this.#http.emit('listening');
+  }
+
+  get serving(): boolean { return this.#serving; }
+
+  /** Binds and listens; with reusePort, binds with SO_REUSEPORT so that two nodes may share the address. */
+  listen(reusePort = false): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => { this.#net.off('listening', onListening); reject(err); };
+      const onListening = () => {
+        this.#net.off('error', onError);
+        const addr = this.#net.address();
+        if (addr && typeof addr === 'object') this.info.port = addr.port;
+        this.#serving = true;
+        resolve();
+      };
+      this.#net.once('error', onError);
+      this.#net.once('listening', onListening);
+      if (reusePort) {
+        let fd: number;
+        try { fd = createReuseportFd(this.config.port, this.info.host); } catch (err) { this.#net.off('error', onError); this.#net.off('listening', onListening); return reject(err); }
+        this.#net.listen({ fd });
+      } else {
+        this.#net.listen({ port: this.config.port, host: this.info.host, exclusive: true });
+      }
+    });
+  }
+
+  /** Stops accepting (idempotent); open connections stay. */
+  stopAccepting(): Promise<void> {
+    if (!this.#serving) return Promise.resolve();
+    this.#serving = false;
+    return new Promise((resolve) => this.#net.close(() => resolve()));
+  }
+
+  /** Closes idle keep-alive HTTP connections (drain). */
+  closeIdle(): void { this.#http.closeIdleConnections(); }
+
+  /** Swaps in new limits (reload); applies to the next header check and connection. */
+  setLimits(limits: LimitsConfig): void {
+    this.#limits = limits;
+    (this.#http as { maxHeaderSize?: number }).maxHeaderSize = limits.maxHeaderBytes;
+    this.#http.headersTimeout = limits.handshakeTimeoutMs;
+    this.#http.requestTimeout = Math.max(limits.requestTimeoutMs, limits.handshakeTimeoutMs);
+  }
+
+  /** Swaps in new TLS material (reload); new handshakes use it, established ones are untouched. */
+  setTls(tls: TlsMaterial | null): void { if (tls) this.#tls = tls; }
+
+  /** Destroys every connection and the servers (destroy, drain deadline). */
+  destroy(): void {
+    void this.stopAccepting();
+    for (const s of this.sockets) s.destroy();
+    this.#http.close(() => {});
+  }
+
+  /** Closes the HTTP server's timeout checker once nothing is left. */
+  dispose(): void { this.#http.close(() => {}); }
+
+  /** A raw connection came in. */
+  accepted(socket: Socket): void {
+    (socket as any)[kListener] = this;
+    this.sockets.add(socket);
+    socket.on('close', socketOnClose);
+    socket.on('error', socketOnError);
+    if (this.config.proxyProtocol) {
+      new PendingProxyHeader(socket, this.#limits.handshakeTimeoutMs, this.#deps.wheel, this);
+      return;
+    }
+    this.admitted(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0);
+  }
+
+  /** The client address is known (from the socket or its PROXY header): count it and start HTTP. */
+  admitted(socket: Socket, clientAddress: string, clientPort: number): void {
+    const reject = this.#deps.limiter.admit(clientAddress);
+    const conn: ClientConn = { listener: this.info, clientAddress, clientPort, reject };
+    (socket as any)[kConn] = conn;
+    if (!this.#tls) { this.#http.emit('connection', socket); return; }
+    const material = this.#tls;
+    const tlsSocket = new TLSSocket(socket, {
+      isServer: true,
+      secureContext: material.defaultContext,
+      SNICallback: sniCallback(() => this.#tls ?? material),
+      ALPNProtocols: ['http/1.1'],
+    });
+    (tlsSocket as any)[kConn] = conn;
+    tlsSocket.on('error', tlsSocketOnError);
+    this.#http.emit('connection', tlsSocket);
+  }
+
+  /** The PROXY header was missing, malformed or too slow. */
+  refusedProxyHeader(socket: Socket, reason: string): void {
+    this.#deps.handlers.onClientError('proxy-protocol');
+    this.#deps.log.debug({ listener: this.info.name, remote: socket.remoteAddress, reason }, 'connection refused: PROXY header');
+    socket.destroy();
+  }
+
+  #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const code = err.code ?? '';
+    if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) { socket.destroy(); return; }
+    let status = 400;
+    let reason = 'bad request';
+    if (code === 'HPE_HEADER_OVERFLOW') { status = 431; reason = `request header larger than ${this.#limits.maxHeaderBytes} bytes`; }
+    else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') { status = 408; reason = `request head not received within ${this.#limits.handshakeTimeoutMs} ms`; }
+    else if (code.startsWith('ERR_SSL') || (err as { library?: string }).library === 'SSL routines') { socket.destroy(); this.#deps.handlers.onClientError('tls'); return; }
+    this.#deps.handlers.onClientError(`status-${status}`);
+    abortSocket(socket, status, reason);
+  }
+
+  /** The raw socket closed: release its slot. */
+  socketClosed(socket: Socket): void {
+    this.sockets.delete(socket);
+    const conn = (socket as any)[kConn] as ClientConn | undefined;
+    if (conn && !conn.reject) this.#deps.limiter.release(conn.clientAddress);
+  }
+}
+
+/** How often Node's HTTP server checks headersTimeout: a quarter of it, within [50, 1000] ms. */
+function checkingIntervalMs(limits: LimitsConfig): number {
+  return Math.min(1000, Math.max(50, Math.floor(limits.handshakeTimeoutMs / 4)));
+}
+
+function netOnConnection(this: NetServer, socket: Socket): void { ((this as any)[kListener] as Listener).accepted(socket); }
+function socketOnClose(this: Socket): void { ((this as any)[kListener] as Listener).socketClosed(this); }
+function socketOnError(this: Socket): void { this.destroy(); }
+function tlsSocketOnError(this: TLSSocket): void { this.destroy(); }

@@ -1,0 +1,323 @@
+/**
+ * One proxy node: composes listeners, router, pools, tunnels and limits,
+ * and answers the control plane (VipHost) and the admin API (snapshot,
+ * drain). Plain-address listeners open at start(); `vip:` listeners open
+ * only through openVip(). Reload swaps routes, pools, limits and
+ * certificates in process and never closes an established tunnel.
+ */
+import type { Logger } from 'pino';
+import type { Config, ListenerConfig, PoolConfig } from '../shared/config/schema';
+import type { Metrics } from '../shared/metrics';
+import type { ClusterView } from '../shared/cluster-view';
+import { NotFoundError, ShutdownError } from '../shared/errors';
+import type { VipHost, CloseClientsOptions } from './vip-host';
+import { createNodeState, type NodeState } from './node-state';
+import { TimerWheel } from './timer-wheel';
+import { ConnectionLimiter } from './limits';
+import { Router } from './route/router';
+import { BackendPool } from './pool/backend-pool';
+import type { Backend } from './pool/backend';
+import { TunnelRegistry } from './upgrade/tunnel-registry';
+import { handleUpgrade } from './upgrade/upgrade-handler';
+import { handleRequest, dropAgent } from './http/http-proxy';
+import { Listener, type ListenerDeps } from './listen/listener';
+import { loadTlsMaterial, type TlsMaterial } from './tls/secure-contexts';
+import { countRefusal, type NodeRuntime } from './runtime';
+import { registerNodeMetrics } from './node-metrics';
+import { buildSnapshot, type NodeSnapshot } from './snapshot';
+
+/** Tick of the coarse timer wheel (idle, close and connect timeouts). */
+export const WHEEL_TICK_MS = 50;
+/** Default grace before tunnels of a backend removed by a live pool change get 1012. */
+export const REMOVED_BACKEND_GRACE_MS = 5000;
+
+/** What a ProxyNode is built from. */
+export interface ProxyNodeOptions {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  view: ClusterView;
+}
+
+/** The data plane of one node. */
+export class ProxyNode implements VipHost {
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly state;
+  readonly rt: NodeRuntime;
+  readonly wheel = new TimerWheel(WHEEL_TICK_MS);
+  readonly limiter: ConnectionLimiter;
+  #config: Config;
+  /** Listeners by name (plain and open VIP listeners). */
+  readonly listeners = new Map<string, Listener>();
+  /** TLS material by listener name, made once (self-signed generation is slow) and swapped on reload. */
+  #tls = new Map<string, TlsMaterial>();
+  readonly #deps: ListenerDeps;
+  #drainPromise: Promise<void> | null = null;
+
+  constructor(opts: ProxyNodeOptions) {
+    this.#config = opts.config;
+    this.log = opts.logger.child({ component: 'proxy' });
+    this.metrics = opts.metrics;
+    this.state = createNodeState(this.log);
+    this.limiter = new ConnectionLimiter(opts.config.limits);
+    const registry = new TunnelRegistry(this.wheel, opts.view, this.log);
+    this.rt = {
+      router: new Router(opts.config.routes),
+      pools: new Map(Object.entries(opts.config.pools).map(([n, p]) => [n, new BackendPool(n, p, opts.view)])),
+      limits: opts.config.limits,
+      affinityLookupTimeoutMs: opts.config.cluster.affinity.lookupTimeoutMs,
+      view: opts.view,
+      registry,
+      log: this.log,
+      draining: false,
+      refusals: new Map(),
+      httpRequests: new Map(),
+    };
+    const rt = this.rt;
+    this.#deps = {
+      limiter: this.limiter,
+      wheel: this.wheel,
+      log: this.log,
+      handlers: {
+        onRequest: (req, res) => handleRequest(rt, req, res),
+        onUpgrade: (req, socket, head) => handleUpgrade(rt, req, socket, head),
+        onClientError: (reason) => countRefusal(rt, reason),
+      },
+    };
+    registerNodeMetrics(this);
+  }
+
+  get config(): Config { return this.#config; }
+  get nodeState(): NodeState { return this.state.state; }
+
+  /** Loads TLS material and opens every plain-address listener. Throws (ConfigError, EADDRINUSE) without serving anything. */
+  async start(): Promise<void> {
+    this.#tls = this.#loadAllTls(this.#config);
+    const opened: Listener[] = [];
+    try {
+      for (const l of this.#config.listeners) {
+        if (l.on.startsWith('vip:')) continue;
+        const listener = this.#makeListener(l, l.on, null);
+        await listener.listen(false);
+        opened.push(listener);
+        this.listeners.set(l.name, listener);
+        this.log.info({ listener: l.name, address: l.on, port: listener.info.port, tls: !!l.tls, proxyProtocol: l.proxyProtocol }, 'listening');
+      }
+    } catch (err) {
+      for (const l of opened) l.destroy();
+      this.listeners.clear();
+      throw err;
+    }
+    this.state.transition('running', 'started');
+  }
+
+  #loadAllTls(config: Config): Map<string, TlsMaterial> {
+    const out = new Map<string, TlsMaterial>();
+    config.listeners.forEach((l, i) => {
+      if (!l.tls) return;
+      const vip = l.on.startsWith('vip:') ? config.vips.find((v) => v.name === l.on.slice(4)) : undefined;
+      const previous = this.#tls.get(l.name);
+      // A self-signed certificate is kept across reloads: regenerating it would only change the key.
+      if (previous && l.tls.selfSigned && !l.tls.certs?.length) { out.set(l.name, previous); return; }
+      out.set(l.name, loadTlsMaterial(l, i, { nodeId: config.node.id, altNames: vip ? [vip.address] : [] }));
+    });
+    return out;
+  }
+
+  #makeListener(l: ListenerConfig, host: string, vip: string | null): Listener {
+    return new Listener(l, host, vip, this.rt.limits, this.#tls.get(l.name) ?? null, this.#deps);
+  }
+
+  /** Port a listener is bound to (useful with port 0), or undefined when it is not open. */
+  portOf(listenerName: string): number | undefined { return this.listeners.get(listenerName)?.info.port; }
+
+  // ---- VipHost -------------------------------------------------------------
+
+  #vipListeners(vip: string): Listener[] {
+    return [...this.listeners.values()].filter((l) => l.info.vip === vip);
+  }
+
+  async openVip(vip: string, address: string, opts: { reusePort: boolean }): Promise<void> {
+    if (this.state.state !== 'running') throw new ShutdownError();
+    const configs = this.#config.listeners.filter((l) => l.on === `vip:${vip}`);
+    if (!configs.length) throw new NotFoundError(`listener on vip:${vip}`);
+    for (const l of configs) {
+      const existing = this.listeners.get(l.name);
+      if (existing?.serving && existing.info.host === address) continue;
+      if (existing) { await existing.stopAccepting(); }
+      const listener = this.#makeListener(l, address, vip);
+      await listener.listen(opts.reusePort);
+      this.listeners.set(l.name, listener);
+      this.log.info({ listener: l.name, vip, address, port: listener.info.port, reusePort: opts.reusePort }, 'listening on VIP');
+    }
+  }
+
+  async stopAccepting(vip: string): Promise<void> {
+    await Promise.all(this.#vipListeners(vip).map((l) => l.stopAccepting()));
+  }
+
+  closeClients(vip: string, opts: CloseClientsOptions): Promise<number> {
+    const list = this.rt.registry.select((t) => t.origin.vip === vip);
+    for (const l of this.#vipListeners(vip)) l.closeIdle();
+    return this.rt.registry.closePaced(list, opts.code, opts.reason, opts.ratePerSec, opts.windowMs);
+  }
+
+  isServing(vip: string): boolean { return this.#vipListeners(vip).some((l) => l.serving); }
+
+  tunnelCount(vip: string): number {
+    let n = 0;
+    for (const t of this.rt.registry.tunnels) if (t.origin.vip === vip) n++;
+    return n;
+  }
+
+  // ---- reload and live pool changes ------------------------------------------
+
+  /**
+   * Applies routes, pools, limits and certificates of `next` in process.
+   * Everything that can fail (certificates) is prepared before anything is
+   * applied, so a failing reload leaves the running config whole. No tunnel
+   * is closed, not even one to a backend that left its pool.
+   */
+  reload(next: Config): void {
+    const tls = this.#loadAllTls(next);
+    const router = new Router(next.routes);
+    const changedListeners = listenerChanges(this.#config, next);
+    if (changedListeners.length) this.log.warn({ listeners: changedListeners }, 'listener address, port, TLS mode or PROXY protocol changed: takes effect after a restart');
+    this.#applyPools(next.pools, null);
+    this.rt.router = router;
+    this.rt.limits = next.limits;
+    this.rt.affinityLookupTimeoutMs = next.cluster.affinity.lookupTimeoutMs;
+    this.limiter.setLimits(next.limits);
+    this.#tls = tls;
+    for (const l of this.listeners.values()) { l.setLimits(next.limits); l.setTls(tls.get(l.config.name) ?? null); }
+    this.#config = next;
+    this.log.info({ pools: Object.keys(next.pools), routes: next.routes.length }, 'config reloaded');
+  }
+
+  /**
+   * Live pool changes (from Redis): same as reload for pools only, except
+   * that a backend that left gets no new connections and its tunnels are
+   * closed with 1012 after `graceMs`.
+   */
+  updatePools(pools: Readonly<Record<string, PoolConfig>>, opts: { graceMs?: number } = {}): void {
+    this.#applyPools(pools, opts.graceMs ?? REMOVED_BACKEND_GRACE_MS);
+    this.#config = Object.freeze({ ...this.#config, pools: Object.freeze({ ...pools }) }) as Config;
+  }
+
+  #applyPools(pools: Readonly<Record<string, PoolConfig>>, closeRemovedAfterMs: number | null): void {
+    const removed: Backend[] = [];
+    for (const [name, cfg] of Object.entries(pools)) {
+      const pool = this.rt.pools.get(name);
+      if (pool) removed.push(...pool.apply(cfg));
+      else this.rt.pools.set(name, new BackendPool(name, cfg, this.rt.view));
+    }
+    for (const [name, pool] of this.rt.pools) {
+      if (pools[name]) continue;
+      removed.push(...pool.apply({ ...pool.config, backends: [] }));
+      this.rt.pools.delete(name);
+    }
+    for (const b of removed) {
+      dropAgent(b);
+      this.log.info({ pool: b.pool, backend: b.id, tunnels: b.tunnels }, 'backend removed from pool');
+      if (closeRemovedAfterMs !== null && b.tunnels > 0) {
+        setTimeout(() => { void this.#closeTunnelsOf(b, 1012, 'backend removed'); }, closeRemovedAfterMs).unref();
+      }
+    }
+  }
+
+  #closeTunnelsOf(b: Backend, code: number, reason: string): Promise<number> {
+    const list = this.rt.registry.select((t) => t.target === b);
+    const h = this.#config.cluster.handover;
+    return this.rt.registry.closePaced(list, code, reason, h.closeRatePerSec, 0);
+  }
+
+  /** Closes every tunnel to one backend with `code` (onBackendDown: close, admin). */
+  closeBackendTunnels(pool: string, backendId: string, code: number): Promise<number> {
+    const list = this.rt.registry.select((t) => t.target.pool === pool && t.target.id === backendId);
+    const h = this.#config.cluster.handover;
+    return this.rt.registry.closePaced(list, code, `backend ${backendId} closed`, h.closeRatePerSec, 0);
+  }
+
+  // ---- drain, close, destroy -------------------------------------------------
+
+  /**
+   * Graceful drain (SIGTERM): stop accepting everywhere, let HTTP requests
+   * finish (keep-alive connections close after their response), send 1001
+   * to WebSocket clients after `graceMs`, resolve when nothing is left or
+   * destroy what remains at `deadlineMs`. Idempotent.
+   */
+  drain(opts: { graceMs: number; deadlineMs: number } = this.#config.node.drain): Promise<void> {
+    if (this.#drainPromise) return this.#drainPromise;
+    if (this.state.state === 'closed') return Promise.resolve();
+    this.#drainPromise = this.#drain(opts);
+    return this.#drainPromise;
+  }
+
+  async #drain(opts: { graceMs: number; deadlineMs: number }): Promise<void> {
+    if (this.state.can('draining')) this.state.transition('draining', 'drain requested', { tunnels: this.rt.registry.size });
+    this.rt.draining = true;
+    const started = Date.now();
+    await Promise.all([...this.listeners.values()].map((l) => l.stopAccepting()));
+    for (const l of this.listeners.values()) l.closeIdle();
+    const deadline = started + opts.deadlineMs;
+    const empty = () => this.rt.registry.size === 0 && this.#openSockets() === 0;
+    await waitUntil(empty, Math.min(opts.graceMs, opts.deadlineMs));
+    if (!empty()) {
+      const list = this.rt.registry.select(() => true);
+      this.log.info({ tunnels: list.length }, 'drain grace over: closing WebSocket clients with 1001');
+      const h = this.#config.cluster.handover;
+      void this.rt.registry.closePaced(list, 1001, 'going away', h.closeRatePerSec, 0);
+      for (let i = 0; i < 1_000_000 && !empty() && Date.now() < deadline; i++) {
+        for (const l of this.listeners.values()) l.closeIdle();
+        await sleep(25);
+      }
+    }
+    if (!empty()) this.log.warn({ tunnels: this.rt.registry.size, sockets: this.#openSockets() }, 'drain deadline reached: destroying what is left');
+    this.destroy();
+  }
+
+  #openSockets(): number {
+    let n = 0;
+    for (const l of this.listeners.values()) n += l.sockets.size;
+    return n;
+  }
+
+  /** Graceful close: drain with the configured grace and deadline. */
+  close(): Promise<void> { return this.drain(); }
+
+  /** Immediate close: every socket destroyed, listeners closed. Idempotent. */
+  destroy(): void {
+    if (this.state.state === 'closed') return;
+    this.rt.draining = true;
+    this.rt.registry.destroyAll();
+    for (const l of this.listeners.values()) l.destroy();
+    for (const p of this.rt.pools.values()) for (const b of p.backends) dropAgent(b);
+    this.wheel.stop();
+    this.state.transition('closed', 'destroyed');
+  }
+
+  // ---- reads -----------------------------------------------------------------
+
+  /** Open client connections (for heartbeats): admitted sockets, tunnels included. */
+  connectionCount(): number { return this.limiter.total; }
+
+  /** JSON-able state for the admin API. */
+  snapshot(): NodeSnapshot { return buildSnapshot(this); }
+}
+
+/** Listener names whose address, port, TLS mode or PROXY setting differ between two configs. */
+export function listenerChanges(a: Config, b: Config): string[] {
+  const key = (l: ListenerConfig) => JSON.stringify([l.on, l.port, !!l.tls, l.proxyProtocol]);
+  const before = new Map(a.listeners.map((l) => [l.name, key(l)]));
+  const after = new Map(b.listeners.map((l) => [l.name, key(l)]));
+  const names = new Set([...before.keys(), ...after.keys()]);
+  return [...names].filter((n) => before.get(n) !== after.get(n));
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function waitUntil(fn: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 1_000_000 && !fn() && Date.now() < deadline; i++) await sleep(25);
+}

@@ -1,0 +1,91 @@
+/**
+ * The data plane end to end: real ws/HTTP backends, a real ProxyNode on a
+ * free port, real client sockets. Echo over ws://, HTTP GET and POST, the
+ * forwarded headers, and a dead backend refused with 502.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { startBackend } from '../harness/backend';
+import { startProxy, openWs, roundTrip } from '../harness/proxy';
+import { freePort } from '../harness/ports';
+import { nodeConfig, rawNodeConfig } from '../fixtures/node-config';
+
+function httpRequest(port: number, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, any>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.setTimeout(10000, () => req.destroy(new Error('timeout')));
+    req.end(body);
+  });
+}
+
+test('WebSocket echo through the proxy, with forwarded headers and subprotocol untouched', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [b.url] })));
+  t.after(() => node.destroy());
+  const port = node.portOf('public')!;
+  const ws = await openWs(`ws://127.0.0.1:${port}/chat?x=1`, { headers: { 'X-Forwarded-For': '198.51.100.7' } }, 'chat.v2');
+  t.after(() => ws.terminate());
+  assert.equal(ws.protocol, 'chat.v2');
+  assert.equal(await roundTrip(ws, 'hello'), 'hello');
+  const big = Buffer.alloc(256 * 1024, 7);
+  const echoed = await new Promise<Buffer>((resolve) => { ws.once('message', (d) => resolve(d as Buffer)); ws.send(big); });
+  assert.ok(echoed.equals(big), 'a 256 KiB binary message comes back byte for byte');
+  const who = JSON.parse(await roundTrip(ws, 'whoami'));
+  assert.equal(who.backend, 'b1');
+  assert.equal(who.headers['x-forwarded-for'], '198.51.100.7, 127.0.0.1');
+  assert.equal(who.headers['x-forwarded-proto'], 'http');
+  assert.equal(who.headers['x-forwarded-host'], `127.0.0.1:${port}`);
+  assert.equal(who.headers['sec-websocket-protocol'], 'chat.v2');
+  assert.match(String(who.headers['sec-websocket-extensions']), /permessage-deflate/);
+  assert.equal(b.seen[0].url, '/chat?x=1');
+  assert.equal(node.snapshot().tunnels, 1);
+});
+
+test('HTTP GET and POST through the proxy on the same listener', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [b.url] })));
+  t.after(() => node.destroy());
+  const port = node.portOf('public')!;
+  const get = await httpRequest(port, 'GET', '/api/items?id=3');
+  assert.equal(get.status, 200);
+  const g = JSON.parse(get.body);
+  assert.equal(g.backend, 'b1');
+  assert.equal(g.url, '/api/items?id=3');
+  assert.equal(g.headers['x-forwarded-for'], '127.0.0.1');
+  const post = await httpRequest(port, 'POST', '/api/items', '{"name":"x"}', { 'content-type': 'application/json' });
+  assert.equal(post.status, 200);
+  assert.equal(JSON.parse(post.body).body, '{"name":"x"}');
+  assert.equal(post.headers['x-backend'], 'b1');
+});
+
+test('a dead backend gives 502 on the handshake and on HTTP, and the node keeps serving', async (t) => {
+  const live = await startBackend({ id: 'live' });
+  t.after(() => live.close());
+  const deadPort = await freePort();
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [`http://127.0.0.1:${deadPort}`] })));
+  t.after(() => node.destroy());
+  const port = node.portOf('public')!;
+  await assert.rejects(openWs(`ws://127.0.0.1:${port}/`), (err: any) => err.statusCode === 502);
+  assert.equal((await httpRequest(port, 'GET', '/')).status, 502);
+  // Same node, pool pointed at a live backend by reload: serves at once.
+  node.reload(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [live.url] })));
+  const ws = await openWs(`ws://127.0.0.1:${port}/`);
+  t.after(() => ws.terminate());
+  assert.equal(await roundTrip(ws, 'still here'), 'still here');
+});
+
+test('a backend that answers the upgrade with 403 gives the client 403', async (t) => {
+  const b = await startBackend({ id: 'b1', refuseUpgradeWith: 403 });
+  t.after(() => b.close());
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [b.url] })));
+  t.after(() => node.destroy());
+  await assert.rejects(openWs(`ws://127.0.0.1:${node.portOf('public')}/`), (err: any) => err.statusCode === 403);
+});
