@@ -1,0 +1,239 @@
+/**
+ * Shares backend health through Redis. Each node writes its own observation
+ * of each backend into `health:{pool}:{backend}` (field = node id), reads
+ * everyone's back on a short period (one pipelined round trip), and merges
+ * the fresh ones into the verdict routing uses (cluster/health/verdict.ts).
+ * A verdict change is logged, counted, written to `verdict:{pool}` and
+ * pushed on the events channel, so peers re-read that backend at once.
+ *
+ * Routing reads the in-memory verdicts only (`isUp`, `rampFactor`). When
+ * Redis is unreachable the node keeps its last known observations; peers'
+ * ones age out, and its own (always fresh) carry the verdict.
+ */
+import type Redis from 'ioredis';
+import type { ClusterConfig, PoolConfig } from '../../shared/config/schema';
+import type { HealthObservation, ClusterEvent } from '../../shared/records';
+import type { HealthView } from '../../shared/cluster-view';
+import type { RedisKeys } from '../../shared/redis/keys';
+import type { Clock } from '../../shared/clock';
+import type { Logger } from '../../shared/logger';
+import type { Metrics } from '../../shared/metrics';
+import { mergeVerdict, parseObservation, type MergedVerdict, type VerdictState } from './verdict';
+import { rampFactor } from './slow-start';
+
+/** A change of the merged verdict of one backend. */
+export interface VerdictChange {
+  pool: string;
+  backendId: string;
+  up: boolean;
+  verdict: MergedVerdict;
+}
+
+interface Entry {
+  /** Latest observation of each node (own included). */
+  obs: Map<string, HealthObservation>;
+  merged: MergedVerdict;
+  /** Monotonic ms when it last came back up (slow start), or null. */
+  upSinceMs: number | null;
+  freshMs: number;
+  slowStartMs: number;
+}
+
+/** Observations keep for this many freshness windows in Redis, then the key expires. */
+const OBSERVATION_KEEP_WINDOWS = 20;
+
+/** Merged health of every backend, kept in memory and in sync with Redis. */
+export class HealthSync implements HealthView {
+  /** pool -> backend -> entry. */
+  readonly #entries = new Map<string, Map<string, Entry>>();
+  readonly #listeners: Array<(c: VerdictChange) => void> = [];
+  #timer: NodeJS.Timeout | null = null;
+  #refreshMs = 1000;
+  #redisFailing = false;
+  /** Membership liveness (peer link, heartbeats); observations of nodes it calls dead are ignored at once. */
+  isNodeAlive: ((nodeId: string) => boolean) | undefined;
+
+  constructor(readonly opts: {
+    redis: Redis; keys: RedisKeys; nodeId: string; cluster: ClusterConfig;
+    clock: Clock; log: Logger; metrics?: Metrics;
+  }) {}
+
+  /** Calls `fn` on every change of a merged verdict. */
+  onChange(fn: (c: VerdictChange) => void): void { this.#listeners.push(fn); }
+
+  /** Tracks the backends of the effective pools; forgets ones that left. */
+  setPools(pools: Readonly<Record<string, PoolConfig>>): void {
+    const fresh = this.opts.cluster.health.freshIntervals;
+    let minInterval = Infinity;
+    for (const [pool, m] of this.#entries) {
+      for (const id of m.keys()) if (!pools[pool]?.backends.some((b) => b.id === id)) { m.delete(id); this.opts.metrics?.backendUp.remove({ pool, backend: id }); }
+      if (m.size === 0) this.#entries.delete(pool);
+    }
+    for (const [pool, p] of Object.entries(pools)) {
+      let m = this.#entries.get(pool);
+      if (!m) { m = new Map(); this.#entries.set(pool, m); }
+      const freshMs = fresh * p.healthCheck.intervalMs + p.healthCheck.timeoutMs;
+      minInterval = Math.min(minInterval, p.healthCheck.intervalMs);
+      for (const b of p.backends) {
+        const e = m.get(b.id);
+        if (e) { e.freshMs = freshMs; e.slowStartMs = p.slowStartMs; continue; }
+        m.set(b.id, { obs: new Map(), merged: { state: 'unknown', observers: 0, downVotes: 0 }, upSinceMs: null, freshMs, slowStartMs: p.slowStartMs });
+        this.opts.metrics?.backendUp.set({ pool, backend: b.id }, 1);
+      }
+    }
+    this.#refreshMs = Math.max(50, Math.min(1000, Number.isFinite(minInterval) ? minInterval : 1000));
+    if (this.#timer) { this.stop(); this.start(); }
+  }
+
+  /** Starts the periodic re-read of everyone's observations. */
+  start(): void {
+    if (this.#timer) return;
+    const tick = (): void => {
+      void this.refresh().finally(() => { if (this.#timer) { this.#timer = setTimeout(tick, this.#refreshMs); this.#timer.unref(); } });
+    };
+    this.#timer = setTimeout(tick, this.#refreshMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  isUp(pool: string, backendId: string): boolean {
+    const e = this.#entries.get(pool)?.get(backendId);
+    return e === undefined || e.merged.state !== 'down';
+  }
+
+  rampFactor(pool: string, backendId: string): number {
+    const e = this.#entries.get(pool)?.get(backendId);
+    return e === undefined ? 1 : rampFactor(e.upSinceMs, this.opts.clock.nowMs(), e.slowStartMs);
+  }
+
+  /** The merged verdict of one backend, or undefined when not tracked. */
+  verdict(pool: string, backendId: string): MergedVerdict | undefined { return this.#entries.get(pool)?.get(backendId)?.merged; }
+
+  /** Backends whose verdict is down, as `pool/backend` (for heartbeats). */
+  downBackends(): string[] {
+    const out: string[] = [];
+    for (const [pool, m] of this.#entries) for (const [id, e] of m) if (e.merged.state === 'down') out.push(`${pool}/${id}`);
+    return out;
+  }
+
+  /** Records this node's own observation, merges at once, and writes it to Redis (not awaited by callers). */
+  async publishLocal(pool: string, backendId: string, o: HealthObservation): Promise<void> {
+    const e = this.#entries.get(pool)?.get(backendId);
+    if (!e) return;
+    e.obs.set(o.nodeId, o);
+    this.#recompute(pool, backendId, e);
+    const key = this.opts.keys.health(pool, backendId);
+    try {
+      await this.opts.redis.multi().hset(key, o.nodeId, JSON.stringify(o)).pexpire(key, e.freshMs * OBSERVATION_KEEP_WINDOWS).exec();
+      this.#redisOk();
+    } catch (err) { this.#redisError(err); }
+  }
+
+  /** Re-reads every backend's observations from Redis (one pipeline) and re-merges. Never throws. */
+  async refresh(only?: { pool: string; backendId: string }): Promise<boolean> {
+    const list: Array<[string, string, Entry]> = [];
+    for (const [pool, m] of this.#entries) for (const [id, e] of m) if (!only || (only.pool === pool && only.backendId === id)) list.push([pool, id, e]);
+    let ok = true;
+    if (list.length) {
+      try {
+        const started = performance.now();
+        const p = this.opts.redis.pipeline();
+        for (const [pool, id] of list) p.hgetall(this.opts.keys.health(pool, id));
+        const res = (await p.exec()) ?? [];
+        this.opts.metrics?.redisRoundTripSeconds.observe({ purpose: 'state' }, (performance.now() - started) / 1000);
+        res.forEach(([err, val], i) => { if (!err && val) this.#absorb(list[i][2], val as Record<string, string>); });
+        this.#redisOk();
+      } catch (err) { ok = false; this.#redisError(err); }
+    }
+    // Freshness depends on time: re-merge even when nothing new was read.
+    for (const [pool, id, e] of list) this.#recompute(pool, id, e);
+    return ok;
+  }
+
+  /**
+   * Writes the whole verdict table of the tracked backends to `verdict:{pool}`
+   * (up, down or unknown) and removes backends that left, so that the CLI can
+   * list them. Never throws.
+   */
+  async writeTable(): Promise<void> {
+    try {
+      const m = this.opts.redis.multi();
+      for (const [pool, entries] of this.#entries) {
+        const key = this.opts.keys.verdict(pool);
+        const known = await this.opts.redis.hkeys(key);
+        const gone = known.filter((id) => !entries.has(id));
+        if (gone.length) m.hdel(key, ...gone);
+        for (const [id, e] of entries) m.hset(key, id, e.merged.state);
+      }
+      await m.exec();
+      this.#redisOk();
+    } catch (err) { this.#redisError(err); }
+  }
+
+  /** Handles a pushed verdict event from a peer: re-read that backend now. */
+  onEvent(ev: ClusterEvent): void {
+    if (ev.type === 'verdict' && ev.by !== this.opts.nodeId) void this.refresh({ pool: ev.pool, backendId: ev.backend });
+  }
+
+  /** Snapshot of all verdicts (admin API, tests). */
+  snapshot(): Array<{ pool: string; backend: string; state: VerdictState; observers: number; downVotes: number; reason?: string }> {
+    const out = [];
+    for (const [pool, m] of this.#entries) for (const [id, e] of m) out.push({ pool, backend: id, ...e.merged });
+    return out;
+  }
+
+  #absorb(e: Entry, fields: Record<string, string>): void {
+    for (const [nodeId, json] of Object.entries(fields)) {
+      if (nodeId === this.opts.nodeId) continue; // our own in-memory one is never older
+      const o = parseObservation(json);
+      if (!o) continue;
+      const prev = e.obs.get(nodeId);
+      if (!prev || prev.at <= o.at) e.obs.set(nodeId, o);
+    }
+  }
+
+  #recompute(pool: string, backendId: string, e: Entry): void {
+    const alive = this.isNodeAlive;
+    const self = this.opts.nodeId;
+    const isNodeAlive = alive ? (id: string) => id === self || alive(id) : undefined;
+    const merged = mergeVerdict(e.obs.values(), { rule: this.opts.cluster.health.verdict, nowWallMs: this.opts.clock.wallMs(), freshMs: e.freshMs, isNodeAlive });
+    const wasUp = e.merged.state !== 'down';
+    const wasUnknown = e.merged.state === 'unknown';
+    e.merged = merged;
+    const up = merged.state !== 'down';
+    if (up === wasUp) return;
+    // Slow start only for a backend that was really down, not one first seen.
+    e.upSinceMs = up && !wasUnknown ? this.opts.clock.nowMs() : null;
+    this.#changed({ pool, backendId, up, verdict: merged });
+  }
+
+  #changed(c: VerdictChange): void {
+    const { log, metrics, redis, keys, nodeId, clock } = this.opts;
+    log.warn({ pool: c.pool, backend: c.backendId, verdict: c.up ? 'up' : 'down', observers: c.verdict.observers, downVotes: c.verdict.downVotes, reason: c.verdict.reason }, c.up ? 'backend verdict up' : 'backend verdict down');
+    metrics?.backendUp.set({ pool: c.pool, backend: c.backendId }, c.up ? 1 : 0);
+    metrics?.backendVerdictChangesTotal.inc({ pool: c.pool, backend: c.backendId, verdict: c.up ? 'up' : 'down' });
+    const ev: ClusterEvent = { type: 'verdict', pool: c.pool, backend: c.backendId, up: c.up, by: nodeId, at: clock.wallMs() };
+    redis.multi().hset(keys.verdict(c.pool), c.backendId, c.up ? 'up' : 'down').publish(keys.events(), JSON.stringify(ev)).exec()
+      .then(() => this.#redisOk(), (err) => this.#redisError(err));
+    for (const l of this.#listeners) {
+      try { l(c); } catch (err) { log.error({ err }, 'verdict listener failed'); }
+    }
+  }
+
+  #redisOk(): void {
+    if (!this.#redisFailing) return;
+    this.#redisFailing = false;
+    this.opts.log.info('health sync reaches redis again');
+  }
+
+  #redisError(err: unknown): void {
+    this.opts.metrics?.redisErrorsTotal.inc({ purpose: 'state' });
+    if (this.#redisFailing) return;
+    this.#redisFailing = true;
+    this.opts.log.warn({ err: (err as Error)?.message }, 'health sync cannot reach redis; routing on last known state');
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * One active health check of one backend: `tcp` (connect), `http` (GET a
+ * path, status in a range) or `ws` (a complete WebSocket handshake: 101 with
+ * the right Sec-WebSocket-Accept, then a clean close frame). Every probe is
+ * bounded by `timeoutMs`, so a backend that accepts TCP and never answers is
+ * a failure, not a hang. A probe never throws: it resolves with a result.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createHash, randomBytes } from 'node:crypto';
+import type { HealthCheckConfig } from '../../shared/config/schema';
+
+/** Outcome of one check. */
+export interface ProbeResult {
+  ok: boolean;
+  /** Time the check took, in ms. */
+  latencyMs: number;
+  /** Why it failed (`timeout`, `ECONNREFUSED`, `status 503`, ...). */
+  reason?: string;
+}
+
+/** Where to probe, parsed once from the backend URL. */
+export interface ProbeTarget {
+  host: string;
+  port: number;
+  tls: boolean;
+  /** Host header value (host:port as in the URL). */
+  hostHeader: string;
+}
+
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** A masked close frame with code 1000 (mask key zero, so payload bytes stay as-is). */
+const WS_CLOSE_FRAME = Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+
+/** Parses a backend URL (http, https, ws, wss) into a probe target. */
+export function probeTarget(url: string): ProbeTarget {
+  const u = new URL(url);
+  const tls = u.protocol === 'https:' || u.protocol === 'wss:';
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  return { host, port: u.port ? Number(u.port) : tls ? 443 : 80, tls, hostHeader: u.host };
+}
+
+/** Parses `200-399` or `204` into an inclusive range. */
+export function statusRange(expect: string): [number, number] {
+  const [lo, hi] = expect.split('-').map(Number);
+  return [lo, hi ?? lo];
+}
+
+/** Runs one check of the configured type; resolves within about `timeoutMs`. */
+export function probe(target: ProbeTarget, check: HealthCheckConfig): Promise<ProbeResult> {
+  switch (check.type) {
+    case 'tcp': return probeTcp(target, check.timeoutMs);
+    case 'http': return probeHttp(target, check);
+    case 'ws': return probeWs(target, check);
+  }
+}
+
+/** Wraps a callback-style check with one deadline and one settle. */
+function bounded(timeoutMs: number, run: (done: (ok: boolean, reason?: string) => void) => () => void): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    let cleanup: () => void = () => {};
+    let settled = false;
+    const done = (ok: boolean, reason?: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      cleanup();
+      resolve({ ok, latencyMs: performance.now() - started, reason: ok ? undefined : reason });
+    };
+    const timer = setTimeout(() => done(false, `timeout after ${timeoutMs} ms`), timeoutMs);
+    cleanup = run(done);
+  });
+}
+
+function errReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e?.code ?? e?.message ?? String(err);
+}
+
+function probeTcp(t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+  return bounded(timeoutMs, (done) => {
+    // Probes check liveness, not identity: backends often use internal certs.
+    const sock: Socket = t.tls
+      ? tlsConnect({ host: t.host, port: t.port, rejectUnauthorized: false, servername: undefined })
+      : netConnect({ host: t.host, port: t.port });
+    sock.once(t.tls ? 'secureConnect' : 'connect', () => done(true));
+    sock.once('error', (err) => done(false, errReason(err)));
+    sock.once('close', () => done(false, 'closed before connect'));
+    return () => sock.destroy();
+  });
+}
+
+function startRequest(t: ProbeTarget, path: string, headers: Record<string, string>): ClientRequest {
+  const opts = { host: t.host, port: t.port, path, method: 'GET', headers: { host: t.hostHeader, 'user-agent': 'wsha-health', ...headers }, agent: false as const };
+  return t.tls ? httpsRequest({ ...opts, rejectUnauthorized: false }) : httpRequest(opts);
+}
+
+function probeHttp(t: ProbeTarget, check: HealthCheckConfig): Promise<ProbeResult> {
+  const [lo, hi] = statusRange(check.expectStatus);
+  return bounded(check.timeoutMs, (done) => {
+    const req = startRequest(t, check.path, { connection: 'close' });
+    req.once('response', (res: IncomingMessage) => {
+      const s = res.statusCode ?? 0;
+      res.resume();
+      done(s >= lo && s <= hi, `status ${s}`);
+    });
+    req.once('error', (err) => done(false, errReason(err)));
+    req.end();
+    return () => req.destroy();
+  });
+}
+
+function probeWs(t: ProbeTarget, check: HealthCheckConfig): Promise<ProbeResult> {
+  return bounded(check.timeoutMs, (done) => {
+    const key = randomBytes(16).toString('base64');
+    const expected = createHash('sha1').update(key + WS_GUID).digest('base64');
+    const req = startRequest(t, check.path, { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key });
+    let upgraded: Socket | null = null;
+    req.once('upgrade', (res: IncomingMessage, socket: Socket) => {
+      upgraded = socket;
+      if (res.headers['sec-websocket-accept'] !== expected) return done(false, 'bad Sec-WebSocket-Accept');
+      // Close politely so the backend does not log an abnormal closure.
+      socket.end(WS_CLOSE_FRAME);
+      done(true);
+    });
+    req.once('response', (res: IncomingMessage) => {
+      res.resume();
+      done(false, `handshake refused: status ${res.statusCode}`);
+    });
+    req.once('error', (err) => done(false, errReason(err)));
+    req.end();
+    return () => {
+      const s = upgraded as Socket | null;
+      if (s) setTimeout(() => s.destroy(), 100).unref(); else req.destroy();
+    };
+  });
+}
