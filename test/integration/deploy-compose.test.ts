@@ -144,8 +144,9 @@ test('ports line up: Redis URL -> redis service; backend URLs -> backend service
     const u = new URL(b.url);
     const svc = services[u.hostname];
     assert.ok(svc, `backend host ${u.hostname} is not a service`);
-    assert.equal(argAfter(svc.command, '--port'), u.port, `${u.hostname} listens elsewhere`);
-    assert.ok(svc.healthcheck.test.join(' ').includes(u.port), `${u.hostname} healthcheck probes another port`);
+    // echo-backend.js PORT ID HOST
+    assert.deepEqual(svc.command, [u.port, u.hostname, '0.0.0.0'], `${u.hostname} listens elsewhere or under another id`);
+    assert.ok(svc.healthcheck.test.join(' ').includes(`http://127.0.0.1:${u.port}/`), `${u.hostname} healthcheck probes another port`);
     assert.ok(existsSync(join(REPO_ROOT, 'cluster', 'demo', 'echo-backend.ts')), 'the backend script cluster/demo/echo-backend.ts does not exist');
     assert.ok(svc.entrypoint.join(' ').includes('dist/cluster/demo/echo-backend.js'));
   }
@@ -192,4 +193,23 @@ test('vip-forward.js forwards bytes to its target and --check tells a live targe
   assert.equal(await check(targetAddr), 0);
   const dead = await freePort();
   assert.equal(await check(`127.0.0.1:${dead}`), 1);
+});
+
+test('the backend service command starts the echo backend, and its healthcheck passes against it', async (t) => {
+  const svc = services['backend-1'];
+  const port = await freePort();
+  // The service's own entrypoint and command, with a free port and loopback instead of 9000 and 0.0.0.0.
+  const argv = [...svc.entrypoint.slice(1), ...svc.command].map((a: string) => (a === '9000' ? String(port) : a === '0.0.0.0' ? '127.0.0.1' : a));
+  const proc = spawn(process.execPath, argv, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => { proc.kill('SIGKILL'); });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  await waitFor(() => out.includes('listening'), 'echo backend listening', 10000);
+  const probe: string[] = svc.healthcheck.test.slice(1).map((a: string) => a.replaceAll('9000', String(port)));
+  const code = await new Promise<number | null>((r) => spawn(probe[0] === 'node' ? process.execPath : probe[0], probe.slice(1), { stdio: 'ignore' }).on('exit', r));
+  assert.equal(code, 0, 'healthcheck failed against a running backend');
+  proc.kill('SIGKILL');
+  await new Promise((r) => proc.once('exit', r));
+  const after = await new Promise<number | null>((r) => spawn(process.execPath, probe.slice(1), { stdio: 'ignore' }).on('exit', r));
+  assert.equal(after, 1, 'healthcheck passed with the backend gone');
 });
