@@ -11,6 +11,7 @@ import { registerStatusCommand } from './commands/status';
 import { registerNodesCommand } from './commands/nodes';
 import { registerVipsCommand } from './commands/vips';
 import { registerVipCleanupCommand } from './commands/vip-cleanup';
+import { registerDemoCommand } from './commands/demo';
 import { reportError } from './exit';
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerNodesCommand(program);
   registerVipsCommand(program);
   registerVipCleanupCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -1,0 +1,82 @@
+/**
+ * Builds and starts the admin server of a node from its config: the
+ * providers read the ProxyNode (snapshot), the control-plane agent (its
+ * view, when one is passed) and the cluster status from Redis, on a Redis
+ * connection of its own so that a slow status read never delays a lease.
+ *
+ * Called once from node/main.ts (composition root):
+ *   stoppables.push(await startAdminServer({ config, logger, metrics, node, agent }));
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../../shared/config/schema';
+import type { Metrics } from '../../shared/metrics';
+import { createRedis, redisAddress } from '../../shared/redis/connect';
+import { RedisKeys } from '../../shared/redis/keys';
+import { RedisUnavailableError } from '../../shared/errors';
+import { collectStatus } from '../../cluster/status/collect';
+import { AdminServer, type AdminProviders } from './admin-server';
+import { controlActions } from './control-actions';
+
+/** What the admin server needs of the ProxyNode. */
+export interface AdminNode {
+  snapshot(): { state: string; draining: boolean } & Record<string, unknown>;
+}
+
+/** What it may use of the control-plane agent (all optional). */
+export interface AdminAgent {
+  /** Ownership and health as this node sees them, for /api/state. */
+  view?(): unknown;
+  /** Whether the agent's own Redis link is usable (or last-known state is). */
+  redisUsable?(): boolean;
+}
+
+export interface StartAdminOptions {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  node: AdminNode;
+  agent?: AdminAgent;
+  /** Overrides node.admin.listen (tests). */
+  listen?: string;
+}
+
+/** A running admin server; `stop()` closes it and its Redis connection. */
+export interface RunningAdmin { server: AdminServer; address: string; token: string; stop(): Promise<void> }
+
+/** Starts the admin API on node.admin.listen. Throws when the address cannot be bound. */
+export async function startAdminServer(o: StartAdminOptions): Promise<RunningAdmin> {
+  const { config, logger } = o;
+  const log = logger.child({ component: 'admin' });
+  const redis = createRedis(config.cluster.redis, 'state');
+  redis.on('error', () => { /* status shows it; ioredis reconnects by itself */ });
+  redis.connect().catch(() => { /* retried by ioredis */ });
+  const keys = new RedisKeys(config.cluster.name);
+  const address = redisAddress(config.cluster.redis);
+
+  const providers: AdminProviders = {
+    state: () => ({ nodeId: config.node.id, cluster: config.cluster.name, node: o.node.snapshot(), agent: o.agent?.view?.() ?? null, redis: { address, status: redis.status } }),
+    ready: () => {
+      const s = o.node.snapshot();
+      const redisOk = redis.status === 'ready' || (o.agent?.redisUsable?.() ?? false);
+      if (s.state !== 'running' || s.draining) return { ready: false, reason: `node is ${s.draining ? 'draining' : s.state}` };
+      return { ready: true, redis: redisOk ? 'reachable' : 'unreachable, serving on last-known state' } as { ready: boolean };
+    },
+    clusterStatus: async () => {
+      if (redis.status !== 'ready') throw new RedisUnavailableError(address);
+      return collectStatus({ redis, keys, address, config });
+    },
+    ...controlActions({ redis, keys, config, log }),
+  };
+  const server = new AdminServer({ listen: o.listen ?? config.node.admin.listen, token: config.node.admin.token, metrics: o.metrics, providers, log });
+  if (!config.node.admin.token) log.warn({ token: server.token }, 'node.admin.token is not set: generated a token for this run');
+  try {
+    await server.start();
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  return {
+    server, address: server.address, token: server.token,
+    stop: async () => { await server.close(); redis.disconnect(); },
+  };
+}
