@@ -12,7 +12,7 @@ import type { VipConfig } from '../../shared/config/schema';
 import { silentLogger } from '../../shared/logger';
 import { createLab, netnsAvailable, LAB_SUBNET, type NetnsLab } from '../harness/netns';
 import { waitFor } from '../harness/ports';
-import { labNodeConfig, scratchDir } from '../harness/netns-node';
+import { labNodeConfig, scratchDir, startLabBackend, startLabNode, startLabProbe, startLabRedis, type LabNode } from '../harness/netns-node';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -110,4 +110,69 @@ test('wsha vip cleanup (the ExecStopPost step) removes the address a killed node
     assert.match(r.stdout, new RegExp(`web: ${VIP.replace(/\./g, '\\.')} removed from eth0`));
     assert.equal(lab.hasAddress('a', VIP), false);
   }
+});
+
+/**
+ * Two real wsha nodes (linux driver) on hosts a and b, Redis in the hub
+ * namespace, a probe in c retrying handshakes on the VIP every 5 ms.
+ *   1. a owns; c reaches the VIP on a.
+ *   2. a's link goes down (partition): b takes over; a's link comes back
+ *      (heal): a has stepped down and removed the address, c's neighbour
+ *      entry points at b, and every handshake since is answered by b.
+ *   3. b's node is killed with SIGKILL: a takes over; the gap is printed;
+ *      the service manager's cleanup removes the address b left behind.
+ */
+test('two wsha nodes with the linux driver: partition and heal, then SIGKILL of the owner', { skip, timeout: 90_000 }, async (t) => {
+  const lab = createLab(['a', 'b', 'c']);
+  t.after(() => lab.destroy());
+  const scratch = scratchDir();
+  t.after(() => scratch.remove());
+  const redis = await startLabRedis(lab);
+  await startLabBackend(lab, 'a');
+  await startLabBackend(lab, 'b');
+  const nodeA = startLabNode(lab, 'a', scratch.dir, labNodeConfig(lab, 'a', { redisUrl: redis.url, vipAddress: VIP, priority: 200 }));
+  let nodeB: LabNode | undefined;
+  const dump = () => `\n--- node a ---\n${nodeA.output.slice(-40).join('\n')}\n--- node b ---\n${(nodeB?.output ?? []).slice(-40).join('\n')}\n--- probe ---\n${JSON.stringify(probe.events.slice(-10))}`;
+  const probe = startLabProbe(lab, 'c', VIP, 5);
+  t.after(() => probe.stop());
+  await probe.firstAnswerFrom('a', 0, 20_000).catch((e) => { throw new Error(`${e.message}${dump()}`); });
+  nodeB = startLabNode(lab, 'b', scratch.dir, labNodeConfig(lab, 'b', { redisUrl: redis.url, vipAddress: VIP, priority: 100 }));
+  const b = nodeB;
+  await waitFor(() => b.output.some((l) => /ready|standby/.test(l)), 'node b up as standby', 20_000, 50).catch((e) => { throw new Error(`${e.message}${dump()}`); });
+  assert.ok(lab.hasAddress('a', VIP) && !lab.hasAddress('b', VIP));
+  assert.equal(lab.neighbour('c', VIP), lab.mac('a'));
+
+  // 2. partition a (its link down), b takes over, heal.
+  const cutAt = Date.now();
+  lab.linkDown('a');
+  const firstB = await probe.firstAnswerFrom('b', cutAt, 15_000).catch((e) => { throw new Error(`${e.message}${dump()}`); });
+  t.diagnostic(`link down of the owner: b answered on the VIP ${firstB.ts - cutAt} ms after a's link went down`);
+  await waitFor(() => !lab.hasAddress('a', VIP), 'a removing the VIP after losing its lease', 10_000, 20).catch((e) => { throw new Error(`${e.message}${dump()}`); });
+  const healAt = Date.now();
+  lab.linkUp('a');
+  // Past the GARP series and a's rejoin: c must still point at b and only b may answer.
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(lab.hasAddress('a', VIP), false, 'a stepped down and removed the address');
+  assert.ok(lab.hasAddress('b', VIP));
+  assert.equal(lab.neighbour('c', VIP), lab.mac('b'), 'c neighbour entry points at b after the heal');
+  const afterHeal = probe.events.filter((e) => e.ts >= healAt);
+  assert.ok(afterHeal.every((e) => e.who !== 'a'), `no handshake answered by a after the heal: ${JSON.stringify(afterHeal)}`);
+  const lastWho = [...probe.events].reverse().find((e) => e.who || e.err);
+  assert.equal(lastWho?.who, 'b', `the probe reaches b now: ${JSON.stringify(lastWho)}`);
+
+  // 3. SIGKILL of the owner b: a takes over.
+  await waitFor(() => nodeA.output.slice(-200).some((l) => /standby|ready/.test(l)), 'node a back as standby', 10_000, 50);
+  await new Promise((r) => setTimeout(r, 1500)); // a's heartbeats fresh again in b's view
+  const killAt = Date.now();
+  b.proc.kill('SIGKILL');
+  const firstA = await probe.firstAnswerFrom('a', killAt, 15_000).catch((e) => { throw new Error(`${e.message}${dump()}`); });
+  t.diagnostic(`SIGKILL of the owner: a answered on the VIP ${firstA.ts - killAt} ms after the kill`);
+  assert.ok(firstA.ts - killAt < 5000, `takeover after SIGKILL took ${firstA.ts - killAt} ms`);
+  await waitFor(() => lab.neighbour('c', VIP) === lab.mac('a'), 'c pointing at a after the takeover', 5000, 20);
+  // The dead node left its address: the service manager's ExecStopPost removes it.
+  assert.ok(lab.hasAddress('b', VIP), 'a SIGKILLed node cannot remove its own address');
+  const cli = resolve(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
+  const r = spawnSync('ip', ['netns', 'exec', lab.member('b').ns, process.execPath, cli, 'vip', 'cleanup', '--config', b.configFile], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(lab.hasAddress('b', VIP), false);
 });
