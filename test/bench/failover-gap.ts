@@ -1,0 +1,249 @@
+/**
+ * Failover benchmark (a script, not a test): repeats the unplanned takeover
+ * of a VIP and prints min/median/max of the gap between the failure and the
+ * first WebSocket handshake answered by the new owner, seen by a client that
+ * retries handshakes every 5 ms (test/harness/netns-probe.ts).
+ *
+ *   linux driver, in network namespaces (test/harness/netns.ts), two hosts
+ *   and a client on a bridge, Redis in the hub namespace:
+ *     kill       SIGKILL of the owner's node process
+ *     link-down  `ip link set eth0 down` inside the owner's namespace
+ *     partition  the owner's bridge port down (its own link stays up)
+ *   bind driver, two nodes on loopback, VIP on 127.0.0.0/8:
+ *     kill       SIGKILL of the owner's node process
+ *     hang       SIGSTOP of the owner (a silent host; SIGCONT after takeover)
+ *
+ * After each run the failed side is restored (restarted after the service
+ * manager's `wsha vip cleanup`, link up, healed, SIGCONT) and given time to
+ * rejoin as standby; ownership then stays where it went (preempt off), so
+ * the runs alternate between the two nodes.
+ *
+ *   npm run -s build && node dist/test/bench/failover-gap.js [--runs 5] [--only linux|bind]
+ *
+ * Needs root for the namespaces (the linux part is skipped otherwise).
+ * Bounded: every wait has a timeout, the whole script stops at 5 minutes.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createLab, netnsAvailable, LAB_SUBNET, type NetnsLab } from '../harness/netns';
+import { labNodeConfig, scratchDir, startLabBackend, startLabNode, startLabProbe, startLabRedis, type LabNode, type ProbeEvent } from '../harness/netns-node';
+import { startRedis } from '../harness/redis';
+import { freePort, sleep, waitFor } from '../harness/ports';
+
+const DIST = resolve(__dirname, '..', '..');
+const CLI = join(DIST, 'cluster', 'cli', 'main.js');
+const HARD_LIMIT_MS = 5 * 60_000;
+/** Time for a restored node to rejoin as a standby whose heartbeats are fresh. */
+const REJOIN_MS = 2500;
+const started = Date.now();
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
+}
+
+function checkBudget(): void {
+  if (Date.now() - started > HARD_LIMIT_MS) throw new Error('benchmark ran over its 5 minute budget');
+}
+
+/** min/median/max of a list of gaps, formatted. */
+export function summarize(gaps: readonly number[]): string {
+  if (gaps.length === 0) return 'no successful run';
+  const s = [...gaps].sort((x, y) => x - y);
+  const median = s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+  return `min ${s[0]} ms, median ${Math.round(median)} ms, max ${s[s.length - 1]} ms (n=${s.length}: ${gaps.join(', ')})`;
+}
+
+/** Who answered the probe last (the current owner as the client sees it). */
+function currentOwner(events: readonly ProbeEvent[]): string | undefined {
+  for (let i = events.length - 1; i >= 0; i--) if (events[i]?.who) return events[i]?.who;
+  return undefined;
+}
+
+/** Waits until `who` answers (steady: the last event names it). */
+async function steadyOn(events: readonly ProbeEvent[], timeoutMs: number): Promise<string> {
+  return waitFor(() => { const e = events[events.length - 1]; return e?.who; }, 'the probe answered steadily', timeoutMs, 10);
+}
+
+// ---------------------------------------------------------------- linux / netns
+
+type LinuxKind = 'kill' | 'link-down' | 'partition';
+
+async function benchLinux(runs: number): Promise<Record<LinuxKind, number[]>> {
+  const out: Record<LinuxKind, number[]> = { kill: [], 'link-down': [], partition: [] };
+  const lab = createLab(['a', 'b', 'c']);
+  const scratch = scratchDir();
+  try {
+    const vip = `${LAB_SUBNET}.100`;
+    const redis = await startLabRedis(lab);
+    const nodes = new Map<string, LabNode>();
+    const configs = new Map<string, string>();
+    for (const [host, priority] of [['a', 200], ['b', 100]] as const) {
+      await startLabBackend(lab, host);
+      configs.set(host, labNodeConfig(lab, host, { redisUrl: redis.url, vipAddress: vip, priority }));
+      nodes.set(host, startLabNode(lab, host, scratch.dir, configs.get(host) as string));
+    }
+    const probe = startLabProbe(lab, 'c', vip, 5);
+    await steadyOn(probe.events, 30_000);
+    await sleep(REJOIN_MS);
+    for (const kind of ['kill', 'link-down', 'partition'] as const) {
+      for (let i = 0; i < runs; i++) {
+        checkBudget();
+        const owner = currentOwner(probe.events) as string;
+        const other = owner === 'a' ? 'b' : 'a';
+        const at = Date.now();
+        if (kind === 'kill') nodes.get(owner)?.proc.kill('SIGKILL');
+        else if (kind === 'link-down') lab.linkDown(owner);
+        else lab.partition(owner);
+        const first = await probe.firstAnswerFrom(other, at, 20_000);
+        out[kind].push(first.ts - at);
+        process.stdout.write(`  linux ${kind} #${i + 1}: ${owner} -> ${other} in ${first.ts - at} ms\n`);
+        if (kind === 'kill') {
+          // As systemd would: ExecStopPost cleanup, then Restart=on-failure.
+          spawnSync('ip', ['netns', 'exec', lab.member(owner).ns, process.execPath, CLI, 'vip', 'cleanup', '--config', (nodes.get(owner) as LabNode).configFile], { stdio: 'ignore', timeout: 20_000 });
+          nodes.set(owner, startLabNode(lab, owner, scratch.dir, configs.get(owner) as string));
+        } else {
+          // Let the cut-off owner step down on its own clock first.
+          await waitFor(() => !lab.hasAddress(owner, vip), `${owner} removing the VIP`, 10_000, 20);
+          if (kind === 'link-down') lab.linkUp(owner); else lab.heal(owner);
+        }
+        await sleep(REJOIN_MS);
+      }
+    }
+    probe.stop();
+  } finally {
+    await lab.destroy();
+    scratch.remove();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- bind / loopback
+
+type BindKind = 'kill' | 'hang';
+
+function bindConfig(o: { id: string; priority: number; redisUrl: string; vip: string; port: number; admin: number; peer: number; backend: number }): string {
+  return `cluster:
+  name: bench
+  redis:
+    url: ${o.redisUrl}
+node:
+  id: ${o.id}
+  priority: ${o.priority}
+  address: 127.0.0.1
+  admin:
+    listen: 127.0.0.1:${o.admin}
+  peer:
+    listen: 127.0.0.1:${o.peer}
+vips:
+  - name: web
+    driver: bind
+    address: ${o.vip}
+listeners:
+  - name: ws
+    on: vip:web
+    port: ${o.port}
+routes:
+  - pool: app
+pools:
+  app:
+    backends:
+      - id: app-${o.id}
+        url: http://127.0.0.1:${o.backend}
+    healthCheck:
+      type: tcp
+      intervalMs: 200
+      timeoutMs: 200
+logging:
+  level: warn
+`;
+}
+
+/** Every child of the bind part; killed by PID from a process 'exit' hook too. */
+const allChildren = new Set<ChildProcess>();
+process.on('exit', () => { for (const c of allChildren) { try { c.kill('SIGCONT'); c.kill('SIGKILL'); } catch { /* gone */ } } });
+
+function spawnTracked(children: Set<ChildProcess>, file: string, args: string[]): ChildProcess {
+  const c = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WSHA_LOG_PRETTY: '0' } });
+  children.add(c);
+  allChildren.add(c);
+  c.once('exit', () => { children.delete(c); allChildren.delete(c); });
+  return c;
+}
+
+async function benchBind(runs: number): Promise<Record<BindKind, number[]>> {
+  const out: Record<BindKind, number[]> = { kill: [], hang: [] };
+  const children = new Set<ChildProcess>();
+  const scratch = scratchDir();
+  const redis = await startRedis();
+  try {
+    // A VIP in 127.0.0.0/8 that no other run of this script uses right now.
+    const vip = `127.${100 + (process.pid % 100)}.${(process.pid >> 8) % 250}.${1 + (Date.now() % 250)}`;
+    const port = await freePort();
+    const nodes = new Map<string, ChildProcess>();
+    const configs = new Map<string, string>();
+    for (const [id, priority] of [['a', 200], ['b', 100]] as const) {
+      const backend = await freePort();
+      const be = spawnTracked(children, process.execPath, [join(DIST, 'test', 'harness', 'netns-backend.js'), String(backend), id]);
+      await new Promise<void>((r) => createInterface({ input: be.stdout! }).once('line', () => r()));
+      const file = join(scratch.dir, `bind-${id}.yaml`);
+      writeFileSync(file, bindConfig({ id, priority, redisUrl: redis.url, vip, port, admin: await freePort(), peer: await freePort(), backend }));
+      configs.set(id, file);
+      nodes.set(id, spawnTracked(children, process.execPath, [CLI, 'node', 'start', '--config', file]));
+    }
+    const probeProc = spawnTracked(children, process.execPath, [join(DIST, 'test', 'harness', 'netns-probe.js'), `ws://${vip}:${port}/`, '5']);
+    const events: ProbeEvent[] = [];
+    createInterface({ input: probeProc.stdout! }).on('line', (l) => { try { events.push(JSON.parse(l) as ProbeEvent); } catch { /* ignore */ } });
+    await steadyOn(events, 30_000);
+    await sleep(REJOIN_MS);
+    for (const kind of ['kill', 'hang'] as const) {
+      for (let i = 0; i < runs; i++) {
+        checkBudget();
+        const owner = currentOwner(events) as string;
+        const other = owner === 'a' ? 'b' : 'a';
+        const victim = nodes.get(owner) as ChildProcess;
+        const at = Date.now();
+        victim.kill(kind === 'kill' ? 'SIGKILL' : 'SIGSTOP');
+        const first = await waitFor(() => events.find((e) => e.ts >= at && e.who === other), `a handshake answered by ${other}`, 20_000, 5);
+        out[kind].push(first.ts - at);
+        process.stdout.write(`  bind ${kind} #${i + 1}: ${owner} -> ${other} in ${first.ts - at} ms\n`);
+        if (kind === 'kill') nodes.set(owner, spawnTracked(children, process.execPath, [CLI, 'node', 'start', '--config', configs.get(owner) as string]));
+        else victim.kill('SIGCONT');
+        await sleep(REJOIN_MS);
+      }
+    }
+  } finally {
+    for (const c of children) { c.kill('SIGCONT'); c.kill('SIGKILL'); }
+    await redis.stop();
+    scratch.remove();
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const runs = Math.max(1, Number(arg('runs', '5')));
+  const only = arg('only', '');
+  const lines: string[] = [];
+  if (only !== 'linux') {
+    process.stdout.write('bind driver on loopback\n');
+    const r = await benchBind(runs);
+    for (const [k, v] of Object.entries(r)) lines.push(`bind   ${k.padEnd(10)} ${summarize(v)}`);
+  }
+  if (only !== 'bind') {
+    if (!netnsAvailable()) lines.push('linux  skipped: needs root and ip netns');
+    else {
+      process.stdout.write('linux driver in network namespaces\n');
+      const r = await benchLinux(runs);
+      for (const [k, v] of Object.entries(r)) lines.push(`linux  ${k.padEnd(10)} ${summarize(v)}`);
+    }
+  }
+  process.stdout.write(`\nfailover gap (failure -> first handshake answered by the new owner), ${Math.round((Date.now() - started) / 1000)} s:\n${lines.join('\n')}\n`);
+}
+
+if (require.main === module) {
+  const guard = setTimeout(() => { process.stderr.write('failover-gap: hard time limit reached\n'); process.exit(1); }, HARD_LIMIT_MS + 30_000);
+  guard.unref();
+  main().then(() => process.exit(0), (err) => { process.stderr.write(`failover-gap: ${err instanceof Error ? err.message : String(err)}\n`); process.exit(1); });
+}
