@@ -16,7 +16,7 @@ export interface Member {
   ageMs: number;
   /** Heartbeat no older than the timeout, and not a stopping node's last word. */
   alive: boolean;
-  /** In the drained set (the persistent truth) or saying so in its heartbeat. */
+  /** In the drained set, the persistent truth (a node's heartbeat only echoes it). */
   drained: boolean;
 }
 
@@ -37,7 +37,7 @@ export function buildMembers(records: ReadonlyArray<HeartbeatRecord | null>, dra
   for (const record of records) {
     if (!record) continue;
     const ageMs = Math.max(0, nowMs - record.sentAt);
-    out.push({ record, ageMs, alive: ageMs <= timeoutMs && record.state !== 'stopping', drained: drained.has(record.id) || record.drained });
+    out.push({ record, ageMs, alive: ageMs <= timeoutMs && record.state !== 'stopping', drained: drained.has(record.id) });
   }
   return out.sort((a, b) => (a.record.id < b.record.id ? -1 : 1));
 }
