@@ -17,6 +17,7 @@ import { Metrics } from '../shared/metrics';
 import { localClusterView, type ClusterView } from '../shared/cluster-view';
 import type { Config } from '../shared/config/schema';
 import { ProxyNode } from './proxy-node';
+import { ClusterAgent } from '../cluster/cluster-agent';
 
 /** Something that must stop before the process exits (control plane agent, admin server). */
 export interface Stoppable { stop(): Promise<void> | void }
@@ -63,13 +64,15 @@ export async function runNode(configPath: string): Promise<void> {
     process.exit(EXIT_START);
   }
 
-  // --- plug-in spot 2 (control plane): start the agent with the node as its VipHost, e.g.
-  //     await agent.start(node);
+  // --- plug-in spot 2 (control plane): the agent drives the node's VIP listeners (cluster/cluster-agent.ts).
+  const agent = new ClusterAgent({ config, logger, metrics, connections: () => node.rt.registry.size, version: require('../../package.json').version });
+  await agent.start(node);
+  stoppables.push(agent);
 
   // --- plug-in spot 3 (admin server): e.g. stoppables.push(await startAdminServer({ config, logger, metrics, node }));
 
   wireSignals(configPath, node, logger, stoppables);
-  logger.info({ nodeId: config.node.id, listeners: config.listeners.map((l) => l.name) }, 'node started');
+  logger.info({ listeners: config.listeners.map((l) => l.name) }, 'node started');
 }
 
 function wireSignals(configPath: string, node: ProxyNode, logger: Logger, stoppables: Stoppable[]): void {

@@ -106,7 +106,9 @@ export class Listener {
   stopAccepting(): Promise<void> {
     if (!this.#serving) return Promise.resolve();
     this.#serving = false;
-    return new Promise((resolve) => this.#net.close(() => resolve()));
+    // close() drops the listening handle at once; its callback would wait for every connection.
+    this.#net.close();
+    return Promise.resolve();
   }
 
   /** Closes idle keep-alive HTTP connections (drain). */
