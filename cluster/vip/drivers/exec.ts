@@ -30,6 +30,7 @@ import type { Logger } from '../../../shared/logger';
 import type { VipConfig } from '../../../shared/config/schema';
 import { VipDriverError } from '../../../shared/errors';
 import type { VipContext, VipDriver } from './driver';
+import { SerialQueue } from './serial';
 import { describeFailure, runCommand, succeeded } from './commands';
 import type { CommandRunner } from './linux';
 
@@ -63,6 +64,8 @@ export class ExecDriver implements VipDriver {
   readonly #down: string;
   readonly #log: Logger;
   readonly #run: CommandRunner;
+  /** Commands run one at a time, in call order (cleanup at start never races up). */
+  readonly #serial = new SerialQueue();
 
   constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand) {
     if (!vip.up || !vip.down) throw new VipDriverError(vip.name, 'exec', 'both up and down commands are required');
@@ -81,7 +84,11 @@ export class ExecDriver implements VipDriver {
 
   cleanup(ctx: Omit<VipContext, 'epoch'>): Promise<void> { return this.#exec(this.#down, 'cleanup', { ...ctx, epoch: 0 }); }
 
-  async #exec(command: string, action: ExecAction, ctx: VipContext): Promise<void> {
+  #exec(command: string, action: ExecAction, ctx: VipContext): Promise<void> {
+    return this.#serial.run(() => this.#execNow(command, action, ctx));
+  }
+
+  async #execNow(command: string, action: ExecAction, ctx: VipContext): Promise<void> {
     const inv = execInvocation(command, action, ctx);
     const log = this.#log.child({ action, epoch: ctx.epoch });
     log.info({ command }, 'running vip command');

@@ -26,6 +26,7 @@ import type { VipConfig } from '../../../shared/config/schema';
 import { DEFAULTS } from '../../../shared/config/defaults';
 import { VipDriverError } from '../../../shared/errors';
 import type { VipContext, VipDriver } from './driver';
+import { SerialQueue } from './serial';
 import { describeFailure, runCommand, succeeded, type CommandResult, type RunOptions } from './commands';
 
 /** Timeout of one `ip` or `arping` run. */
@@ -74,6 +75,8 @@ export class LinuxDriver implements VipDriver {
   readonly #v6: boolean;
   readonly #log: Logger;
   readonly #run: CommandRunner;
+  /** up/down/cleanup run one at a time, in call order. */
+  readonly #serial = new SerialQueue();
   /** Pending repetitions of the current GARP series; cleared by down() and by a new series. */
   #garpTimers: NodeJS.Timeout[] = [];
 
@@ -87,14 +90,18 @@ export class LinuxDriver implements VipDriver {
     this.#run = run;
   }
 
-  async up(ctx: VipContext): Promise<void> {
+  up(ctx: VipContext): Promise<void> { return this.#serial.run(() => this.#up(ctx)); }
+
+  down(ctx: VipContext): Promise<void> { return this.#serial.run(() => this.#down(ctx)); }
+
+  async #up(ctx: VipContext): Promise<void> {
     if (this.#v6) await this.#prepareIpv6();
     await this.#ensure('add');
     this.#log.info({ address: this.#vip.address, iface: this.#iface, epoch: ctx.epoch }, 'vip address added');
     await this.announce(ctx);
   }
 
-  async down(ctx: VipContext): Promise<void> {
+  async #down(ctx: VipContext): Promise<void> {
     this.#cancelGarps();
     await this.#ensure('del');
     this.#log.info({ address: this.#vip.address, iface: this.#iface, epoch: ctx.epoch }, 'vip address removed');
@@ -120,9 +127,7 @@ export class LinuxDriver implements VipDriver {
     }
   }
 
-  async cleanup(ctx: Omit<VipContext, 'epoch'>): Promise<void> {
-    await this.down({ ...ctx, epoch: 0 });
-  }
+  cleanup(ctx: Omit<VipContext, 'epoch'>): Promise<void> { return this.down({ ...ctx, epoch: 0 }); }
 
   /** Stops a GARP series in flight (tests, shutdown). */
   close(): void { this.#cancelGarps(); }

@@ -100,3 +100,19 @@ test('a failed GARP does not fail up (the address is there), a missing interface
   assert.ok(h.addrs.has('10.9.0.10/32'));
   assert.throws(() => new LinuxDriver(vip({ interface: undefined }), silentLogger(), run), VipDriverError);
 });
+
+test('cleanup at start and an up right after it never race: the address ends up present', async () => {
+  const h = fakeHost(['10.9.0.10/32']);
+  // The first `ip` command (cleanup's del) is slow; were up's add to run alongside, the del would land last.
+  let first = true;
+  const slow: CommandRunner = async (file, args, opts) => {
+    if (file === 'ip' && first) { first = false; await sleep(100); }
+    return h.run(file, args, opts);
+  };
+  const d = new LinuxDriver(vip({ garpCount: 0 }), silentLogger(), slow);
+  const cleaning = d.cleanup({ vip: 'web', address: '10.9.0.10', nodeId: 'a' });
+  await d.up(ctx);
+  await cleaning;
+  assert.deepEqual(h.calls, ['ip -4 addr del 10.9.0.10/32 dev eth7', 'ip -4 addr add 10.9.0.10/32 dev eth7']);
+  assert.ok(h.addrs.has('10.9.0.10/32'));
+});
