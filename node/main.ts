@@ -18,7 +18,6 @@ import { localClusterView, type ClusterView } from '../shared/cluster-view';
 import type { Config } from '../shared/config/schema';
 import { ProxyNode } from './proxy-node';
 import { ClusterAgent } from '../cluster/cluster-agent';
-import { ClusterAgent } from '../cluster/cluster-agent';
 
 /** Something that must stop before the process exits (control plane agent, admin server). */
 export interface Stoppable { stop(): Promise<void> | void }
