@@ -12,6 +12,8 @@ import { registerNodesCommand } from './commands/nodes';
 import { registerVipsCommand } from './commands/vips';
 import { registerVipCleanupCommand } from './commands/vip-cleanup';
 import { registerDemoCommand } from './commands/demo';
+import { registerFailoverCommand } from './commands/failover';
+import { registerDrainCommands } from './commands/drain';
 import { reportError } from './exit';
 
 export function buildProgram(): Command {
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerVipsCommand(program);
   registerVipCleanupCommand(program);
   registerDemoCommand(program);
+  registerFailoverCommand(program);
+  registerDrainCommands(program);
   return program;
 }
 

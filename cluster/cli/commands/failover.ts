@@ -1,0 +1,47 @@
+/**
+ * `wsha failover`: planned handover of a VIP to another node (make before
+ * break; the old owner then closes its clients with 1012 so they reconnect
+ * to the new owner at once).
+ */
+import type { Command } from 'commander';
+import { DEFAULTS } from '../../../shared/config/defaults';
+import { ConfigError } from '../../../shared/errors';
+import { failover } from '../../control/failover';
+import { scanKeys, suffixes } from '../../status/redis-scan';
+import { action } from '../exit';
+import { printJson } from '../format';
+import { addTargetOptions, withTarget, type Target, type TargetOptions } from '../redis-target';
+
+interface FailoverFlags extends TargetOptions { vip?: string; to?: string; json?: boolean; handoverTimeout?: string }
+
+/** The VIP to move: the one named, or the only one the cluster has. */
+async function pickVip(t: Target, named: string | undefined): Promise<string> {
+  if (named) return named;
+  const names = new Set((t.config?.vips ?? []).map((v) => v.name));
+  for (const n of suffixes(await scanKeys(t.redis, `${t.keys.lease('')}*`), t.keys.lease(''))) names.add(n);
+  if (names.size === 1) return [...names][0];
+  throw new ConfigError(names.size ? `say which VIP with --vip (one of: ${[...names].sort().join(', ')})` : 'no VIP has an owner: nothing to fail over');
+}
+
+export function registerFailoverCommand(program: Command): void {
+  const cmd = program
+    .command('failover')
+    .description('move a VIP to another node now (planned handover, no client refused); the old owner closes its clients with 1012')
+    .option('--vip <name>', 'VIP to move (may be left out when the cluster has one VIP)')
+    .option('--to <node>', 'target node (default: the best live standby by priority)')
+    .option('--handover-timeout <ms>', 'give up after this long', String(DEFAULTS.handover.timeoutMs))
+    .option('--json', 'print the result as JSON: {vip, oldOwner, newOwner, epoch, tookMs}');
+  addTargetOptions(cmd)
+    .addHelpText('after', '\nExamples:\n  wsha failover --config /etc/wsha/node-a.yaml --vip front\n  wsha failover --redis redis://127.0.0.1:6379 --cluster demo --vip front --to node-b --json\n\nExit codes: 0 moved, 1 refused or failed (WSHA_ERR_HANDOVER: nothing moved unless said), 2 bad usage, 3 Redis unreachable, 4 unknown node or VIP.')
+    .action(action(async (f: FailoverFlags) => {
+      await withTarget(f, async (t) => {
+        const vip = await pickVip(t, f.vip);
+        const r = await failover(t.redis, t.keys, {
+          vip, to: f.to, timeoutMs: Number(f.handoverTimeout) || t.config?.cluster.handover.timeoutMs,
+          heartbeatTimeoutMs: t.config?.cluster.heartbeat.timeoutMs, reason: 'failover (cli)',
+        });
+        if (f.json) printJson(r);
+        else process.stdout.write(`VIP ${r.vip} moved ${r.oldOwner} -> ${r.newOwner} (epoch ${r.epoch}) in ${r.tookMs} ms${r.closing !== undefined ? `; ${r.closing} client(s) told to reconnect` : ''}\n`);
+      });
+    }));
+}
