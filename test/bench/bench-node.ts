@@ -13,6 +13,7 @@ import { openWebSocket } from './ws-load';
 
 const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
 const ECHO_BACKEND = join(__dirname, 'echo-backend.js');
+const TCP_RELAY = join(__dirname, 'tcp-relay.js');
 const START_TIMEOUT_MS = 30_000;
 
 /** A child process of the benchmark. */
@@ -27,15 +28,25 @@ function stopChild(proc: ChildProcess, graceMs = 3000): Promise<void> {
   });
 }
 
-/** Forks the WebSocket echo backend and waits for its port. */
-export async function startEchoBackend(): Promise<BenchProcess> {
-  const proc = fork(ECHO_BACKEND, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** Forks a bench child script that reports `{ port }` over IPC once listening. */
+async function forkListening(script: string, args: string[], what: string): Promise<BenchProcess> {
+  const proc = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('echo backend did not start')), START_TIMEOUT_MS);
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${what} did not start`)); }, START_TIMEOUT_MS);
     proc.once('message', (m: { port: number }) => { clearTimeout(timer); resolve(m.port); });
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`echo backend exited with ${code}`)); });
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code}`)); });
   });
   return { pid: proc.pid!, port, stop: () => stopChild(proc) };
+}
+
+/** Forks the WebSocket echo backend and waits for its port. */
+export function startEchoBackend(): Promise<BenchProcess> {
+  return forkListening(ECHO_BACKEND, [], 'echo backend');
+}
+
+/** Forks the plain TCP relay baseline in front of `backendPort`. */
+export function startTcpRelay(backendPort: number): Promise<BenchProcess> {
+  return forkListening(TCP_RELAY, [String(backendPort)], 'tcp relay');
 }
 
 /** Config of the node under test: one plain listener, one pool with the echo backend, limits raised for the memory phase. */
@@ -70,13 +81,16 @@ export async function startWshaNode(opts: { backendPort: number; redisUrl: strin
   closeSync(logFd);
   const logTail = () => { try { return readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n'); } catch { return ''; } };
   const stop = async () => { await stopChild(proc); rmSync(dir, { recursive: true, force: true }); };
+  let exited = false;
+  proc.once('exit', () => { exited = true; });
   try {
     await waitFor(async () => {
-      if (proc.exitCode !== null) throw new Error(`wsha node exited with ${proc.exitCode}:\n${logTail()}`);
+      if (exited) return 'exited';
       const ws = await openWebSocket(`ws://127.0.0.1:${port}/`, { timeoutMs: 2000 });
       ws.terminate();
       return true;
     }, 'the wsha node to proxy a WebSocket', START_TIMEOUT_MS, 100);
+    if (exited) throw new Error(`wsha node exited with ${proc.exitCode ?? proc.signalCode} before serving`);
   } catch (err) {
     process.stderr.write(`${logTail()}\n`);
     await stop();

@@ -4,9 +4,10 @@
  *   npm run build && npm run bench           (about a minute; --help for knobs)
  *
  * 1. Throughput and latency: the same closed-loop echo load (N clients, one
- *    message in flight each) runs direct to an echo backend and through a
- *    wsha node, alternating, and prints msgs/s, p50 and p99 round trips and
- *    the proxied/direct ratios.
+ *    message in flight each) runs direct to an echo backend, through a bare
+ *    TCP relay in Node (the floor of any user-space proxy hop, as a baseline)
+ *    and through a wsha node, in turn, and prints msgs/s, p50 and p99 round
+ *    trips and the ratios.
  * 2. Memory: holds M idle WebSocket connections through the node and prints
  *    its RSS growth per connection (VmRSS before and after). A process here
  *    may open 20,000 files and the proxy needs two per connection, hence
@@ -14,7 +15,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type WebSocket from 'ws';
-import { startEchoBackend, startWshaNode, type BenchProcess } from './bench-node';
+import { startEchoBackend, startTcpRelay, startWshaNode, type BenchProcess } from './bench-node';
 import { openFds, percentile, rssKib } from './proc-stats';
 import { closeAll, openWebSocket, runEchoLoad, type EchoLoadResult } from './ws-load';
 import { freePort } from '../harness/ports';
@@ -64,27 +65,29 @@ function summarize(runs: EchoLoadResult[]): Figures {
   return { msgsPerSec: (messages * 1000) / ms, p50Ms: percentile(all, n, 50), p99Ms: percentile(all, n, 99), messages };
 }
 
-async function throughputPhase(o: BenchOptions, backend: BenchProcess, node: BenchProcess) {
+async function throughputPhase(o: BenchOptions, backend: BenchProcess, relay: BenchProcess, node: BenchProcess) {
   const load = { connections: o.connections, payloadBytes: o.payloadBytes, warmupMs: o.warmupMs, durationMs: o.durationMs };
   const direct: EchoLoadResult[] = [];
+  const relayed: EchoLoadResult[] = [];
   const proxied: EchoLoadResult[] = [];
   for (let r = 0; r < o.rounds; r++) {
     direct.push(await runEchoLoad(`ws://127.0.0.1:${backend.port}/`, load));
+    relayed.push(await runEchoLoad(`ws://127.0.0.1:${relay.port}/`, load));
     proxied.push(await runEchoLoad(`ws://127.0.0.1:${node.port}/`, load));
-    log(`round ${r + 1}/${o.rounds}: direct ${rate(direct[r]!)} msgs/s, through wsha ${rate(proxied[r]!)} msgs/s`);
+    log(`round ${r + 1}/${o.rounds}: direct ${rate(direct[r]!)}, tcp relay ${rate(relayed[r]!)}, wsha ${rate(proxied[r]!)} msgs/s`);
   }
-  return { direct: summarize(direct), proxied: summarize(proxied) };
+  return { direct: summarize(direct), relay: summarize(relayed), proxied: summarize(proxied) };
 }
 
 const rate = (r: EchoLoadResult) => Math.round((r.messages * 1000) / r.durationMs);
 
-/** Opens `count` idle connections through the node, `concurrency` handshakes at a time. */
-async function openIdle(url: string, o: BenchOptions, held: WebSocket[]): Promise<number> {
+/** Opens idle connections through the node until `held` has `target` of them, `concurrency` handshakes at a time. */
+async function openIdle(url: string, o: BenchOptions, held: WebSocket[], target: number): Promise<number> {
   const deadline = Date.now() + IDLE_OPEN_DEADLINE_MS;
-  let next = 0;
+  let next = held.length;
   let failures = 0;
   const worker = async () => {
-    while (next < o.idleConnections && Date.now() < deadline && failures < 100) {
+    while (next < target && Date.now() < deadline && failures < 100) {
       const i = next++;
       try {
         held.push(await openWebSocket(url, { localAddress: `127.0.0.${2 + (i % o.sourceAddresses)}` }));
@@ -93,7 +96,7 @@ async function openIdle(url: string, o: BenchOptions, held: WebSocket[]): Promis
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(o.openConcurrency, o.idleConnections) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.openConcurrency, target - held.length)) }, worker));
   return failures;
 }
 
@@ -109,26 +112,41 @@ async function echoSample(held: WebSocket[], n: number): Promise<number> {
   return ok.filter(Boolean).length;
 }
 
+interface Snapshot { node: number; backend: number; nodeFds: number; held: number }
+const snapshot = (node: BenchProcess, backend: BenchProcess, held: WebSocket[]): Snapshot =>
+  ({ node: rssKib(node.pid), backend: rssKib(backend.pid), nodeFds: openFds(node.pid), held: held.length });
+
+/**
+ * Memory per idle connection on a fresh node (so that heap left over from the
+ * throughput phase does not blur the baseline): RSS at rest, at half and at all
+ * of the connections. The half-to-full slope shows the marginal cost without
+ * the one-off growth of the first connections.
+ */
 async function memoryPhase(o: BenchOptions, backend: BenchProcess, node: BenchProcess) {
   await sleep(SETTLE_MS);
-  const before = { node: rssKib(node.pid), backend: rssKib(backend.pid), nodeFds: openFds(node.pid) };
   const held: WebSocket[] = [];
+  const url = `ws://127.0.0.1:${node.port}/`;
+  const before = snapshot(node, backend, held);
   const t0 = Date.now();
   try {
-    const failures = await openIdle(`ws://127.0.0.1:${node.port}/`, o, held);
-    const openSeconds = (Date.now() - t0) / 1000;
+    let failures = await openIdle(url, o, held, Math.floor(o.idleConnections / 2));
+    await sleep(SETTLE_MS);
+    const half = snapshot(node, backend, held);
+    failures += await openIdle(url, o, held, o.idleConnections);
+    const openSeconds = (Date.now() - t0) / 1000 - SETTLE_MS / 1000;
     log(`opened ${held.length} idle connections in ${openSeconds.toFixed(1)} s (${failures} failed)`);
     await sleep(SETTLE_MS);
     const sample = Math.min(100, held.length);
     const echoed = await echoSample(held, sample);
-    const after = { node: rssKib(node.pid), backend: rssKib(backend.pid), nodeFds: openFds(node.pid) };
-    const n = held.length;
+    const after = snapshot(node, backend, held);
+    const per = (a: Snapshot, b: Snapshot, k: 'node' | 'backend' | 'nodeFds') => (b.held > a.held ? (b[k] - a[k]) / (b.held - a.held) : NaN);
     return {
-      held: n, failures, openSeconds, echoed, sample,
+      held: held.length, failures, openSeconds, echoed, sample,
       nodeRssBeforeKib: before.node, nodeRssAfterKib: after.node,
-      nodeKibPerConnection: n ? (after.node - before.node) / n : NaN,
-      backendKibPerConnection: n ? (after.backend - before.backend) / n : NaN,
-      nodeFdsPerConnection: n ? (after.nodeFds - before.nodeFds) / n : NaN,
+      nodeKibPerConnection: per(before, after, 'node'),
+      nodeKibPerConnectionSecondHalf: per(half, after, 'node'),
+      backendKibPerConnection: per(before, after, 'backend'),
+      nodeFdsPerConnection: per(before, after, 'nodeFds'),
     };
   } finally {
     await closeAll(held);
@@ -151,28 +169,43 @@ async function main(): Promise<void> {
     const backend = await startEchoBackend();
     children.push(backend);
     // A plain-address listener needs no Redis; the URL points at a port where none listens.
-    const node = await startWshaNode({ backendPort: backend.port, redisUrl: `redis://127.0.0.1:${await freePort()}`, maxConnections: o.idleConnections + 100 });
+    const nodeOpts = { backendPort: backend.port, redisUrl: `redis://127.0.0.1:${await freePort()}`, maxConnections: o.idleConnections + 100 };
+    const node = await startWshaNode(nodeOpts);
     children.push(node);
-    log(`backend pid ${backend.pid} port ${backend.port}; wsha node pid ${node.pid} port ${node.port}`);
-    const tp = await throughputPhase(o, backend, node);
-    const mem = o.idleConnections > 0 ? await memoryPhase(o, backend, node) : undefined;
-    const d = tp.direct, p = tp.proxied;
+    const relay = await startTcpRelay(backend.port);
+    children.push(relay);
+    log(`backend pid ${backend.pid} port ${backend.port}; tcp relay pid ${relay.pid} port ${relay.port}; wsha node pid ${node.pid} port ${node.port}`);
+    const tp = await throughputPhase(o, backend, relay, node);
+    // The relay is only a throughput baseline; stop it so the memory phase has the machine to itself.
+    await relay.stop();
+    await node.stop();
+    let mem: Awaited<ReturnType<typeof memoryPhase>> | undefined;
+    if (o.idleConnections > 0) {
+      const fresh = await startWshaNode(nodeOpts);
+      children.push(fresh);
+      mem = await memoryPhase(o, backend, fresh);
+    }
+    const d = tp.direct, b = tp.relay, p = tp.proxied;
+    const row = (name: string, x: Figures) => `| ${name} | ${Math.round(x.msgsPerSec)} | ${f3(x.p50Ms)} | ${f3(x.p99Ms)} |`;
+    const ratio = (name: string, x: Figures, y: Figures) => `| ${name} | ${(x.msgsPerSec / y.msgsPerSec).toFixed(2)} | ${(x.p50Ms / y.p50Ms).toFixed(2)} | ${(x.p99Ms / y.p99Ms).toFixed(2)} |`;
     const lines = [
-      `load: ${o.connections} connections, 1 message in flight each, ${o.payloadBytes}-byte binary messages, ${o.rounds} x ${o.durationMs / 1000} s per target (after ${o.warmupMs / 1000} s warm-up)`,
+      `load: ${o.connections} connections, 1 message in flight each, ${o.payloadBytes}-byte binary messages, ${o.rounds} x ${o.durationMs / 1000} s per target, targets in turn (after ${o.warmupMs / 1000} s warm-up each)`,
       '',
       '| target | msgs/s | p50 ms | p99 ms |',
       '|---|---:|---:|---:|',
-      `| direct to backend | ${Math.round(d.msgsPerSec)} | ${f3(d.p50Ms)} | ${f3(d.p99Ms)} |`,
-      `| through wsha | ${Math.round(p.msgsPerSec)} | ${f3(p.p50Ms)} | ${f3(p.p99Ms)} |`,
-      `| ratio wsha/direct | ${(p.msgsPerSec / d.msgsPerSec).toFixed(2)} | ${(p.p50Ms / d.p50Ms).toFixed(2)} | ${(p.p99Ms / d.p99Ms).toFixed(2)} |`,
+      row('direct to the backend', d),
+      row('bare TCP relay in Node (baseline hop)', b),
+      row('through wsha', p),
+      ratio('ratio wsha / direct', p, d),
+      ratio('ratio wsha / TCP relay', p, b),
     ];
     if (mem) {
       lines.push('', `idle connections held through wsha: ${mem.held} (${mem.failures} failed to open; ${mem.echoed}/${mem.sample} sampled tunnels echoed afterwards)`,
-        `node RSS: ${f1(mem.nodeRssBeforeKib / 1024)} MiB before, ${f1(mem.nodeRssAfterKib / 1024)} MiB after = ${f1(mem.nodeKibPerConnection)} KiB per connection ` +
-        `(${f1(mem.nodeFdsPerConnection)} fds each); the ws echo backend: ${f1(mem.backendKibPerConnection)} KiB per connection`);
+        `wsha node RSS (fresh node): ${f1(mem.nodeRssBeforeKib / 1024)} MiB idle, ${f1(mem.nodeRssAfterKib / 1024)} MiB with them = ${f1(mem.nodeKibPerConnection)} KiB per connection ` +
+        `(second half alone: ${f1(mem.nodeKibPerConnectionSecondHalf)} KiB; ${f1(mem.nodeFdsPerConnection)} fds each); for comparison the ws echo backend: ${f1(mem.backendKibPerConnection)} KiB per connection`);
     }
     process.stdout.write(lines.join('\n') + '\n');
-    if (o.json) process.stdout.write(JSON.stringify({ options: o, direct: d, proxied: p, memory: mem }) + '\n');
+    if (o.json) process.stdout.write(JSON.stringify({ options: o, direct: d, relay: b, proxied: p, memory: mem }) + '\n');
   } finally {
     for (const c of children.reverse()) await c.stop();
     clearTimeout(deadline);

@@ -1,0 +1,28 @@
+/**
+ * Child-process baseline for the benchmark: the least a user-space proxy in
+ * Node can do, a TCP relay that pipes each client socket to the backend with
+ * no HTTP parsing, routing or limits. wsha's figures are read against it to
+ * tell the cost of an extra process hop on this machine from wsha's own.
+ * Usage: node tcp-relay.js BACKEND_PORT; reports `{ port }` over IPC.
+ */
+import { createConnection, createServer, type Socket } from 'node:net';
+
+function relay(client: Socket, backendPort: number): void {
+  const upstream = createConnection({ host: '127.0.0.1', port: backendPort, noDelay: true });
+  client.setNoDelay(true);
+  const destroyBoth = () => { client.destroy(); upstream.destroy(); };
+  client.on('error', destroyBoth).on('close', destroyBoth);
+  upstream.on('error', destroyBoth).on('close', destroyBoth);
+  client.pipe(upstream);
+  upstream.pipe(client);
+}
+
+function main(): void {
+  const backendPort = Number(process.argv[2]);
+  if (!Number.isInteger(backendPort) || backendPort <= 0) { process.stderr.write('usage: tcp-relay BACKEND_PORT\n'); process.exit(2); }
+  const srv = createServer((c) => relay(c, backendPort));
+  srv.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => process.send?.({ port: (srv.address() as { port: number }).port }));
+  process.on('disconnect', () => process.exit(0));
+}
+
+main();
