@@ -13,10 +13,10 @@ export const WSHA_MAIN = join(REPO_ROOT, 'dist', 'cluster', 'cli', 'main.js');
 /** What one CLI run printed and how it exited. */
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-/** Runs `wsha ...args` with a time limit; never rejects on a non-zero exit. */
+/** Runs `wsha ...args` with a time limit (generous: the test machine may be loaded); never rejects on a non-zero exit. */
 export function runWsha(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((done) => {
-    execFile(process.execPath, [WSHA_MAIN, ...args], { cwd: opts.cwd ?? REPO_ROOT, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 20000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [WSHA_MAIN, ...args], { cwd: opts.cwd ?? REPO_ROOT, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 45000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       done({ code, stdout: String(stdout), stderr: String(stderr) });
     });
