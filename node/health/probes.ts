@@ -87,7 +87,7 @@ function probeTcp(t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
       ? tlsConnect({ host: t.host, port: t.port, rejectUnauthorized: false, servername: undefined })
       : netConnect({ host: t.host, port: t.port });
     sock.once(t.tls ? 'secureConnect' : 'connect', () => done(true));
-    sock.once('error', (err) => done(false, errReason(err)));
+    sock.on('error', (err) => done(false, errReason(err)));
     sock.once('close', () => done(false, 'closed before connect'));
     return () => sock.destroy();
   });
@@ -107,7 +107,7 @@ function probeHttp(t: ProbeTarget, check: HealthCheckConfig): Promise<ProbeResul
       res.resume();
       done(s >= lo && s <= hi, `status ${s}`);
     });
-    req.once('error', (err) => done(false, errReason(err)));
+    req.on('error', (err) => done(false, errReason(err)));
     req.end();
     return () => req.destroy();
   });
@@ -121,6 +121,7 @@ function probeWs(t: ProbeTarget, check: HealthCheckConfig): Promise<ProbeResult>
     let upgraded: Socket | null = null;
     req.once('upgrade', (res: IncomingMessage, socket: Socket) => {
       upgraded = socket;
+      socket.on('error', () => undefined); // a reset after our close frame is not a failure
       if (res.headers['sec-websocket-accept'] !== expected) return done(false, 'bad Sec-WebSocket-Accept');
       // Close politely so the backend does not log an abnormal closure.
       socket.end(WS_CLOSE_FRAME);
@@ -130,7 +131,7 @@ function probeWs(t: ProbeTarget, check: HealthCheckConfig): Promise<ProbeResult>
       res.resume();
       done(false, `handshake refused: status ${res.statusCode}`);
     });
-    req.once('error', (err) => done(false, errReason(err)));
+    req.on('error', (err) => done(false, errReason(err)));
     req.end();
     return () => {
       const s = upgraded as Socket | null;
