@@ -7,8 +7,8 @@ import type { LimitsConfig } from '../shared/config/schema';
 import type { ProxyNode } from './proxy-node';
 import type { NodeState } from './node-state';
 
-/** What `snapshot()` returns. */
-export interface NodeSnapshot {
+/** What `snapshot()` returns (a type alias, so that it fits `Record<string, unknown>`). */
+export type NodeSnapshot = {
   nodeId: string;
   state: NodeState;
   draining: boolean;
@@ -21,7 +21,7 @@ export interface NodeSnapshot {
   limits: LimitsConfig;
   bytes: { in: number; out: number };
   refusals: Record<string, number>;
-}
+};
 
 /** Builds the snapshot of `node`. */
 export function buildSnapshot(node: ProxyNode): NodeSnapshot {

@@ -19,9 +19,10 @@ export async function startProxy(config: Config, view: ClusterView = localCluste
 }
 
 /** Opens a ws client and waits for 'open' (rejects on error or unexpected response). */
-export function openWs(url: string, opts: WebSocket.ClientOptions = {}, protocols?: string | string[]): Promise<WebSocket> {
+export function openWs(url: string, opts: WebSocket.ClientOptions = {}, protocols?: string | string[], onUpgrade?: (res: import('node:http').IncomingMessage) => void): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocols, { handshakeTimeout: 5000, ...opts });
+    if (onUpgrade) ws.once('upgrade', onUpgrade);
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => { reject(Object.assign(new Error(`unexpected response ${res.statusCode}`), { statusCode: res.statusCode })); ws.terminate(); });
