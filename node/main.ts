@@ -17,6 +17,7 @@ import { Metrics } from '../shared/metrics';
 import { localClusterView, type ClusterView } from '../shared/cluster-view';
 import type { Config } from '../shared/config/schema';
 import { ProxyNode } from './proxy-node';
+import { startAdminServer } from './admin/start-admin';
 import { ClusterAgent } from '../cluster/cluster-agent';
 
 /** Something that must stop before the process exits (control plane agent, admin server). */
@@ -69,7 +70,14 @@ export async function runNode(configPath: string): Promise<void> {
   await agent.start(node);
   stoppables.push(agent);
 
-  // --- plug-in spot 3 (admin server): e.g. stoppables.push(await startAdminServer({ config, logger, metrics, node }));
+  // --- plug-in spot 3 (admin server): health, metrics, state, actions and the live page on node.admin.listen.
+  try {
+    stoppables.push(await startAdminServer({ config, logger, metrics, node, agent }));
+  } catch (err) {
+    logger.fatal({ err, admin: config.node.admin.listen }, 'admin api failed to start');
+    process.stderr.write(`wsha: cannot start the admin API on ${config.node.admin.listen}: ${(err as Error).message}\n`);
+    process.exit(EXIT_START);
+  }
 
   wireSignals(configPath, node, logger, stoppables);
   logger.info({ listeners: config.listeners.map((l) => l.name) }, 'node started');

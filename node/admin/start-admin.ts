@@ -19,15 +19,19 @@ import { controlActions } from './control-actions';
 
 /** What the admin server needs of the ProxyNode. */
 export interface AdminNode {
-  snapshot(): { state: string; draining: boolean } & Record<string, unknown>;
+  snapshot(): { state: string; draining: boolean };
 }
 
-/** What it may use of the control-plane agent (all optional). */
+/** What it may use of the control-plane agent (cluster/cluster-agent.ts ClusterAgent fits). */
 export interface AdminAgent {
-  /** Ownership and health as this node sees them, for /api/state. */
-  view?(): unknown;
-  /** Whether the agent's own Redis link is usable (or last-known state is). */
-  redisUsable?(): boolean;
+  /** Ownership, readiness and Redis link as this node sees them, for /api/state. */
+  snapshot?(): unknown;
+  /** Readiness gate: config loaded, Redis reachable or last-known state usable. */
+  readonly ready?: boolean;
+  /** Planned handover through the agent's own command bus. */
+  failover?(req: { vip?: string; to?: string }): Promise<unknown>;
+  drain?(): Promise<unknown>;
+  undrain?(): Promise<unknown>;
 }
 
 export interface StartAdminOptions {
@@ -54,18 +58,22 @@ export async function startAdminServer(o: StartAdminOptions): Promise<RunningAdm
   const address = redisAddress(config.cluster.redis);
 
   const providers: AdminProviders = {
-    state: () => ({ nodeId: config.node.id, cluster: config.cluster.name, node: o.node.snapshot(), agent: o.agent?.view?.() ?? null, redis: { address, status: redis.status } }),
+    state: () => ({ nodeId: config.node.id, cluster: config.cluster.name, node: o.node.snapshot(), agent: o.agent?.snapshot?.() ?? null, redis: { address, status: redis.status } }),
     ready: () => {
       const s = o.node.snapshot();
-      const redisOk = redis.status === 'ready' || (o.agent?.redisUsable?.() ?? false);
       if (s.state !== 'running' || s.draining) return { ready: false, reason: `node is ${s.draining ? 'draining' : s.state}` };
-      return { ready: true, redis: redisOk ? 'reachable' : 'unreachable, serving on last-known state' } as { ready: boolean };
+      if (o.agent && o.agent.ready === false) return { ready: false, reason: 'control plane not ready (see /api/state agent.readyProblem)' };
+      return { ready: true };
     },
     clusterStatus: async () => {
       if (redis.status !== 'ready') throw new RedisUnavailableError(address);
       return collectStatus({ redis, keys, address, config });
     },
     ...controlActions({ redis, keys, config, log }),
+    // The agent's own methods reuse its command bus; the fallbacks open one per call.
+    ...(o.agent?.failover ? { failover: (req: { vip?: string; to?: string }) => o.agent!.failover!(req) } : {}),
+    ...(o.agent?.drain ? { drain: () => o.agent!.drain!() } : {}),
+    ...(o.agent?.undrain ? { undrain: () => o.agent!.undrain!() } : {}),
   };
   const server = new AdminServer({ listen: o.listen ?? config.node.admin.listen, token: config.node.admin.token, metrics: o.metrics, providers, log });
   if (!config.node.admin.token) log.warn({ token: server.token }, 'node.admin.token is not set: generated a token for this run');
