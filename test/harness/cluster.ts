@@ -78,7 +78,7 @@ function nodeConfig(o: ClusterOptions, name: string, redisUrl: string, backends:
     cluster: {
       name, redis: { url: redisUrl },
       lease: { ...(o.lease ?? {}) },
-      heartbeat: { intervalMs: 100, timeoutMs: 600, ...(o.heartbeat ?? {}) },
+      heartbeat: { intervalMs: 100, timeoutMs: 1000, ...(o.heartbeat ?? {}) },
       handover: { closeWindowMs: 1000, closeRatePerSec: 1000, maxOverlapMs: 1000, timeoutMs: 5000, ...(o.handover ?? {}) },
     },
     node: {
