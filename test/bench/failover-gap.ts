@@ -161,12 +161,22 @@ logging:
 `;
 }
 
+/** Last output lines of the bind part's processes, printed when a run fails. */
+const bindLog: string[] = [];
 /** Every child of the bind part; killed by PID from a process 'exit' hook too. */
 const allChildren = new Set<ChildProcess>();
 process.on('exit', () => { for (const c of allChildren) { try { c.kill('SIGCONT'); c.kill('SIGKILL'); } catch { /* gone */ } } });
 
 function spawnTracked(children: Set<ChildProcess>, file: string, args: string[]): ChildProcess {
   const c = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WSHA_LOG_PRETTY: '0' } });
+  const label = `${file === process.execPath ? args[0]?.split('/').pop() : file} ${args.slice(-1)[0]}`;
+  for (const stream of [c.stdout, c.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on('line', (line) => {
+      bindLog.push(`[${c.pid} ${label}] ${line}`);
+      if (bindLog.length > 400) bindLog.shift();
+    });
+  }
   children.add(c);
   allChildren.add(c);
   c.once('exit', () => { children.delete(c); allChildren.delete(c); });
@@ -187,7 +197,7 @@ async function benchBind(runs: number): Promise<Record<BindKind, number[]>> {
     for (const [id, priority] of [['a', 200], ['b', 100]] as const) {
       const backend = await freePort();
       const be = spawnTracked(children, process.execPath, [join(DIST, 'test', 'harness', 'netns-backend.js'), String(backend), id]);
-      await new Promise<void>((r) => createInterface({ input: be.stdout! }).once('line', () => r()));
+      await waitFor(() => bindLog.some((l) => l.startsWith(`[${be.pid} `) && l.includes('listening')), `backend ${id}`, 10_000, 20);
       const file = join(scratch.dir, `bind-${id}.yaml`);
       writeFileSync(file, bindConfig({ id, priority, redisUrl: redis.url, vip, port, admin: await freePort(), peer: await freePort(), backend }));
       configs.set(id, file);
@@ -196,6 +206,7 @@ async function benchBind(runs: number): Promise<Record<BindKind, number[]>> {
     const probeProc = spawnTracked(children, process.execPath, [join(DIST, 'test', 'harness', 'netns-probe.js'), `ws://${vip}:${port}/`, '5']);
     const events: ProbeEvent[] = [];
     createInterface({ input: probeProc.stdout! }).on('line', (l) => { try { events.push(JSON.parse(l) as ProbeEvent); } catch { /* ignore */ } });
+    void probeProc;
     await steadyOn(events, 30_000);
     await sleep(REJOIN_MS);
     for (const kind of ['kill', 'hang'] as const) {
@@ -214,6 +225,9 @@ async function benchBind(runs: number): Promise<Record<BindKind, number[]>> {
         await sleep(REJOIN_MS);
       }
     }
+  } catch (err) {
+    process.stderr.write(`bind part failed; last output:\n${bindLog.slice(-60).join('\n')}\n`);
+    throw err;
   } finally {
     for (const c of children) { c.kill('SIGCONT'); c.kill('SIGKILL'); }
     await redis.stop();
