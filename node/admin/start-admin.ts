@@ -14,6 +14,7 @@ import { createRedis, redisAddress } from '../../shared/redis/connect';
 import { RedisKeys } from '../../shared/redis/keys';
 import { RedisUnavailableError } from '../../shared/errors';
 import { collectStatus } from '../../cluster/status/collect';
+import { publishVipInfo } from '../../cluster/status/publish-vip-info';
 import { AdminServer, type AdminProviders } from './admin-server';
 import { controlActions } from './control-actions';
 
@@ -53,8 +54,8 @@ export async function startAdminServer(o: StartAdminOptions): Promise<RunningAdm
   const log = logger.child({ component: 'admin' });
   const redis = createRedis(config.cluster.redis, 'state');
   redis.on('error', () => { /* status shows it; ioredis reconnects by itself */ });
-  redis.connect().catch(() => { /* retried by ioredis */ });
   const keys = new RedisKeys(config.cluster.name);
+  redis.connect().then(() => publishVipInfo(redis, keys, config.vips)).catch((err: Error) => log.warn({ err: err.message }, 'could not publish VIP facts for wsha status'));
   const address = redisAddress(config.cluster.redis);
 
   const providers: AdminProviders = {

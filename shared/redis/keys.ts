@@ -10,6 +10,7 @@
  * | lease:{vip}                       | string | "nodeId:epoch", PX = lease TTL              |
  * | epoch:{vip}                       | string | last epoch handed out (INCR)                |
  * | vip:{vip}                         | hash   | owner, epoch, since, reason (last change)   |
+ * |                                   |        | + driver, address, preempt (each node, start)|
  * | handover:{vip}                    | string | JSON of a planned handover in progress      |
  * | drained                           | set    | node ids in maintenance (`wsha drain`)      |
  * | health:{pool}:{backend}           | hash   | nodeId -> observation JSON                  |
