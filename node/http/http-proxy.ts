@@ -57,6 +57,8 @@ async function proxy(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse)
     return reply(res, conn.reject.httpStatus ?? 503, conn.reject.message);
   }
   if (rt.draining) res.shouldKeepAlive = false;
+  // Node's parser treats `Upgrade: websocket` without `Connection: upgrade` as a plain request; refuse it rather than proxy it half-stripped.
+  if (req.headers.upgrade && req.headers.upgrade.toLowerCase() === 'websocket') { countRefusal(rt, 'bad-handshake'); res.shouldKeepAlive = false; return reply(res, 400, 'Connection header must include upgrade'); }
   const route = rt.router.match(req.headers.host, req.url ?? '/');
   if (!route) { countRefusal(rt, 'no-route'); return reply(res, 404, `no route for ${req.headers.host ?? ''}${req.url ?? ''}`); }
   const pool = rt.pools.get(route.pool);

@@ -34,6 +34,8 @@ export class TunnelRegistry implements TunnelOwner {
     init.target.tunnels++;
     const t = new Tunnel({ ...init, owner: this });
     this.tunnels.add(t);
+    // The client may have sent its request and FIN together: its 'end' or 'close' is already past.
+    if (t.client.destroyed || t.client.readableEnded) t.clientGone();
     return t;
   }
 

@@ -104,6 +104,7 @@ export class Tunnel implements WheelEntry {
     this.client.pause();
     this.client.on('error', clientOnError);
     this.client.on('close', clientOnClose);
+    this.client.on('end', clientOnEnd);
     this.backend.on('error', backendOnError);
     this.backend.on('close', backendOnClose);
     this.backend.on('data', backendOnHandshakeData);
@@ -147,7 +148,6 @@ export class Tunnel implements WheelEntry {
     this.backend.on('end', backendOnEnd);
     this.client.on('data', clientOnData);
     this.client.on('drain', clientOnDrain);
-    this.client.on('end', clientOnEnd);
   }
 
   open(head: Buffer, rest: Buffer): void {
@@ -208,6 +208,7 @@ export class Tunnel implements WheelEntry {
   }
 
   clientGone(): void {
+    if (!this.client.destroyed) this.client.destroy();
     this.backend.destroy();
     this.#finish('client closed');
   }
@@ -257,7 +258,12 @@ function backendOnData(this: Socket, chunk: Buffer): void {
 }
 function backendOnDrain(this: Socket): void { tunnelOf(this).client.resume(); }
 function clientOnDrain(this: Duplex): void { const t = tunnelOf(this); if (t.state === 'open') t.backend.resume(); }
-function clientOnEnd(this: Duplex): void { const t = tunnelOf(this); if (t.state === 'open') t.backend.end(); }
+function clientOnEnd(this: Duplex): void {
+  const t = tunnelOf(this);
+  if (t.state === 'open') t.backend.end();
+  // A client that half-closes before the 101 has given up on the handshake.
+  else if (t.state === 'connecting') this.destroy();
+}
 function backendOnEnd(this: Socket): void { tunnelOf(this).client.end(); }
 function clientOnError(this: Duplex): void { this.destroy(); }
 function backendOnError(this: Socket, err: NodeJS.ErrnoException): void {
