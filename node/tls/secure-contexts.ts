@@ -61,11 +61,24 @@ export function loadTlsMaterial(listener: ListenerConfig, index: number, opts: L
   return fromLoaded(loaded);
 }
 
+/**
+ * Self-signed certificates made in this process, by node id and SANs. A reload
+ * (SIGHUP) gets the same certificate back: clients that were told to trust the
+ * development certificate keep trusting it, and the event loop is not blocked
+ * by a new RSA key generation on every reload.
+ */
+const selfSignedCache = new Map<string, LoadedCert>();
+
 function selfSignedFor(listener: ListenerConfig, opts: LoadTlsOptions): LoadedCert {
   const altNames = ['localhost', '127.0.0.1', '::1', ...(opts.altNames ?? [])];
   if (isIP(listener.on) !== 0) altNames.push(listener.on);
+  const key = `${opts.nodeId}\n${altNames.join(',')}`;
+  const cached = selfSignedCache.get(key);
+  if (cached) return cached;
   const pem = generateSelfSigned({ commonName: opts.nodeId, altNames });
-  return { pem: { cert: pem.certPem, key: pem.keyPem }, names: ['localhost'] };
+  const loaded = { pem: { cert: pem.certPem, key: pem.keyPem }, names: ['localhost'] };
+  selfSignedCache.set(key, loaded);
+  return loaded;
 }
 
 function loadOne(c: { cert: string; key: string; serverNames?: string[] }, at: string, problems: string[]): LoadedCert | undefined {
@@ -119,7 +132,8 @@ function fromLoaded(loaded: LoadedCert[]): TlsMaterial {
 
 /** Picks the context for an SNI name from the listener's current material: exact, then wildcard, then default. */
 export function lookupContext(material: TlsMaterial, servername: string): tls.SecureContext {
-  const name = servername.toLowerCase();
+  // A fully qualified name with its root dot ("example.com.") names the same host.
+  const name = (servername.endsWith('.') ? servername.slice(0, -1) : servername).toLowerCase();
   const exact = material.contexts.get(name);
   if (exact) return exact;
   const dot = name.indexOf('.');

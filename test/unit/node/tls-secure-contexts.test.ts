@@ -51,6 +51,7 @@ test('SNI picks the exact certificate, then the wildcard, then the first certifi
   const port = await serve(t, () => material);
   assert.equal(await peerCn(port, 'api.example.com'), 'api-cert');
   assert.equal(await peerCn(port, 'API.Example.COM'), 'api-cert');
+  assert.equal(lookupContext(material, 'api.example.com.'), material.contexts.get('api.example.com'));
   assert.equal(await peerCn(port, 'www.example.com'), 'wild-cert');
   assert.equal(await peerCn(port, 'a.b.example.com'), 'default-cert'); // wildcard covers one label only
   assert.equal(await peerCn(port, 'example.com'), 'default-cert');
@@ -126,6 +127,15 @@ test('selfSigned generates a certificate for the node with localhost, loopback a
     const s = tls.connect({ host: '127.0.0.1', port, ca: m.defaultPem.cert }, () => { s.destroy(); resolve(); });
     s.on('error', reject);
   });
+});
+
+test('a reload of a selfSigned listener keeps its certificate; other SANs get another one', () => {
+  const l: ListenerConfig = { name: 'p', on: '127.0.0.1', port: 0, proxyProtocol: false, tls: { selfSigned: true } };
+  const first = loadTlsMaterial(l, 0, { nodeId: 'reload-node' });
+  const again = loadTlsMaterial(l, 0, { nodeId: 'reload-node' });
+  assert.equal(again.defaultPem.cert, first.defaultPem.cert);
+  const other = loadTlsMaterial({ ...l, on: '127.0.0.2' }, 0, { nodeId: 'reload-node' });
+  assert.notEqual(other.defaultPem.cert, first.defaultPem.cert);
 });
 
 test('a TLS listener with neither certs nor selfSigned is a ConfigError', () => {
