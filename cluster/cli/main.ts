@@ -14,6 +14,8 @@ import { registerVipCleanupCommand } from './commands/vip-cleanup';
 import { registerDemoCommand } from './commands/demo';
 import { registerFailoverCommand } from './commands/failover';
 import { registerDrainCommands } from './commands/drain';
+import { registerBackendsCommands } from './commands/backends';
+import { registerSessionsCommand } from './commands/sessions';
 import { reportError } from './exit';
 
 export function buildProgram(): Command {
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerFailoverCommand(program);
   registerDrainCommands(program);
+  registerBackendsCommands(program);
+  registerSessionsCommand(program);
   return program;
 }
 
