@@ -95,6 +95,8 @@ export async function collectStatus(o: CollectOptions): Promise<StatusDocument> 
   const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
   const nodes = await readNodes(o, now);
   const vips = await Promise.all((await vipNames(o, nodes)).map((n) => readVip(o, n)));
+  // The lease is the truth about ownership; a heartbeat's role may lag it by one interval.
+  for (const n of nodes) if (n.alive) n.role = vips.some((v) => v.owner === n.id) ? 'owner' : 'standby';
   const alive = new Set(nodes.filter((n) => n.alive).map((n) => n.id));
   const pools: PoolStatus[] = await readPools({ redis: o.redis, keys: o.keys, config: o.config ?? null, now, aliveNodes: alive, freshMs: freshWindowMs(o.config ?? null) }, countKeys);
   const base = { version: STATUS_VERSION, cluster: o.keys.cluster, generatedAt: now, redis: { address: o.address, latencyMs }, nodes, vips, pools };

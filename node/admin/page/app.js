@@ -99,11 +99,11 @@ async function open(token) {
     sessionStorage.removeItem(TOKEN_KEY);
     $('#login').hidden = false;
     $('#main').hidden = true;
-    $('#login-error').hidden = !res ? false : token === '';
     $('#login-error').textContent = res ? 'wrong token' : 'admin API unreachable';
-    if (res && token) $('#login-error').hidden = false;
+    $('#login-error').hidden = false;
     return;
   }
+  $('#login-error').hidden = true;
   sessionStorage.setItem(TOKEN_KEY, token);
   $('#login').hidden = true;
   $('#main').hidden = false;

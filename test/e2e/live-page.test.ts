@@ -1,0 +1,61 @@
+/**
+ * The live page in headless Chromium (Debian's chromium through
+ * playwright-core, no browser download) against a real two-node cluster:
+ * after the token is entered once it shows both nodes and the VIP owner
+ * with its epoch, and after `wsha failover` the new owner appears without
+ * a reload. Saves test/artifacts/live-page.png.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startOperatorCluster } from '../harness/operator-cluster';
+import { REPO_ROOT, runWsha } from '../harness/wsha-cli';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+test('live page shows nodes and the VIP owner, then the new owner after a failover without reload', { timeout: 120_000, skip: existsSync(CHROMIUM) ? false : 'chromium is not installed (deploy/local/setup.sh test installs it)' }, async (t) => {
+  const c = await startOperatorCluster('livepage');
+  t.after(() => c.stop());
+  const profile = mkdtempSync(join(tmpdir(), 'wsha-chromium-'));
+  t.after(() => rmSync(profile, { recursive: true, force: true }));
+  // launchPersistentContext passes the fresh profile as --user-data-dir.
+  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 800 } });
+  t.after(() => ctx.close());
+  const page = ctx.pages()[0] ?? await ctx.newPage();
+
+  const first = (await c.owner())!;
+  const other = first.owner === 'node-a' ? 'node-b' : 'node-a';
+  await page.goto(c.adminUrl('node-a'));
+  // A wrong token is refused and the form stays.
+  await page.fill('#token', 'not-the-token');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#login-error:not([hidden])', { timeout: 10_000 });
+  assert.equal(await page.isVisible('#main'), false);
+
+  await page.fill('#token', c.layout.token);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#nodes tr[data-node="node-a"]', { timeout: 20_000 });
+  await page.waitForSelector('#nodes tr[data-node="node-b"]', { timeout: 20_000 });
+  await page.waitForSelector(`#vips tr[data-vip="front"][data-owner="${first.owner}"]`, { timeout: 20_000 });
+  const vipRow = await page.textContent('#vips tr[data-vip="front"]');
+  assert.ok(vipRow?.includes(String(first.epoch)), `epoch ${first.epoch} shown: ${vipRow}`);
+  assert.equal(await page.evaluate("sessionStorage.getItem('wsha-admin-token')"), c.layout.token, 'token kept for the tab');
+
+  // Mark this document: a reload would lose the mark.
+  await page.evaluate('window.wshaMark = 42');
+  const moved = await runWsha(['failover', '--vip', 'front', '--to', other, '--json', ...c.target], { timeoutMs: 30_000 });
+  assert.equal(moved.code, 0, `failover: ${moved.stderr}`);
+  assert.equal(JSON.parse(moved.stdout).newOwner, other);
+  await page.waitForSelector(`#vips tr[data-vip="front"][data-owner="${other}"]`, { timeout: 15_000 });
+  assert.equal(await page.evaluate('window.wshaMark'), 42, 'the page was not reloaded');
+  const after = await page.textContent('#vips tr[data-vip="front"]');
+  assert.ok(after?.includes(String(JSON.parse(moved.stdout).epoch)), `new epoch shown: ${after}`);
+
+  const dir = join(REPO_ROOT, 'test', 'artifacts');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, 'live-page.png'), fullPage: true });
+});
