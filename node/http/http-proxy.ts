@@ -6,6 +6,9 @@
  */
 import http, { type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { connect as netConnect, isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { connOf } from '../conn';
 import { countRefusal, type NodeRuntime } from '../runtime';
 import { selectBackend } from '../balance/select';
@@ -78,10 +81,9 @@ async function proxy(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse)
   const pp = proxyHeaderFor(pool, conn);
   const preq = (b.tls ? https : http).request({
     host: b.host, port: b.port, method: req.method, path: req.url, headers, setHost: false,
-    // A PROXY header must open its TCP connection, so such requests do not reuse sockets.
-    agent: pp ? false : agentFor(b),
+    // A PROXY header must open its own TCP connection, so such requests do not reuse sockets.
+    ...(pp ? { createConnection: () => connectWithProxyHeader(b, pp) } : { agent: agentFor(b) }),
   });
-  if (pp) preq.once('socket', (s) => { if (!s.connecting) return; s.once('connect', () => s.write(pp)); });
   const timer = setTimeout(() => {
     finish(504);
     preq.destroy();
@@ -107,6 +109,14 @@ async function proxy(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse)
   });
   res.on('close', () => { if (!res.writableFinished) { clearTimeout(timer); preq.destroy(); finish(499); } });
   req.pipe(preq);
+}
+
+/** A new connection to `b` that starts with `pp` (before TLS, as the PROXY spec requires). */
+function connectWithProxyHeader(b: Backend, pp: Buffer): Duplex {
+  const raw = netConnect({ host: b.host, port: b.port });
+  raw.write(pp);
+  if (!b.tls) return raw;
+  return tlsConnect({ socket: raw, servername: isIP(b.host) ? undefined : b.host, ALPNProtocols: ['http/1.1'] });
 }
 
 /** Request headers for the backend: hop-by-hop dropped, X-Forwarded-For appended, Proto and Host set. */

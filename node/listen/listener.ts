@@ -153,7 +153,12 @@ export class Listener {
     const reject = this.#deps.limiter.admit(clientAddress);
     const conn: ClientConn = { listener: this.info, clientAddress, clientPort, reject };
     (socket as any)[kConn] = conn;
-    if (!this.#tls) { this.#http.emit('connection', socket); return; }
+    if (!this.#tls) {
+      this.#http.emit('connection', socket);
+      // After a PROXY header the socket was paused with the rest unshifted; the HTTP parser needs it flowing.
+      if (socket.isPaused()) socket.resume();
+      return;
+    }
     const material = this.#tls;
     const tlsSocket = new TLSSocket(socket, {
       isServer: true,
