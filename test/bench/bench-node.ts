@@ -1,7 +1,8 @@
 /**
- * Starts the benchmark's processes: the echo backend in its own child process,
- * and a real wsha node (`wsha node start --config FILE`) with a plain-address
- * listener on 127.0.0.1, raised connection limits and quiet logs. Each child
+ * Starts the benchmark's processes: the echo backend and the TCP relay in their
+ * own child processes, and a real wsha node (`wsha node start --config FILE`)
+ * with two plain-address listeners on 127.0.0.1 (ws, and wss with a self-signed
+ * certificate), raised connection limits and quiet logs. Each child
  * is stopped by its own PID.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -44,20 +45,22 @@ export function startEchoBackend(): Promise<BenchProcess> {
   return forkListening(ECHO_BACKEND, [], 'echo backend');
 }
 
-/** Forks the plain TCP relay baseline in front of `backendPort`. */
-export function startTcpRelay(backendPort: number): Promise<BenchProcess> {
-  return forkListening(TCP_RELAY, [String(backendPort)], 'tcp relay');
+/** Forks the bare relay baseline in front of `backendPort`; with `tls` it terminates TLS too. */
+export function startTcpRelay(backendPort: number, tls = false): Promise<BenchProcess> {
+  return forkListening(TCP_RELAY, tls ? [String(backendPort), 'tls'] : [String(backendPort)], tls ? 'tls relay' : 'tcp relay');
 }
 
 /** Config of the node under test: one plain listener, one pool with the echo backend, limits raised for the memory phase. */
-export function benchConfigYaml(p: { port: number; adminPort: number; backendPort: number; redisUrl: string; maxConnections: number }): string {
+export function benchConfigYaml(p: { port: number; tlsPort: number; adminPort: number; backendPort: number; redisUrl: string; maxConnections: number }): string {
   return [
     `cluster: { name: bench, redis: { url: "${p.redisUrl}" } }`,
     'node:',
     '  id: bench-node',
     `  admin: { listen: "127.0.0.1:${p.adminPort}" }`,
     '  drain: { graceMs: 0, deadlineMs: 2000 }',
-    `listeners: [ { name: bench, on: 127.0.0.1, port: ${p.port} } ]`,
+    'listeners:',
+    `  - { name: bench, on: 127.0.0.1, port: ${p.port} }`,
+    `  - { name: bench-tls, on: 127.0.0.1, port: ${p.tlsPort}, tls: { selfSigned: true } }`,
     'routes: [ { host: "*", path: /, pool: echo } ]',
     'pools:',
     '  echo:',
@@ -70,11 +73,11 @@ export function benchConfigYaml(p: { port: number; adminPort: number; backendPor
 }
 
 /** Starts a wsha node in front of `backendPort` and waits until a WebSocket handshake through it succeeds. */
-export async function startWshaNode(opts: { backendPort: number; redisUrl: string; maxConnections: number }): Promise<BenchProcess & { logTail(): string }> {
+export async function startWshaNode(opts: { backendPort: number; redisUrl: string; maxConnections: number }): Promise<BenchProcess & { tlsPort: number; logTail(): string }> {
   const dir = mkdtempSync(join(tmpdir(), 'wsha-bench-'));
-  const [port, adminPort] = [await freePort(), await freePort()];
+  const [port, tlsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
   const configPath = join(dir, 'node.yaml');
-  writeFileSync(configPath, benchConfigYaml({ port, adminPort, ...opts }));
+  writeFileSync(configPath, benchConfigYaml({ port, tlsPort, adminPort, ...opts }));
   const logPath = join(dir, 'node.log');
   const logFd = openSync(logPath, 'w');
   const proc = spawn(process.execPath, [CLI, 'node', 'start', '--config', configPath], { stdio: ['ignore', logFd, logFd] });
@@ -96,5 +99,5 @@ export async function startWshaNode(opts: { backendPort: number; redisUrl: strin
     await stop();
     throw err;
   }
-  return { pid: proc.pid!, port, stop, logTail };
+  return { pid: proc.pid!, port, tlsPort, stop, logTail };
 }

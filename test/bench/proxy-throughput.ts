@@ -23,7 +23,7 @@ import { freePort } from '../harness/ports';
 /** Knobs of one benchmark run. */
 interface BenchOptions {
   connections: number; payloadBytes: number; warmupMs: number; durationMs: number; rounds: number;
-  idleConnections: number; openConcurrency: number; sourceAddresses: number; json: boolean;
+  idleConnections: number; openConcurrency: number; sourceAddresses: number; tls: boolean; json: boolean;
 }
 
 /** The whole run is abandoned (children killed) after this long. */
@@ -48,6 +48,7 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--idle-connections <n>', 'idle WebSocket connections held for the memory figure (0 skips it)', int(0), 9900)
     .option('--open-concurrency <n>', 'handshakes in flight while opening them', int(1), 200)
     .option('--source-addresses <n>', 'spread idle clients over 127.0.0.2 .. 127.0.0.(1+n)', int(1), 20)
+    .option('--no-tls', 'skip the wss:// target (TLS terminated by wsha)')
     .option('--json', 'also print the figures as one JSON line', false)
     .parse(argv);
   return p.opts<BenchOptions>();
@@ -65,18 +66,30 @@ function summarize(runs: EchoLoadResult[]): Figures {
   return { msgsPerSec: (messages * 1000) / ms, p50Ms: percentile(all, n, 50), p99Ms: percentile(all, n, 99), messages };
 }
 
-async function throughputPhase(o: BenchOptions, backend: BenchProcess, relay: BenchProcess, node: BenchProcess) {
+interface Targets { backend: BenchProcess; relay: BenchProcess; tlsRelay?: BenchProcess; node: BenchProcess & { tlsPort: number } }
+
+async function throughputPhase(o: BenchOptions, { backend, relay, tlsRelay, node }: Targets) {
   const load = { connections: o.connections, payloadBytes: o.payloadBytes, warmupMs: o.warmupMs, durationMs: o.durationMs };
   const direct: EchoLoadResult[] = [];
   const relayed: EchoLoadResult[] = [];
   const proxied: EchoLoadResult[] = [];
+  const secured: EchoLoadResult[] = [];
+  const tlsRelayed: EchoLoadResult[] = [];
   for (let r = 0; r < o.rounds; r++) {
     direct.push(await runEchoLoad(`ws://127.0.0.1:${backend.port}/`, load));
     relayed.push(await runEchoLoad(`ws://127.0.0.1:${relay.port}/`, load));
     proxied.push(await runEchoLoad(`ws://127.0.0.1:${node.port}/`, load));
-    log(`round ${r + 1}/${o.rounds}: direct ${rate(direct[r]!)}, tcp relay ${rate(relayed[r]!)}, wsha ${rate(proxied[r]!)} msgs/s`);
+    if (tlsRelay) {
+      tlsRelayed.push(await runEchoLoad(`wss://127.0.0.1:${tlsRelay.port}/`, load));
+      secured.push(await runEchoLoad(`wss://127.0.0.1:${node.tlsPort}/`, load));
+    }
+    log(`round ${r + 1}/${o.rounds}: direct ${rate(direct[r]!)}, tcp relay ${rate(relayed[r]!)}, wsha ${rate(proxied[r]!)}` +
+      `${tlsRelay ? `, tls relay ${rate(tlsRelayed[r]!)}, wsha wss ${rate(secured[r]!)}` : ''} msgs/s`);
   }
-  return { direct: summarize(direct), relay: summarize(relayed), proxied: summarize(proxied) };
+  return {
+    direct: summarize(direct), relay: summarize(relayed), proxied: summarize(proxied),
+    tlsRelay: tlsRelay ? summarize(tlsRelayed) : undefined, tls: tlsRelay ? summarize(secured) : undefined,
+  };
 }
 
 const rate = (r: EchoLoadResult) => Math.round((r.messages * 1000) / r.durationMs);
@@ -174,10 +187,13 @@ async function main(): Promise<void> {
     children.push(node);
     const relay = await startTcpRelay(backend.port);
     children.push(relay);
+    const tlsRelay = o.tls ? await startTcpRelay(backend.port, true) : undefined;
+    if (tlsRelay) children.push(tlsRelay);
     log(`backend pid ${backend.pid} port ${backend.port}; tcp relay pid ${relay.pid} port ${relay.port}; wsha node pid ${node.pid} port ${node.port}`);
-    const tp = await throughputPhase(o, backend, relay, node);
-    // The relay is only a throughput baseline; stop it so the memory phase has the machine to itself.
+    const tp = await throughputPhase(o, { backend, relay, tlsRelay, node });
+    // The relays are only throughput baselines; stop them so the memory phase has the machine to itself.
     await relay.stop();
+    await tlsRelay?.stop();
     await node.stop();
     let mem: Awaited<ReturnType<typeof memoryPhase>> | undefined;
     if (o.idleConnections > 0) {
@@ -196,8 +212,10 @@ async function main(): Promise<void> {
       row('direct to the backend', d),
       row('bare TCP relay in Node (baseline hop)', b),
       row('through wsha', p),
+      ...(tp.tls && tp.tlsRelay ? [row('wss://: bare TLS-terminating relay in Node (baseline)', tp.tlsRelay), row('wss://: through wsha (TLS terminated by wsha)', tp.tls)] : []),
       ratio('ratio wsha / direct', p, d),
       ratio('ratio wsha / TCP relay', p, b),
+      ...(tp.tls && tp.tlsRelay ? [ratio('ratio wss: wsha / TLS relay', tp.tls, tp.tlsRelay)] : []),
     ];
     if (mem) {
       lines.push('', `idle connections held through wsha: ${mem.held} (${mem.failures} failed to open; ${mem.echoed}/${mem.sample} sampled tunnels echoed afterwards)`,
@@ -205,7 +223,7 @@ async function main(): Promise<void> {
         `(second half alone: ${f1(mem.nodeKibPerConnectionSecondHalf)} KiB; ${f1(mem.nodeFdsPerConnection)} fds each); for comparison the ws echo backend: ${f1(mem.backendKibPerConnection)} KiB per connection`);
     }
     process.stdout.write(lines.join('\n') + '\n');
-    if (o.json) process.stdout.write(JSON.stringify({ options: o, direct: d, relay: b, proxied: p, memory: mem }) + '\n');
+    if (o.json) process.stdout.write(JSON.stringify({ options: o, direct: d, relay: b, proxied: p, tlsRelay: tp.tlsRelay, tls: tp.tls, memory: mem }) + '\n');
   } finally {
     for (const c of children.reverse()) await c.stop();
     clearTimeout(deadline);
