@@ -121,9 +121,10 @@ test('the planned-maintenance runbook runs as written and keeps its promises', {
   const cfgB = await configFor('proxy-b', 100);
   const nodes: NodeProcess[] = [];
   t.after(async () => { for (const n of nodes) await n.cleanup(); });
-  nodes.push(await startNodeProcess(cfgB, env));
+  // proxy-a first: with preempt off, whoever comes up first keeps the VIP.
   nodes.push(await startNodeProcess(cfgA, env));
-  const configPath = nodes[1].configPath;
+  nodes.push(await startNodeProcess(cfgB, env));
+  const configPath = nodes[0].configPath;
 
   const wsha = (line: string) => runWsha(line.split(/\s+/).slice(1).map((w) => (w === CONFIG_IN_RUNBOOK ? configPath : w)), { env: { ...process.env, ...env } });
   const status = async (): Promise<StatusDoc> => JSON.parse((await runWsha(['status', '--config', configPath, '--json'], { env: { ...process.env, ...env } })).stdout);
@@ -169,10 +170,10 @@ test('the planned-maintenance runbook runs as written and keeps its promises', {
       const s = await status();
       assert.equal(s.nodes.find((n) => n.id === 'proxy-a')?.drained, true, 'proxy-a shown as drained');
       // Step 3 ("patch"): the runbook restarts the drained node with systemctl; here its process restarts.
-      const old = nodes[1];
+      const old = nodes[0];
       old.signal('SIGTERM');
       await old.exited();
-      nodes[1] = await startNodeProcess(cfgA, env);
+      nodes[0] = await startNodeProcess(cfgA, env);
       await waitFor(async () => { const x = await status(); return x.nodes.find((n) => n.id === 'proxy-a')?.alive && x; }, 'proxy-a back after restart', 15000, 200);
       await sleep(1000);
       const after = await status();
@@ -187,6 +188,7 @@ test('the planned-maintenance runbook runs as written and keeps its promises', {
     if (verbs.includes('failover')) await expectHandover('proxy-a');
   }
   prober.stop();
+  t.diagnostic(`prober: ${prober.attempts()} connects, ${prober.refused()} refused; clients: ${clients.reduce((n, c) => n + c.opens, 0)} opens, errors ${JSON.stringify(clients.flatMap((c) => c.errors))}; final epoch ${epoch}`);
   assert.ok(prober.attempts() > 50, `the prober ran (${prober.attempts()} attempts)`);
   assert.equal(prober.refused(), 0, `${prober.refused()} of ${prober.attempts()} new connections to the VIP were refused`);
   const refusedClients = clients.flatMap((c) => c.errors).filter((e) => e === 'ECONNREFUSED');
