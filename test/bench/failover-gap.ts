@@ -18,7 +18,9 @@
  * rejoin as standby; ownership then stays where it went (preempt off), so
  * the runs alternate between the two nodes.
  *
- *   npm run -s build && node dist/test/bench/failover-gap.js [--runs 5] [--only linux|bind]
+ *   npm run -s build && node dist/test/bench/failover-gap.js [--runs 5] [--only linux|bind] [--kinds kill,hang,link-down,partition]
+ *
+ * WSHA_TEST_VERBOSE=1 copies the namespaced processes' output to stderr.
  *
  * Needs root for the namespaces (the linux part is skipped otherwise).
  * Bounded: every wait has a timeout, the whole script stops at 5 minutes.
@@ -42,6 +44,12 @@ const started = Date.now();
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
+}
+
+/** `--kinds kill,partition` limits the failure kinds run (all by default). */
+function wanted(kind: string): boolean {
+  const kinds = arg('kinds', '');
+  return kinds === '' || kinds.split(',').includes(kind);
 }
 
 function checkBudget(): void {
@@ -75,10 +83,11 @@ async function benchLinux(runs: number): Promise<Record<LinuxKind, number[]>> {
   const out: Record<LinuxKind, number[]> = { kill: [], 'link-down': [], partition: [] };
   const lab = createLab(['a', 'b', 'c']);
   const scratch = scratchDir();
+  const nodes = new Map<string, LabNode>();
+  let probeEvents: ProbeEvent[] = [];
   try {
     const vip = `${LAB_SUBNET}.100`;
     const redis = await startLabRedis(lab);
-    const nodes = new Map<string, LabNode>();
     const configs = new Map<string, string>();
     for (const [host, priority] of [['a', 200], ['b', 100]] as const) {
       await startLabBackend(lab, host);
@@ -86,9 +95,10 @@ async function benchLinux(runs: number): Promise<Record<LinuxKind, number[]>> {
       nodes.set(host, startLabNode(lab, host, scratch.dir, configs.get(host) as string));
     }
     const probe = startLabProbe(lab, 'c', vip, 5);
+    probeEvents = probe.events;
     await steadyOn(probe.events, 30_000);
     await sleep(REJOIN_MS);
-    for (const kind of ['kill', 'link-down', 'partition'] as const) {
+    for (const kind of (['kill', 'link-down', 'partition'] as const).filter(wanted)) {
       for (let i = 0; i < runs; i++) {
         checkBudget();
         const owner = currentOwner(probe.events) as string;
@@ -113,6 +123,10 @@ async function benchLinux(runs: number): Promise<Record<LinuxKind, number[]>> {
       }
     }
     probe.stop();
+  } catch (err) {
+    for (const [host, n] of nodes) process.stderr.write(`--- node ${host} (pid ${n.pid}) ---\n${n.output.slice(-30).join('\n')}\n`);
+    process.stderr.write(`--- probe ---\n${probeEvents.slice(-15).map((e) => JSON.stringify(e)).join('\n')}\n`);
+    throw err;
   } finally {
     await lab.destroy();
     scratch.remove();
@@ -209,7 +223,7 @@ async function benchBind(runs: number): Promise<Record<BindKind, number[]>> {
     void probeProc;
     await steadyOn(events, 30_000);
     await sleep(REJOIN_MS);
-    for (const kind of ['kill', 'hang'] as const) {
+    for (const kind of (['kill', 'hang'] as const).filter(wanted)) {
       for (let i = 0; i < runs; i++) {
         checkBudget();
         const owner = currentOwner(events) as string;
