@@ -6,19 +6,21 @@
  *   SIGTERM -> graceful drain (node.drain), then exit 0
  *   SIGINT  -> same as SIGTERM
  *
- * The control plane agent and the admin server plug in at the two marked
- * spots below (one call each); until then the node runs alone with
- * localClusterView() and serves its plain-address listeners without Redis.
+ * The shared state (cluster/shared-state.ts: merged health, affinity,
+ * counts, live pool changes), the control plane agent and the admin server
+ * plug in at the marked spots below. Without Redis the node still serves its
+ * plain-address listeners, routing on its own health checks.
  */
 import { loadConfig } from '../shared/config/load';
 import { ConfigError } from '../shared/errors';
 import { createLogger, type Logger } from '../shared/logger';
 import { Metrics } from '../shared/metrics';
-import { localClusterView, type ClusterView } from '../shared/cluster-view';
+import type { ClusterView } from '../shared/cluster-view';
 import type { Config } from '../shared/config/schema';
 import { ProxyNode } from './proxy-node';
 import { startAdminServer } from './admin/start-admin';
 import { ClusterAgent } from '../cluster/cluster-agent';
+import { SharedState, proxyNodeHooks } from '../cluster/shared-state';
 
 /** Something that must stop before the process exits (control plane agent, admin server). */
 export interface Stoppable { stop(): Promise<void> | void }
@@ -47,9 +49,9 @@ export async function runNode(configPath: string): Promise<void> {
   const metrics = new Metrics({ nodeId: config.node.id });
   const stoppables: Stoppable[] = [];
 
-  // --- plug-in spot 1 (control plane): replace `localClusterView()` by the agent's view, e.g.
-  //     const agent = createClusterAgent({ config, logger, metrics }); view = agent.view; stoppables.push(agent);
-  const view: ClusterView = localClusterView();
+  // --- plug-in spot 1 (control plane): shared state (merged health, affinity, cluster-wide counts, live pool changes) through Redis.
+  const shared = new SharedState({ config, log: logger, metrics });
+  const view: ClusterView = shared.view;
 
   const node = new ProxyNode({ config, logger, metrics, view });
   try {
@@ -65,10 +67,13 @@ export async function runNode(configPath: string): Promise<void> {
     process.exit(EXIT_START);
   }
 
+  shared.attach(proxyNodeHooks(node));
+  await shared.start();
+
   // --- plug-in spot 2 (control plane): the agent drives the node's VIP listeners (cluster/cluster-agent.ts).
-  const agent = new ClusterAgent({ config, logger, metrics, connections: () => node.rt.registry.size, version: require('../../package.json').version });
+  const agent = new ClusterAgent({ config, logger, metrics, connections: () => node.rt.registry.size, version: require('../../package.json').version, sharedState: shared, backendsDown: () => shared.downBackends() });
   await agent.start(node);
-  stoppables.push(agent);
+  stoppables.push(agent, shared);
 
   // --- plug-in spot 3 (admin server): health, metrics, state, actions and the live page on node.admin.listen.
   try {
@@ -79,12 +84,12 @@ export async function runNode(configPath: string): Promise<void> {
     process.exit(EXIT_START);
   }
 
-  wireSignals(configPath, node, logger, stoppables);
+  wireSignals(configPath, node, logger, stoppables, (c) => shared.pools.setBase(c.pools));
   logger.info({ listeners: config.listeners.map((l) => l.name) }, 'node started');
 }
 
-function wireSignals(configPath: string, node: ProxyNode, logger: Logger, stoppables: Stoppable[]): void {
-  process.on('SIGHUP', () => reloadFromFile(configPath, node, logger));
+function wireSignals(configPath: string, node: ProxyNode, logger: Logger, stoppables: Stoppable[], onReloaded?: (c: Config) => void): void {
+  process.on('SIGHUP', () => reloadFromFile(configPath, node, logger, onReloaded));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -105,9 +110,12 @@ function wireSignals(configPath: string, node: ProxyNode, logger: Logger, stoppa
 }
 
 /** SIGHUP: a config that fails validation or certificate loading is logged and rejected; the running one stays. */
-export function reloadFromFile(configPath: string, node: ProxyNode, logger: Logger): boolean {
+export function reloadFromFile(configPath: string, node: ProxyNode, logger: Logger, onReloaded?: (c: Config) => void): boolean {
   try {
-    node.reload(loadConfig(configPath));
+    const next = loadConfig(configPath);
+    node.reload(next);
+    // Live pool changes (Redis) re-apply over the new file pools.
+    onReloaded?.(next);
     return true;
   } catch (err) {
     if (err instanceof ConfigError) logger.error({ problems: err.problems, code: err.code }, `config reload rejected: ${err.message.split('\n')[0]}`);
