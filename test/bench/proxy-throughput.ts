@@ -13,6 +13,7 @@
  *    may open 20,000 files and the proxy needs two per connection, hence
  *    9,900 by default; the backend runs in its own process for the same reason.
  */
+import { cpus, loadavg } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import type WebSocket from 'ws';
 import { startEchoBackend, startTcpRelay, startWshaNode, type BenchProcess } from './bench-node';
@@ -43,8 +44,8 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--connections <n>', 'concurrent clients of the throughput load', int(1), 32)
     .option('--payload-bytes <n>', 'message size', int(1), 128)
     .option('--warmup-ms <n>', 'unmeasured warm-up before each measured window', int(0), 1000)
-    .option('--duration-ms <n>', 'measured window per target and round', int(100), 2500)
-    .option('--rounds <n>', 'rounds; each runs every target once, in turn, so that load from elsewhere on the machine hits all alike', int(1), 4)
+    .option('--duration-ms <n>', 'measured window per target and round', int(100), 2000)
+    .option('--rounds <n>', 'rounds; each runs every target once, in turn, so that load from elsewhere on the machine hits all alike', int(1), 6)
     .option('--idle-connections <n>', 'idle WebSocket connections held for the memory figure (0 skips it)', int(0), 9900)
     .option('--open-concurrency <n>', 'handshakes in flight while opening them', int(1), 200)
     .option('--source-addresses <n>', 'spread idle clients over 127.0.0.2 .. 127.0.0.(1+n)', int(1), 20)
@@ -56,14 +57,18 @@ function parseOptions(argv: string[]): BenchOptions {
 
 interface Figures { msgsPerSec: number; p50Ms: number; p99Ms: number; messages: number }
 
+/**
+ * msgs/s is the median over rounds (one round slowed by other work on the
+ * machine does not drag a target down); p50/p99 are over every round trip.
+ */
 function summarize(runs: EchoLoadResult[]): Figures {
   const messages = runs.reduce((a, r) => a + r.messages, 0);
-  const ms = runs.reduce((a, r) => a + r.durationMs, 0);
+  const rates = Float64Array.from(runs, (r) => (r.messages * 1000) / r.durationMs);
   const n = runs.reduce((a, r) => a + r.samples, 0);
   const all = new Float64Array(n);
   let o = 0;
   for (const r of runs) { all.set(r.latenciesMs.subarray(0, r.samples), o); o += r.samples; }
-  return { msgsPerSec: (messages * 1000) / ms, p50Ms: percentile(all, n, 50), p99Ms: percentile(all, n, 99), messages };
+  return { msgsPerSec: percentile(rates, rates.length, 50), p50Ms: percentile(all, n, 50), p99Ms: percentile(all, n, 99), messages };
 }
 
 interface Targets { backend: BenchProcess; relay: BenchProcess; tlsRelay?: BenchProcess; node: BenchProcess & { tlsPort: number } }
@@ -173,6 +178,7 @@ const f3 = (n: number) => n.toFixed(3);
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv);
+  const loadStart = loadavg()[0]!.toFixed(2);
   const children: BenchProcess[] = [];
   const killAll = () => { for (const c of children) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* already gone */ } } };
   const deadline = setTimeout(() => { log(`hard deadline of ${HARD_DEADLINE_MS / 1000} s passed; stopping`); killAll(); process.exit(1); }, HARD_DEADLINE_MS);
@@ -206,6 +212,7 @@ async function main(): Promise<void> {
     const ratio = (name: string, x: Figures, y: Figures) => `| ${name} | ${(x.msgsPerSec / y.msgsPerSec).toFixed(2)} | ${(x.p50Ms / y.p50Ms).toFixed(2)} | ${(x.p99Ms / y.p99Ms).toFixed(2)} |`;
     const lines = [
       `load: ${o.connections} connections, 1 message in flight each, ${o.payloadBytes}-byte binary messages, ${o.rounds} x ${o.durationMs / 1000} s per target, targets in turn (after ${o.warmupMs / 1000} s warm-up each)`,
+      `msgs/s: median of the rounds; p50/p99: over every round trip; machine: ${cpus().length} CPUs, load average ${loadStart} at start, ${loadavg()[0]!.toFixed(2)} at the end`,
       '',
       '| target | msgs/s | p50 ms | p99 ms |',
       '|---|---:|---:|---:|',
