@@ -68,6 +68,8 @@ export async function runNode(configPath: string): Promise<void> {
   }
 
   shared.attach(proxyNodeHooks(node));
+  // Signals first: the node already serves, so SIGTERM must drain and SIGHUP reload even while Redis is still out of reach.
+  wireSignals(configPath, node, logger, stoppables, (c) => shared.pools.setBase(c.pools));
   await shared.start();
 
   // --- plug-in spot 2 (control plane): the agent drives the node's VIP listeners (cluster/cluster-agent.ts).
@@ -84,7 +86,6 @@ export async function runNode(configPath: string): Promise<void> {
     process.exit(EXIT_START);
   }
 
-  wireSignals(configPath, node, logger, stoppables, (c) => shared.pools.setBase(c.pools));
   logger.info({ listeners: config.listeners.map((l) => l.name) }, 'node started');
 }
 

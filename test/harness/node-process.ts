@@ -71,12 +71,15 @@ export function spawnNodeProcess(config: object | string, env: NodeJS.ProcessEnv
   };
 }
 
-/** Spawns a node and waits for its "node started" log line. */
-export async function startNodeProcess(config: object | string, env: NodeJS.ProcessEnv = {}): Promise<NodeProcess> {
+/** The log line of each readiness level: `serving` = plain listeners open (no Redis needed), `started` = agent and admin up too. */
+const READY_MESSAGES = { serving: 'node created -> running', started: 'node started' } as const;
+
+/** Spawns a node and waits until it serves its plain listeners (or, with `until: 'started'`, until fully started). */
+export async function startNodeProcess(config: object | string, env: NodeJS.ProcessEnv = {}, until: keyof typeof READY_MESSAGES = 'serving'): Promise<NodeProcess> {
   const n = spawnNodeProcess(config, env);
   try {
     await Promise.race([
-      n.waitForLog((l) => l.msg === 'node started', 'node started', 20000),
+      n.waitForLog((l) => l.msg === READY_MESSAGES[until], READY_MESSAGES[until], 20000),
       n.exited().then((e) => { throw new Error(`node exited early (${e.code ?? e.signal}): ${n.stderr()}`); }),
     ]);
   } catch (err) {
