@@ -52,6 +52,12 @@ test('the stack has redis, two proxies, two backends and the VIP forwarder, each
   }
 });
 
+test('every service of the wsha image pins linux/amd64 (the lock file has only x86-64 native builds)', () => {
+  const ours = Object.entries(services).filter(([, s]) => s.image === 'wsha:local');
+  assert.equal(ours.length, 5);
+  for (const [name, s] of ours) assert.equal(s.platform, 'linux/amd64', name);
+});
+
 test('every mounted file exists and every mounted config passes wsha config check', async () => {
   let configs = 0;
   for (const [name, svc] of Object.entries(services)) {
