@@ -11,7 +11,12 @@ import type Redis from 'ioredis';
 import { startRedis, type RedisProcess } from './redis';
 import { startBackend, type TestBackend } from './backend';
 import { freePort, sleep, waitFor } from './ports';
-import { spawnNodeProcess, type NodeProcess } from './node-process';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { NodeProcess } from './node-process';
 import { createRedis } from '../../shared/redis/connect';
 import { RedisSchema } from '../../shared/config/schema';
 import { RedisKeys } from '../../shared/redis/keys';
@@ -96,6 +101,42 @@ function nodeConfig(o: ClusterOptions, name: string, redisUrl: string, backends:
   };
 }
 
+/** Entry of a node process: node/main.ts runNode behind a two-line fixture. */
+const NODE_ENTRY = join(__dirname, '..', 'fixtures', 'cluster-node.js');
+
+/** Spawns one node process with `config` (JSON log lines captured); stopped by its own PID. */
+export function spawnClusterNode(config: object): NodeProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'wsha-cnode-'));
+  const configPath = join(dir, 'config.yaml');
+  const write = (c: object | string) => writeFileSync(configPath, typeof c === 'string' ? c : stringify(c));
+  write(config);
+  const proc = spawn(process.execPath, [NODE_ENTRY, configPath], { env: { ...process.env, WSHA_LOG_PRETTY: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Array<Record<string, any>> = [];
+  let errText = '';
+  let partial = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    partial += d.toString('utf8');
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) { if (line.trim()) { try { logs.push(JSON.parse(line)); } catch { logs.push({ raw: line }); } } }
+  });
+  proc.stderr!.on('data', (d: Buffer) => { errText += d.toString('utf8'); });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.once('exit', (code, signal) => res({ code, signal })));
+  const running = () => proc.exitCode === null && proc.signalCode === null;
+  return {
+    proc, pid: proc.pid!, configPath, logs,
+    stderr: () => errText,
+    writeConfig: write,
+    signal: (sig) => { if (running()) process.kill(proc.pid!, sig); },
+    exited: () => exit,
+    waitForLog: (pred, what, timeoutMs = 15000) => waitFor(() => logs.find(pred), what, timeoutMs),
+    cleanup: async () => {
+      if (running()) { process.kill(proc.pid!, 'SIGKILL'); await exit; }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** One `state` request over a fresh connection to a node's peer port. */
 export function queryState(port: number, timeoutMs = 300): Promise<AgentSnapshot | null> {
   return new Promise((resolve) => {
@@ -130,7 +171,7 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
       const n = c.node(id);
       if (n.proc && n.proc.proc.exitCode === null && n.proc.proc.signalCode === null) throw new Error(`${id} is running`);
       await n.proc?.cleanup();
-      n.proc = spawnNodeProcess(n.config);
+      n.proc = spawnClusterNode(n.config);
       await Promise.race([
         n.proc.waitForLog((l) => l.msg === 'node started', `${id} started`, 20000),
         n.proc.exited().then((e) => { throw new Error(`${id} exited early (${e.code ?? e.signal}): ${n.proc!.stderr()}`); }),

@@ -3,12 +3,13 @@
  * - who claims the VIP: each node's own state over its peer link, as claim
  *   periods [claimChangedAt, last answer while claiming]; two periods of
  *   different nodes that intersect are two owners at one instant;
- * - who listens on it: LISTEN sockets on VIP:port in /proc/net/tcp, mapped
- *   to node PIDs through /proc/PID/fd; two listeners at once are allowed
+ * - who listens on it: the kernel's LISTEN sockets on VIP:port with their
+ *   PIDs (ss over netlink; /proc/net/tcp as fallback); two at once are allowed
  *   only inside a planned handover's make-before-break overlap, bounded;
  * - the lease's epoch, which must never go down.
  */
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFile } from 'node:fs';
+import { execFile } from 'node:child_process';
 import type { TestCluster } from './cluster';
 
 /** A span with two or more processes listening on the VIP. */
@@ -31,8 +32,8 @@ function hexAddrPort(address: string, port: number): string {
   return `${hexIp}:${port.toString(16).padStart(4, '0').toUpperCase()}`;
 }
 
-/** Inodes of LISTEN sockets on exactly address:port (IPv4). */
-export function listeningInodes(address: string, port: number, table = readFileSync('/proc/net/tcp', 'latin1')): string[] {
+/** Inodes of LISTEN sockets on exactly address:port (IPv4), from a /proc/net/tcp text. */
+export function listeningInodes(address: string, port: number, table: string): string[] {
   const want = hexAddrPort(address, port);
   const out: string[] = [];
   for (const line of table.split('\n')) {
@@ -43,16 +44,30 @@ export function listeningInodes(address: string, port: number, table = readFileS
   return out;
 }
 
-function pidOfInode(inode: string, pids: readonly number[]): number {
-  const target = `socket:[${inode}]`;
-  for (const pid of pids) {
-    let fds: string[];
-    try { fds = readdirSync(`/proc/${pid}/fd`); } catch { continue; }
-    for (const fd of fds) {
-      try { if (readlinkSync(`/proc/${pid}/fd/${fd}`) === target) return pid; } catch { /* fd closed meanwhile */ }
-    }
+/** PIDs of LISTEN sockets on exactly address:port, one entry per socket, from `ss -Hltnp` output. */
+export function listeningPids(ssOutput: string): number[] {
+  const out: number[] = [];
+  for (const line of ssOutput.split('\n')) {
+    if (!line.startsWith('LISTEN')) continue;
+    const m = /pid=(\d+)/.exec(line);
+    out.push(m ? Number(m[1]) : -1);
   }
-  return -1;
+  return out;
+}
+
+/**
+ * Listening sockets on address:port with their PIDs. `ss` asks the kernel
+ * through netlink with the filter applied there, which stays fast on a host
+ * whose /proc/net/tcp holds tens of thousands of lines; /proc/net/tcp (the
+ * same kernel table, as text) is the fallback where ss is missing.
+ */
+function listSockets(address: string, port: number): Promise<number[]> {
+  return new Promise((resolve) => {
+    execFile('ss', ['-Hltnp', `src ${address}:${port}`], { timeout: 2000 }, (err, stdout) => {
+      if (!err) return resolve(listeningPids(stdout));
+      readFile('/proc/net/tcp', 'latin1', (e2, table) => resolve(e2 ? [] : listeningInodes(address, port, table).map(() => -1)));
+    });
+  });
 }
 
 /** Starts sampling `c` every `everyMs` until stop(). */
@@ -64,7 +79,6 @@ export function startSampler(c: TestCluster, everyMs = 5) {
   const periods = new Map<string, Map<number, number>>();
   const overlaps: ListenerOverlap[] = [];
   let open: ListenerOverlap | null = null;
-  const inodePid = new Map<string, number>();
   const epochDown: Array<{ from: number; to: number }> = [];
   let maxEpoch = 0;
   let leaseBusy = false;
@@ -86,21 +100,19 @@ export function startSampler(c: TestCluster, everyMs = 5) {
     }
   };
 
+  let ssBusy = false;
   const sampleListeners = () => {
-    const now = performance.timeOrigin + performance.now();
-    const inodes = listeningInodes(c.vip.address, c.vip.port);
-    const pids = c.nodes.map((n) => n.proc?.pid).filter((p): p is number => typeof p === 'number');
-    const owners = new Set<number>();
-    for (const ino of inodes) {
-      let pid = inodePid.get(ino);
-      if (pid === undefined || pid < 0) { pid = pidOfInode(ino, pids); inodePid.set(ino, pid); }
-      owners.add(pid);
-    }
-    if (inodes.length >= 2) {
-      if (!open) { open = { startMs: now, endMs: now, durationMs: 0, pids: [...owners] }; overlaps.push(open); }
-      open.endMs = now;
-      open.durationMs = open.endMs - open.startMs;
-    } else open = null;
+    if (ssBusy) return;
+    ssBusy = true;
+    void listSockets(c.vip.address, c.vip.port).then((pids) => {
+      ssBusy = false;
+      const now = performance.timeOrigin + performance.now();
+      if (pids.length >= 2) {
+        if (!open) { open = { startMs: now, endMs: now, durationMs: 0, pids: [...new Set(pids)] }; overlaps.push(open); }
+        open.endMs = now;
+        open.durationMs = open.endMs - open.startMs;
+      } else open = null;
+    });
   };
 
   const sampleLease = () => {
@@ -118,7 +130,7 @@ export function startSampler(c: TestCluster, everyMs = 5) {
     if (!running) return;
     rounds++;
     sampleStates();
-    try { sampleListeners(); } catch { /* /proc race */ }
+    sampleListeners();
     sampleLease();
   }, everyMs);
 
