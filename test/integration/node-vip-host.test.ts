@@ -1,0 +1,108 @@
+/**
+ * The VipHost side of ProxyNode, as the control plane drives it: `vip:`
+ * listeners open only through openVip (two nodes at once with SO_REUSEPORT,
+ * as in a planned handover), stopAccepting keeps established tunnels,
+ * closeClients closes them with 1012 spread over the window; live pool
+ * changes close a removed backend's tunnels with 1012 after the grace.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { startBackend } from '../harness/backend';
+import { startProxy, openWs, roundTrip, closeCode } from '../harness/proxy';
+import { freePort } from '../harness/ports';
+import { nodeConfig, rawNodeConfig } from '../fixtures/node-config';
+
+const VIP = '127.0.0.151';
+
+function vipConfig(port: number, backendUrls: string[], nodeId: string) {
+  const raw = rawNodeConfig({ port: 0, backendUrls, nodeId });
+  raw.vips = [{ name: 'main', driver: 'bind', address: VIP }];
+  raw.listeners.push({ name: 'edge', on: 'vip:main', port });
+  return nodeConfig(raw);
+}
+
+const refused = (port: number) => new Promise<boolean>((resolve) => {
+  const s = connect(port, VIP);
+  s.on('connect', () => { s.destroy(); resolve(false); });
+  s.on('error', () => resolve(true));
+});
+
+test('vip listeners open through openVip; two nodes share the address with reusePort; stopAccepting keeps tunnels; closeClients sends 1012 paced', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const port = await freePort(VIP);
+  const a = await startProxy(vipConfig(port, [b.url], 'node-a'));
+  t.after(() => a.destroy());
+  const c = await startProxy(vipConfig(port, [b.url], 'node-c'));
+  t.after(() => c.destroy());
+  assert.equal(a.isServing('main'), false);
+  assert.ok(await refused(port), 'nothing listens on the VIP before openVip');
+
+  await a.openVip('main', VIP, { reusePort: true });
+  assert.equal(a.isServing('main'), true);
+  const url = `ws://${VIP}:${port}/`;
+  const onA = await Promise.all([1, 2, 3, 4].map(() => openWs(url)));
+  t.after(() => onA.forEach((w) => w.terminate()));
+  assert.equal(a.tunnelCount('main'), 4);
+  assert.equal(a.tunnelCount('other'), 0);
+
+  await c.openVip('main', VIP, { reusePort: true });
+  await a.stopAccepting('main');
+  assert.equal(a.isServing('main'), false);
+  const onC = await openWs(url);
+  t.after(() => onC.terminate());
+  assert.equal(c.tunnelCount('main'), 1, 'new connections land on the node still accepting');
+  for (const w of onA) assert.equal(await roundTrip(w, 'kept'), 'kept');
+
+  const codes = onA.map((w) => closeCode(w, 8000));
+  const started = Date.now();
+  const closed = await a.closeClients('main', { code: 1012, reason: 'service restart', ratePerSec: 1000, windowMs: 400 });
+  assert.equal(closed, 4);
+  assert.deepEqual(await Promise.all(codes), [1012, 1012, 1012, 1012]);
+  assert.ok(Date.now() - started >= 250, 'closes spread over the window');
+  assert.equal(a.tunnelCount('main'), 0);
+  assert.equal(await roundTrip(onC, 'other node untouched'), 'other node untouched');
+  const snap = a.snapshot();
+  assert.deepEqual(snap.listeners.map((l) => [l.name, l.serving]), [['public', true], ['edge', false]]);
+});
+
+test('updatePools: a removed backend takes no new connections and its tunnels get 1012 after the grace; reload keeps them', async (t) => {
+  const [b1, b2] = await Promise.all([startBackend({ id: 'app-1' }), startBackend({ id: 'app-2' })]);
+  t.after(() => Promise.all([b1.close(), b2.close()]));
+  const raw = rawNodeConfig({ port: 0, backendUrls: [b1.url, b2.url] });
+  const node = await startProxy(nodeConfig(raw));
+  t.after(() => node.destroy());
+  const url = `ws://127.0.0.1:${node.portOf('public')}/`;
+  const ws = await Promise.all([1, 2, 3, 4].map(() => openWs(url)));
+  t.after(() => ws.forEach((w) => w.terminate()));
+  const on = async (w: any) => JSON.parse(await roundTrip(w, 'whoami')).backend as string;
+  const ids = await Promise.all(ws.map(on));
+  assert.deepEqual([...ids].sort(), ['app-1', 'app-1', 'app-2', 'app-2']);
+
+  // A reload that drops app-2 keeps its tunnels.
+  const onlyFirst = nodeConfig({ ...raw, pools: { app: { ...raw.pools.app, backends: [raw.pools.app.backends[0]] } } });
+  node.reload(onlyFirst);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(b2.openSockets(), 2);
+  const fresh = await openWs(url);
+  t.after(() => fresh.terminate());
+  assert.equal(await on(fresh), 'app-1');
+
+  // A live pool change that drops app-1 closes its tunnels with 1012 after the grace.
+  const secondOnly = { app: { ...onlyFirst.pools.app, backends: [{ id: 'app-2', url: b2.url, weight: 1 }] } };
+  const firstClients = ws.filter((_, i) => ids[i] === 'app-1').concat(fresh);
+  const codes = firstClients.map((w) => closeCode(w, 8000));
+  const started = Date.now();
+  node.updatePools(secondOnly as any, { graceMs: 300 });
+  const next = await openWs(url);
+  t.after(() => next.terminate());
+  assert.equal(await on(next), 'app-2');
+  assert.deepEqual(await Promise.all(codes), [1012, 1012, 1012]);
+  assert.ok(Date.now() - started >= 250);
+  for (const [i, w] of ws.entries()) if (ids[i] === 'app-2') assert.equal(await roundTrip(w, 'kept'), 'kept');
+
+  const n = await node.closeBackendTunnels('app', 'app-2', 1012);
+  assert.equal(n, 3);
+  assert.equal(node.rt.registry.size, 0);
+});
