@@ -29,6 +29,20 @@ export interface TlsMaterial {
    * context, not the SNI callback, for clients that send no SNI at all.
    */
   defaultPem: { cert: string; key: string };
+  /** What each certificate is, in config order, for logs, the admin API and expiry alerts. */
+  certificates: readonly CertificateInfo[];
+}
+
+/** Identity and validity of one loaded certificate. */
+export interface CertificateInfo {
+  /** Subject, e.g. `CN=chat.example.com`. */
+  subject: string;
+  /** SNI names it serves (lower case, `*.suffix` for wildcards). */
+  names: readonly string[];
+  /** End of validity. */
+  notAfter: Date;
+  /** SHA-256 fingerprint, colon-separated hex. */
+  fingerprint256: string;
 }
 
 /** Extra options of `loadTlsMaterial`. */
@@ -39,7 +53,11 @@ export interface LoadTlsOptions {
   altNames?: string[];
 }
 
-interface LoadedCert { pem: { cert: string; key: string }; names: string[] }
+interface LoadedCert { pem: { cert: string; key: string }; names: string[]; info: CertificateInfo }
+
+function infoOf(x509: X509Certificate, names: string[]): CertificateInfo {
+  return { subject: x509.subject, names, notAfter: new Date(x509.validTo), fingerprint256: x509.fingerprint256 };
+}
 
 /** Builds a listener's TLS material from its PEM files, or generates a self-signed certificate; throws ConfigError naming each bad key. */
 export function loadTlsMaterial(listener: ListenerConfig, index: number, opts: LoadTlsOptions): TlsMaterial {
@@ -76,7 +94,8 @@ function selfSignedFor(listener: ListenerConfig, opts: LoadTlsOptions): LoadedCe
   const cached = selfSignedCache.get(key);
   if (cached) return cached;
   const pem = generateSelfSigned({ commonName: opts.nodeId, altNames });
-  const loaded = { pem: { cert: pem.certPem, key: pem.keyPem }, names: ['localhost'] };
+  const names = ['localhost'];
+  const loaded = { pem: { cert: pem.certPem, key: pem.keyPem }, names, info: infoOf(new X509Certificate(pem.certPem), names) };
   selfSignedCache.set(key, loaded);
   return loaded;
 }
@@ -100,7 +119,7 @@ function loadOne(c: { cert: string; key: string; serverNames?: string[] }, at: s
     return undefined;
   }
   const names = c.serverNames ? c.serverNames.map((n) => n.toLowerCase()) : namesOf(x509);
-  return { pem: { cert: certPem, key: keyPem }, names };
+  return { pem: { cert: certPem, key: keyPem }, names, info: infoOf(x509, names) };
 }
 
 function readText(path: string, at: string, problems: string[]): string | undefined {
@@ -127,7 +146,7 @@ function fromLoaded(loaded: LoadedCert[]): TlsMaterial {
     // Earlier certificates win a name claimed twice, as the first one is also the default.
     for (const n of c.names) if (!contexts.has(n)) contexts.set(n, ctx);
   }
-  return { defaultContext: defaultContext!, contexts, defaultPem: loaded[0]!.pem };
+  return { defaultContext: defaultContext!, contexts, defaultPem: loaded[0]!.pem, certificates: loaded.map((c) => c.info) };
 }
 
 /** Picks the context for an SNI name from the listener's current material: exact, then wildcard, then default. */

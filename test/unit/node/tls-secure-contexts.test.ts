@@ -48,6 +48,10 @@ test('SNI picks the exact certificate, then the wildcard, then the first certifi
   const c = writeCertificate(join(dir, 'c'), { commonName: 'wild-cert', altNames: ['*.example.com'] });
   const material = loadTlsMaterial(listener([a, b, c].map((p) => ({ cert: p.certPath, key: p.keyPath }))), 0, { nodeId: 'n1' });
   assert.deepEqual([...material.contexts.keys()].sort(), ['*.example.com', 'api.example.com', 'default.test']);
+  assert.deepEqual(material.certificates.map((c) => [c.subject, c.names]), [['CN=default-cert', ['default.test']], ['CN=api-cert', ['api.example.com']], ['CN=wild-cert', ['*.example.com']]]);
+  const days = (material.certificates[0]!.notAfter.getTime() - Date.now()) / 86400000;
+  assert.ok(days > 364 && days <= 365, `notAfter ${days} days ahead`);
+  assert.match(material.certificates[1]!.fingerprint256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
   const port = await serve(t, () => material);
   assert.equal(await peerCn(port, 'api.example.com'), 'api-cert');
   assert.equal(await peerCn(port, 'API.Example.COM'), 'api-cert');
