@@ -46,5 +46,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
     } catch (err) {
       reportError(err);
     }
+    // A command is done when its action is: ioredis may keep a timer for a
+    // couple of seconds after a failed connect, which would delay the exit.
+    setTimeout(() => process.exit(), 20).unref();
   };
 }

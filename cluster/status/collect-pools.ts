@@ -64,7 +64,7 @@ async function readBackend(c: PoolReadContext, pool: string, id: string, verdict
   return { id, verdict: v === 'up' || v === 'down' ? v : 'unknown', connections, lastCheckLatencyMs: newest?.latencyMs ?? null, views };
 }
 
-/** Reads every pool, sorted by name, backends in config order then by id. */
+/** Reads every pool, sorted by name, backends sorted by id. */
 export async function readPools(c: PoolReadContext, count: typeof countKeys): Promise<PoolStatus[]> {
   const pools = await discover(c);
   const out: PoolStatus[] = [];
@@ -74,7 +74,7 @@ export async function readPools(c: PoolReadContext, count: typeof countKeys): Pr
       c.redis.hgetall(c.keys.conns(name)),
       count(c.redis, c.keys.sessionPattern(name)),
     ]);
-    const ids = [...pools.get(name)!];
+    const ids = [...pools.get(name)!].sort();
     const backends = await Promise.all(ids.map((id) => readBackend(c, name, id, verdicts, conns)));
     out.push({ name, sessions: sessions.count, backends });
   }

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { freePort } from '../harness/ports';
 import { runWsha } from '../harness/wsha-cli';
 
@@ -23,6 +24,21 @@ test('unreachable Redis: one line naming the address, exit 3, within a short tim
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.ok(took < 8000, `${cmd.join(' ')} took ${took} ms`);
   }
+});
+
+test('a Redis that accepts but never answers: the same one line after the connect timeout', async (t) => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((s) => { sockets.add(s); s.on('error', () => {}); });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  t.after(() => { for (const s of sockets) s.destroy(); silent.close(); });
+  const port = (silent.address() as { port: number }).port;
+  const started = Date.now();
+  const r = await runWsha(['status', '--redis', `redis://127.0.0.1:${port}`, '--cluster', 'x', '--timeout', '700']);
+  const took = Date.now() - started;
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`cannot reach Redis at 127\\.0\\.0\\.1:${port}`));
+  assert.ok(took >= 700 && took < 6000, `gave up after ${took} ms`);
 });
 
 test('no target: a clear message and exit 2', async () => {
