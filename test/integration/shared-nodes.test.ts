@@ -11,7 +11,9 @@ import { startRedis } from '../harness/redis';
 import { waitFor, sleep } from '../harness/ports';
 import { runWsha } from '../harness/wsha-cli';
 import { startSharedCluster, whoami, type SharedCluster, type SharedClusterOptions } from '../fixtures/shared-cluster';
-import type { HeartbeatRecord } from '../../shared/records';
+import { backendsCli, closeAll, heartbeat, stickyAcrossFailover } from '../fixtures/shared-scenarios';
+import { spawnBackend } from '../fixtures/backend-child';
+import { parseOverlay } from '../../cluster/config-sync/pool-overlay';
 
 async function cluster(t: TestContext, o: Omit<SharedClusterOptions, 'redis'>): Promise<SharedCluster> {
   const redis = await startRedis();
@@ -19,15 +21,6 @@ async function cluster(t: TestContext, o: Omit<SharedClusterOptions, 'redis'>): 
   const c = await startSharedCluster({ ...o, redis: { url: redis.url } });
   t.after(() => c.close());
   return c;
-}
-
-async function heartbeat(c: SharedCluster, id: string): Promise<HeartbeatRecord | null> {
-  const raw = await c.client.get(c.keys.node(id));
-  return raw ? (JSON.parse(raw) as HeartbeatRecord) : null;
-}
-
-function closeAll(t: TestContext, list: WebSocket[]): void {
-  t.after(() => { for (const ws of list) ws.terminate(); });
 }
 
 test('SIGKILLed backend: both nodes mark it down within its checks; the standby that takes over never sends it a first connection', async (t) => {
@@ -55,4 +48,52 @@ test('SIGKILLed backend: both nodes mark it down within its checks; the standby 
   for (let i = 0; i < 6; i++) { const r = await whoami(c.vipUrl); open.push(r.ws); assert.equal(r.backend, 'b', `connection ${i} after takeover`); }
   const failures = c.node(standby).proc.logs.filter((l) => l.backend === 'a' && /fail|refused|error/i.test(String(l.msg)) && l.pool === 'app' && l.msg !== 'backend verdict down');
   assert.deepEqual(failures.map((l) => l.msg), [], 'no connection attempt to a');
+});
+
+test('a sticky session opened through node A and resumed through node B after A is SIGKILLed lands on the same backend', async (t) => {
+  const c = await cluster(t, { nodes: 2, vipAddress: '127.0.0.72', backends: ['a', 'b'], pool: { balance: 'sticky', sticky: { header: 'x-session' } } });
+  await stickyAcrossFailover(t, c);
+});
+
+test('least-conn balances the backends\' totals across two nodes', async (t) => {
+  const c = await cluster(t, { nodes: 2, vipAddress: '127.0.0.73', backends: ['a', 'b'], pool: { balance: 'least-conn' } });
+  const open: WebSocket[] = [];
+  closeAll(t, open);
+  const via = (id: string) => `ws://127.0.0.1:${c.node(id).directPort}/`;
+  // Four connections through n1 while b takes none: a holds 4.
+  await backendsCli(c, ['disable', 'app', 'b'], ['n1', 'n2']);
+  for (let i = 0; i < 4; i++) { const r = await whoami(via('n1')); open.push(r.ws); assert.equal(r.backend, 'a'); }
+  await backendsCli(c, ['enable', 'app', 'b'], ['n1', 'n2']);
+  await sleep(400); // a few count syncs (every 100 ms)
+  // Four through n2: it sees n1's four on a, so all go to b (alone it would split 2/2).
+  const seen: string[] = [];
+  for (let i = 0; i < 4; i++) { const r = await whoami(via('n2')); open.push(r.ws); seen.push(r.backend); }
+  assert.deepEqual(seen, ['b', 'b', 'b', 'b'], 'totals end 4 on a, 4 on b');
+});
+
+test('wsha backends add on one node is applied by the other within a second', async (t) => {
+  const c = await cluster(t, { nodes: 2, vipAddress: '127.0.0.74', backends: ['a'] });
+  const extra = await spawnBackend('c');
+  t.after(() => extra.kill());
+  const open: WebSocket[] = [];
+  closeAll(t, open);
+  const { appliedMs } = await backendsCli(c, ['add', 'app', 'c', extra.url.replace('http:', 'ws:')], ['n1', 'n2']);
+  t.diagnostic(`wsha backends add: CLI start to applied on both nodes in ${appliedMs} ms (CLI process start included)`);
+  const logged = c.node('n2').proc.logs.find((l) => l.msg === 'live pool changes applied' && l.to >= 1)!;
+  const storedAt = parseOverlay(await c.client.hget(c.keys.pools(), 'app'))!.history.find((h) => h.op === 'add')!.at;
+  const lagMs = Date.parse(logged.time) - storedAt;
+  t.diagnostic(`stored in Redis -> applied by n2 after ${lagMs} ms`);
+  assert.ok(lagMs < 1000, `applied ${lagMs} ms after the change was stored`);
+  await backendsCli(c, ['disable', 'app', 'a'], ['n1', 'n2']);
+  const r = await whoami(`ws://127.0.0.1:${c.node('n2').directPort}/`);
+  open.push(r.ws);
+  assert.equal(r.backend, 'c', 'n2 routes to the added backend');
+  const list = await runWsha(['backends', 'list', 'app', '--config', c.node('n2').configPath, '--json']);
+  assert.equal(list.code, 0, list.stderr);
+  const rows = (JSON.parse(list.stdout) as { backends: Array<{ backend: string; state: string; source: string; verdict: string }> }).backends;
+  assert.deepEqual(rows.map((b) => [b.backend, b.state, b.source]), [['a', 'disabled', 'file'], ['c', 'enabled', 'live']]);
+  await waitFor(async () => {
+    const l = await runWsha(['backends', 'list', 'app', '--config', c.node('n2').configPath, '--json']);
+    return (JSON.parse(l.stdout) as { backends: Array<{ backend: string; verdict: string }> }).backends.find((b) => b.backend === 'c')?.verdict === 'up';
+  }, 'c up in the verdict table', 5000, 100);
 });

@@ -1,0 +1,21 @@
+/**
+ * The sticky-session failover test with Redis behind Sentinel: one master,
+ * one replica and three sentinels (real processes on free ports), two real
+ * node processes that find the master through the sentinels.
+ */
+import { test } from 'node:test';
+import { startSentinelSetup } from '../harness/redis';
+import { startSharedCluster } from '../fixtures/shared-cluster';
+import { stickyAcrossFailover } from '../fixtures/shared-scenarios';
+
+test('sticky session across a SIGKILL failover, Redis behind Sentinel', async (t) => {
+  const s = await startSentinelSetup('wsha-shared');
+  t.after(() => s.stop());
+  const c = await startSharedCluster({
+    nodes: 2, vipAddress: '127.0.0.75', backends: ['a', 'b'],
+    redis: { sentinels: s.sentinels.map((x) => ({ host: x.host, port: x.port })), name: s.name },
+    pool: { balance: 'sticky', sticky: { header: 'x-session' } },
+  });
+  t.after(() => c.close());
+  await stickyAcrossFailover(t, c);
+});
