@@ -32,9 +32,9 @@ const HARD_DEADLINE_MS = 175_000;
 const IDLE_OPEN_DEADLINE_MS = 90_000;
 const SETTLE_MS = 2000;
 
-const int = (min: number) => (v: string) => {
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
   return n;
 };
 
@@ -48,7 +48,7 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--rounds <n>', 'rounds; each runs every target once, in turn, so that load from elsewhere on the machine hits all alike', int(1), 6)
     .option('--idle-connections <n>', 'idle WebSocket connections held for the memory figure (0 skips it)', int(0), 9900)
     .option('--open-concurrency <n>', 'handshakes in flight while opening them', int(1), 200)
-    .option('--source-addresses <n>', 'spread idle clients over 127.0.0.2 .. 127.0.0.(1+n)', int(1), 20)
+    .option('--source-addresses <n>', 'spread idle clients over 127.0.0.2 .. 127.0.0.(1+n)', int(1, 253), 20)
     .option('--no-tls', 'skip the wss:// target (TLS terminated by wsha)')
     .option('--json', 'also print the figures as one JSON line', false)
     .parse(argv);
