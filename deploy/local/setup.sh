@@ -12,6 +12,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 if [ "$mode" = test ]; then
   command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
   command -v arping >/dev/null || need+=(iputils-arping)
+  command -v sysctl >/dev/null || need+=(procps)
   command -v ip >/dev/null || need+=(iproute2)
   command -v chromium >/dev/null || need+=(chromium)
 fi

@@ -10,7 +10,7 @@ import { LinuxDriver, type CommandRunner } from '../../cluster/vip/drivers/linux
 import { runCommand } from '../../cluster/vip/drivers/commands';
 import type { VipConfig } from '../../shared/config/schema';
 import { silentLogger } from '../../shared/logger';
-import { createLab, netnsAvailable, LAB_SUBNET, type NetnsLab } from '../harness/netns';
+import { createLab, netnsAvailable, LAB_SUBNET, LAB_SUBNET6, type NetnsLab } from '../harness/netns';
 import { waitFor } from '../harness/ports';
 import { labNodeConfig, scratchDir, startLabBackend, startLabNode, startLabProbe, startLabRedis, type LabNode } from '../harness/netns-node';
 import { spawnSync } from 'node:child_process';
@@ -32,8 +32,8 @@ function driverOn(lab: NetnsLab, host: string, over: Partial<VipConfig> = {}): L
 }
 
 /** Makes c resolve the VIP through the kernel (a TCP connect to a closed port: refused is fine). */
-function touchFromClient(lab: NetnsLab): void {
-  const script = `const s=require('net').connect(9,'${VIP}');s.on('error',()=>{});s.on('connect',()=>s.destroy());setTimeout(()=>process.exit(0),500)`;
+function touchFromClient(lab: NetnsLab, address = VIP): void {
+  const script = `const s=require('net').connect(9,'${address}');s.on('error',()=>{});s.on('connect',()=>s.destroy());setTimeout(()=>process.exit(0),500)`;
   lab.execIn(lab.member('c').ns, process.execPath, ['-e', script]);
 }
 
@@ -85,6 +85,24 @@ test('linux driver: announce after a heal repoints a client that was left on the
   assert.equal(lab.neighbour('c', VIP), lab.mac('a'), 'c still points at a: it missed the takeover');
   await b.announce({ vip: 'web', address: VIP, nodeId: 'b', epoch: 2 });
   await waitFor(() => lab.neighbour('c', VIP) === lab.mac('b'), 'c repointed at b by the re-announce', 3000, 10);
+});
+
+test('linux driver, IPv6: the kernel\'s unsolicited NA repoints the client to the new owner', { skip, timeout: 60_000 }, async (t) => {
+  const lab = createLab(['a', 'b', 'c']);
+  t.after(() => lab.destroy());
+  const vip6 = `${LAB_SUBNET6}:100`;
+  const a = driverOn(lab, 'a', { address: vip6, prefix: 128 });
+  const b = driverOn(lab, 'b', { address: vip6, prefix: 128 });
+  const ctx = (nodeId: string, epoch: number) => ({ vip: 'web', address: vip6, nodeId, epoch });
+  await a.up(ctx('a', 1));
+  assert.ok(lab.hasAddress('a', vip6));
+  touchFromClient(lab, vip6);
+  assert.equal(lab.neighbour('c', vip6), lab.mac('a'), 'c resolved the IPv6 VIP to host a');
+  await b.up(ctx('b', 2)); // a keeps it, as after a kill: only b's NA can repoint c
+  await waitFor(() => lab.neighbour('c', vip6) === lab.mac('b'), 'c neighbour entry pointing at b after the unsolicited NA', 3000, 10);
+  await a.cleanup({ vip: 'web', address: vip6, nodeId: 'a' });
+  await b.down(ctx('b', 2));
+  assert.equal(lab.hasAddress('a', vip6) || lab.hasAddress('b', vip6), false);
 });
 
 test('linux driver: a missing interface is a VipDriverError', { skip, timeout: 30_000 }, async (t) => {

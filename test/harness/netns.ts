@@ -9,7 +9,7 @@
  *            hub ns: br0 10.213.0.254
  *        ┌──────────┼──────────┐
  *     p-a│       p-b│       p-c│       (bridge ports, in the hub ns)
- *    eth0 .1     eth0 .2    eth0 .3    (one namespace each)
+ *    eth0 .1     eth0 .2    eth0 .3    (one namespace each; also fd00:213::1, ::2, ::3)
  *
  * Names start with `wsha-t-<pid>-`, so parallel runs never collide. destroy()
  * kills every process the lab spawned (by PID) and deletes every namespace;
@@ -20,6 +20,8 @@ import { existsSync } from 'node:fs';
 
 /** The lab subnet; addresses exist only inside the lab's namespaces. */
 export const LAB_SUBNET = '10.213.0';
+/** The IPv6 lab prefix (a /64 of the unique-local range). */
+export const LAB_SUBNET6 = 'fd00:213:';
 /** Address of the hub (bridge) namespace. */
 export const HUB_ADDRESS = `${LAB_SUBNET}.254`;
 
@@ -33,6 +35,8 @@ export interface LabMember {
   iface: string;
   /** Its lab address. */
   address: string;
+  /** Its IPv6 lab address (fd00:213::N/64). */
+  address6: string;
   /** The bridge-side end of its veth pair (in the hub namespace). */
   port: string;
 }
@@ -175,7 +179,7 @@ export function createLab(memberNames: readonly string[]): NetnsLab {
     lab.ipIn(lab.hubNs, ['link', 'add', 'br0', 'type', 'bridge']);
     lab.ipIn(lab.hubNs, ['addr', 'add', `${HUB_ADDRESS}/24`, 'dev', 'br0']);
     lab.ipIn(lab.hubNs, ['link', 'set', 'br0', 'up']);
-    memberNames.forEach((name, i) => addMember(lab, name, `${LAB_SUBNET}.${i + 1}`));
+    memberNames.forEach((name, i) => addMember(lab, name, `${LAB_SUBNET}.${i + 1}`, `${LAB_SUBNET6}:${i + 1}`));
   } catch (err) {
     lab.destroySync();
     throw err;
@@ -183,8 +187,8 @@ export function createLab(memberNames: readonly string[]): NetnsLab {
   return lab;
 }
 
-function addMember(lab: NetnsLab, name: string, address: string): void {
-  const m: LabMember = { name, ns: `${lab.prefix}${name}`, iface: 'eth0', address, port: `p-${name}` };
+function addMember(lab: NetnsLab, name: string, address: string, address6: string): void {
+  const m: LabMember = { name, ns: `${lab.prefix}${name}`, iface: 'eth0', address, address6, port: `p-${name}` };
   lab.members.set(name, m);
   ip(['netns', 'add', m.ns]);
   lab.ipIn(m.ns, ['link', 'set', 'lo', 'up']);
@@ -193,5 +197,7 @@ function addMember(lab: NetnsLab, name: string, address: string): void {
   lab.ipIn(lab.hubNs, ['link', 'add', m.port, 'type', 'veth', 'peer', 'name', m.iface, 'netns', m.ns]);
   lab.ipIn(lab.hubNs, ['link', 'set', m.port, 'master', 'br0', 'up']);
   lab.ipIn(m.ns, ['addr', 'add', `${address}/24`, 'dev', m.iface]);
+  // nodad: usable at once, no second of tentative state.
+  lab.ipIn(m.ns, ['addr', 'add', `${address6}/64`, 'dev', m.iface, 'nodad']);
   lab.ipIn(m.ns, ['link', 'set', m.iface, 'up']);
 }

@@ -20,7 +20,6 @@
  * since binding needs the address to be local.
  */
 import { isIP } from 'node:net';
-import { writeFile } from 'node:fs/promises';
 import type { Logger } from '../../../shared/logger';
 import type { VipConfig } from '../../../shared/config/schema';
 import { DEFAULTS } from '../../../shared/config/defaults';
@@ -54,6 +53,16 @@ export function ipShowArgs(address: string, iface: string): string[] {
 /** `arping` arguments for one gratuitous (unsolicited) ARP announcing the address. */
 export function arpingArgs(address: string, iface: string): string[] {
   return ['-U', '-c', '1', '-w', '1', '-I', iface, address];
+}
+
+/**
+ * `sysctl` arguments for an IPv6 VIP interface: unsolicited NA when an address
+ * is added (ndisc_notify), and no DAD, which would keep the address tentative
+ * (unbindable) for a second and suppress that NA. Slash-separated keys, so an
+ * interface name with a dot (eth0.100) stays one path element.
+ */
+export function ipv6SysctlArgs(iface: string): string[] {
+  return ['-q', '-w', `net/ipv6/conf/${iface}/ndisc_notify=1`, `net/ipv6/conf/${iface}/accept_dad=0`];
 }
 
 /** Whether `ip -o addr show` output lists the address (any prefix). */
@@ -159,13 +168,9 @@ export class LinuxDriver implements VipDriver {
     return listsAddress(r.stdout, this.#vip.address);
   }
 
+  /** Sysctls through the runner, so they apply in the namespace the commands run in. */
   async #prepareIpv6(): Promise<void> {
-    const base = `/proc/sys/net/ipv6/conf/${this.#iface}`;
-    try {
-      await writeFile(`${base}/ndisc_notify`, '1');
-      await writeFile(`${base}/accept_dad`, '0');
-    } catch (err) {
-      throw new VipDriverError(this.#vip.name, 'linux', `cannot set ndisc_notify/accept_dad on ${this.#iface}`, err);
-    }
+    const r = await this.#run('sysctl', ipv6SysctlArgs(this.#iface), { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log });
+    if (!succeeded(r)) throw new VipDriverError(this.#vip.name, 'linux', `cannot set ndisc_notify/accept_dad on ${this.#iface}: ${describeFailure(r)}`);
   }
 }

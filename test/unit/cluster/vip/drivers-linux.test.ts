@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LinuxDriver, arpingArgs, canonicalAddress, ipAddrArgs, ipShowArgs, listsAddress, type CommandRunner } from '../../../../cluster/vip/drivers/linux';
+import { LinuxDriver, ipv6SysctlArgs, arpingArgs, canonicalAddress, ipAddrArgs, ipShowArgs, listsAddress, type CommandRunner } from '../../../../cluster/vip/drivers/linux';
 import type { CommandResult } from '../../../../cluster/vip/drivers/commands';
 import type { VipConfig } from '../../../../shared/config/schema';
 import { VipDriverError } from '../../../../shared/errors';
@@ -25,7 +25,7 @@ function fakeHost(initial: string[] = []) {
   const calls: string[] = [];
   const run: CommandRunner = async (file, args) => {
     calls.push(`${file} ${args.join(' ')}`);
-    if (file === 'arping') return ok();
+    if (file === 'arping' || file === 'sysctl') return ok();
     const [, sub, action, cidr] = args;
     if (sub === 'addr' && action === 'add') {
       if (addrs.has(cidr as string)) return fail('Error: ipv4: Address already assigned.');
@@ -115,4 +115,13 @@ test('cleanup at start and an up right after it never race: the address ends up 
   await cleaning;
   assert.deepEqual(h.calls, ['ip -4 addr del 10.9.0.10/32 dev eth7', 'ip -4 addr add 10.9.0.10/32 dev eth7']);
   assert.ok(h.addrs.has('10.9.0.10/32'));
+});
+
+test('an IPv6 VIP: sysctls first (NA on add, no DAD), /128 by default, no arping', async () => {
+  assert.deepEqual(ipv6SysctlArgs('eth0.100'), ['-q', '-w', 'net/ipv6/conf/eth0.100/ndisc_notify=1', 'net/ipv6/conf/eth0.100/accept_dad=0']);
+  const h = fakeHost();
+  const d = new LinuxDriver(vip({ address: 'fd00::10' }), silentLogger(), h.run);
+  await d.up({ ...ctx, address: 'fd00::10' });
+  await d.announce({ ...ctx, address: 'fd00::10' });
+  assert.deepEqual(h.calls, ['sysctl -q -w net/ipv6/conf/eth7/ndisc_notify=1 net/ipv6/conf/eth7/accept_dad=0', 'ip -6 addr add fd00::10/128 dev eth7']);
 });
