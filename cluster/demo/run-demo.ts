@@ -9,7 +9,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { RedisKeys } from '../../shared/redis/keys';
@@ -39,6 +39,8 @@ const WATCH_EVERY_MS = 20;
 
 const cliPath = () => join(__dirname, '..', 'cli', 'main.js');
 const backendPath = () => join(__dirname, 'echo-backend.js');
+/** A path relative to the working directory when it lies below it (shorter to copy). */
+const shortPath = (p: string) => { const r = relative(process.cwd(), p); return r.startsWith('..') ? p : r; };
 
 function leaseOwner(raw: string | null): { owner: string; epoch: number } | null {
   if (!raw) return null;
@@ -87,7 +89,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const vipUrl = `ws://${vipAddress}:${layout.vip.port}/`;
     o.out('wsha demo is running' + (o.durationS ? ` for ${o.durationS} s` : ' (Ctrl-C stops it)'));
     o.out(`  VIP         ${vipUrl}   owner ${first.owner}, epoch ${first.epoch}`);
-    o.out(`  status      node ${cliPath()} status --redis ${layout.redisUrl} --cluster ${CLUSTER}`);
+    o.out(`  status      node ${shortPath(cliPath())} status --redis ${layout.redisUrl} --cluster ${CLUSTER}`);
     o.out(`  live page   http://127.0.0.1:${nodes[0].adminPort}/  or  http://127.0.0.1:${nodes[1].adminPort}/   token ${layout.token}`);
     o.out(`  files       ${dir} (configs and logs)`);
     o.out(`  pids        ${kids.list().map((c) => `${c.name}=${c.pid}`).join(' ')}`);

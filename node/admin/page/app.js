@@ -82,7 +82,9 @@ function render(snap) {
   renderNodes(c.nodes);
   renderVips(c.vips);
   renderBackends(c.pools);
-  $('#warnings').replaceChildren(...c.warnings.map((w) => { const li = document.createElement('li'); li.textContent = w.message; return li; }));
+  const items = c.warnings.map((w) => { const li = document.createElement('li'); li.textContent = w.message; return li; });
+  if (items.length === 0) { const li = document.createElement('li'); li.className = 'none'; li.textContent = 'none'; items.push(li); }
+  $('#warnings').replaceChildren(...items);
 }
 
 function follow(token) {
