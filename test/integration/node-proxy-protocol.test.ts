@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { request } from 'node:http';
 import WebSocket from 'ws';
 import { startBackend } from '../harness/backend';
@@ -107,4 +108,23 @@ test('a pool with proxyProtocol v1/v2 sends the client address on to its backend
       assert.equal(JSON.parse(await httpVia(port, v1('203.0.113.78', 52000))).proxyHeader.sourceAddress, '203.0.113.78');
     } finally { node.destroy(); await b.close(); }
   }
+});
+
+test('PROXY header in front of TLS: the header is read first, then the TLS handshake', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [b.url], listener: { proxyProtocol: true, tls: { selfSigned: true } } })));
+  t.after(() => node.destroy());
+  const port = node.portOf('public')!;
+  const ws = await new Promise<WebSocket>((resolve, reject) => {
+    const w = new WebSocket(`wss://127.0.0.1:${port}/`, {
+      createConnection: () => { const raw = connect(port, '127.0.0.1'); raw.write(v2('203.0.113.200')); return tlsConnect({ socket: raw, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }); },
+    });
+    w.once('open', () => resolve(w));
+    w.once('error', reject);
+  });
+  t.after(() => ws.terminate());
+  const who = JSON.parse(await roundTrip(ws, 'whoami'));
+  assert.equal(who.headers['x-forwarded-for'], '203.0.113.200');
+  assert.equal(who.headers['x-forwarded-proto'], 'https');
 });

@@ -89,3 +89,50 @@ test('a backend that answers the upgrade with 403 gives the client 403', async (
   t.after(() => node.destroy());
   await assert.rejects(openWs(`ws://127.0.0.1:${node.portOf('public')}/`), (err: any) => err.statusCode === 403);
 });
+
+test('drain lets an HTTP request in flight finish, refuses new upgrades, and closes tunnels with 1001 after the grace', async (t) => {
+  const fast = await startBackend({ id: 'fast' });
+  const slow = await startBackend({ id: 'slow', httpDelayMs: 1000 });
+  t.after(() => Promise.all([fast.close(), slow.close()]));
+  const raw = rawNodeConfig({ port: 0, backendUrls: [fast.url] });
+  raw.routes.unshift({ host: '*', path: '/slow', pool: 'slow' });
+  raw.pools.slow = { backends: [{ id: 'slow', url: slow.url }] };
+  const node = await startProxy(nodeConfig(raw));
+  t.after(() => node.destroy());
+  const port = node.portOf('public')!;
+  const ws = await openWs(`ws://127.0.0.1:${port}/`);
+  t.after(() => ws.terminate());
+  const code = new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+  const inFlight = httpRequest(port, 'GET', '/slow/x');
+  await new Promise((r) => setTimeout(r, 200));
+  const drained = node.drain({ graceMs: 300, deadlineMs: 5000 });
+  const res = await inFlight;
+  assert.equal(res.status, 200, 'the request in flight finished');
+  assert.equal(JSON.parse(res.body).backend, 'slow');
+  assert.equal(await code, 1001);
+  await drained;
+  assert.equal(node.nodeState, 'closed');
+  await assert.rejects(httpRequest(port, 'GET', '/'), /ECONNREFUSED/);
+});
+
+test('tunnels keep one shape, and metrics are copied in at scrape time', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [b.url] })));
+  t.after(() => node.destroy());
+  const url = `ws://127.0.0.1:${node.portOf('public')}/`;
+  const a = await openWs(url);
+  const c = await openWs(url);
+  t.after(() => { a.terminate(); c.terminate(); });
+  assert.equal(await roundTrip(a, 'x'.repeat(1000)), 'x'.repeat(1000));
+  const [t1, t2] = [...node.rt.registry.tunnels];
+  assert.deepEqual(Object.keys(t1), Object.keys(t2));
+  const keysOpen = Object.keys(t1);
+  a.close();
+  await new Promise((r) => a.once('close', r));
+  assert.deepEqual(Object.keys(t1), keysOpen, 'no field added while closing');
+  const text = await node.metrics.text();
+  assert.match(text, /wsha_connections_total\{listener="public",pool="app",backend="app-1"\} 2/);
+  assert.match(text, /wsha_connections_open\{listener="public",pool="app",backend="app-1"\} 1/);
+  assert.match(text, /wsha_bytes_total\{direction="in"\} [1-9]\d*/);
+});
