@@ -25,6 +25,13 @@ export interface PeerDeath { id: string; peer: string; detectMs: number; how: 'l
 
 /** Pause before re-making a link after an unconfirmed loss or a failed connect. */
 const RETRY_MS = 250;
+/**
+ * Right after a link was lost, retry almost at once: a dying process closes
+ * its descriptors one by one, so the confirming connect can still be
+ * accepted (or reset) by a listener that is about to vanish.
+ */
+const RECHECK_MS = 5;
+const RECHECK_WINDOW_MS = 1000;
 
 type WatchState = 'connecting' | 'connected' | 'confirming' | 'dead' | 'closed';
 
@@ -32,6 +39,8 @@ class Watch {
   state: WatchState = 'connecting';
   socket: Socket | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** When the last established link was lost (monotonic ms), -Infinity if never. */
+  lostAt = -Infinity;
   constructor(readonly target: PeerTarget, readonly host: string, readonly port: number) {}
 }
 
@@ -88,21 +97,26 @@ export class PeerMesh extends EventEmitter {
     const s = connect({ host: w.host, port: w.port, noDelay: true });
     w.socket = s;
     s.setKeepAlive(true, 1000);
-    s.on('connect', () => { if (w.state === 'connecting') w.state = 'connected'; });
+    s.on('connect', () => {
+      if (w.state !== 'connecting') return;
+      w.state = 'connected';
+      this.logger.debug({ peer: w.target.id, address: w.target.peer }, 'peer link up');
+    });
     s.on('data', () => {});
     s.on('error', (err: NodeJS.ErrnoException) => {
-      if (w.state === 'connecting' && err.code === 'ECONNREFUSED') this.#declareDead(w, performance.now(), 'connect-refused');
+      if (w.state === 'connecting' && err.code === 'ECONNREFUSED') this.#declareDead(w, Number.isFinite(w.lostAt) ? w.lostAt : performance.now(), 'connect-refused');
     });
     s.on('close', () => {
-      if (w.state === 'connected') this.#confirm(w, performance.now());
-      else if (w.state === 'connecting') this.#retry(w);
+      this.logger.debug({ peer: w.target.id, state: w.state }, 'peer link closed');
+      if (w.state === 'connected') { w.lostAt = performance.now(); this.#confirm(w, w.lostAt); }
+      else if (w.state === 'connecting') this.#retry(w, performance.now() - w.lostAt < RECHECK_WINDOW_MS ? RECHECK_MS : RETRY_MS);
     });
   }
 
-  #retry(w: Watch): void {
+  #retry(w: Watch, inMs = RETRY_MS): void {
     if (w.state === 'closed' || w.state === 'dead') return;
     clearTimeout(w.timer);
-    w.timer = setTimeout(() => this.#open(w), RETRY_MS);
+    w.timer = setTimeout(() => this.#open(w), inMs);
   }
 
   /** The link closed: a fresh connect tells a dead process from a live one. */
