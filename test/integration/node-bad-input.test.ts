@@ -115,3 +115,20 @@ test('clients that disconnect mid-handshake leave nothing behind', async () => {
   await waitFor(() => node.connectionCount() === 0 && node.rt.registry.size === 0 && node.rt.pools.get('slow')!.backends[0].inFlight === 0, 'no connection, tunnel or request left', 8000);
   await stillServes();
 });
+
+test('a TLS listener: plain HTTP and garbage instead of a ClientHello are closed, slots released, TLS clients served', async (t) => {
+  const tlsNode = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [backend.url], listener: { tls: { selfSigned: true } }, limits: { handshakeTimeoutMs: 600 } })));
+  t.after(() => tlsNode.destroy());
+  const tlsPort = tlsNode.portOf('public')!;
+  const plain = await rawExchange(tlsPort, upgradeRequest('/'));
+  assert.ok(plain.closed);
+  assert.doesNotMatch(plain.response, /^HTTP\/1\.1 101/);
+  const garbage = await rawExchange(tlsPort, Buffer.alloc(64, 0xff));
+  assert.ok(garbage.closed);
+  const silent = await rawExchange(tlsPort, '', 5000);
+  assert.ok(silent.closed, 'a client that never starts TLS is closed at the handshake timeout');
+  await waitFor(() => tlsNode.connectionCount() === 0, 'slots released');
+  const ws = await openWs(`wss://127.0.0.1:${tlsPort}/`, { rejectUnauthorized: false });
+  assert.equal(await roundTrip(ws, 'tls ok'), 'tls ok');
+  ws.terminate();
+});

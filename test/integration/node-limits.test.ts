@@ -87,3 +87,22 @@ test('a backend that accepts but never answers the upgrade gives 504 at backendC
   assert.ok(Date.now() - started >= 350);
   await waitFor(() => node.rt.registry.size === 0, 'no tunnel left');
 });
+
+test('an HTTP request slower than requestTimeoutMs gets 504; reloaded limits apply to the next connection', async (t) => {
+  const slow = await startBackend({ id: 'slow', httpDelayMs: 1500 });
+  t.after(() => slow.close());
+  const raw = rawNodeConfig({ port: 0, backendUrls: [slow.url], limits: { requestTimeoutMs: 400, handshakeTimeoutMs: 300 } });
+  const node = await startProxy(nodeConfig(raw));
+  t.after(() => node.destroy());
+  const port = node.portOf('public')!;
+  const started = Date.now();
+  assert.equal(await httpStatus(port), 504);
+  assert.ok(Date.now() - started < 1400, 'answered before the backend');
+  raw.limits = { ...raw.limits, requestTimeoutMs: 3000, maxConnectionsPerClient: 1 };
+  node.reload(nodeConfig(raw));
+  assert.equal(await httpStatus(port), 200, 'the longer timeout applies after reload');
+  const ws = await openWs(`ws://127.0.0.1:${port}/`);
+  t.after(() => ws.terminate());
+  await assert.rejects(openWs(`ws://127.0.0.1:${port}/`), (e: any) => e.statusCode === 429, 'the lower per-client cap applies after reload');
+  assert.equal(await roundTrip(ws, 'kept'), 'kept');
+});

@@ -10,6 +10,7 @@ import { startBackend } from '../harness/backend';
 import { startProxy, openWs, roundTrip } from '../harness/proxy';
 import { freePort } from '../harness/ports';
 import { nodeConfig, rawNodeConfig } from '../fixtures/node-config';
+import { localClusterView } from '../../shared/cluster-view';
 
 function httpRequest(port: number, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, any>; body: string }> {
   return new Promise((resolve, reject) => {
@@ -135,4 +136,19 @@ test('tunnels keep one shape, and metrics are copied in at scrape time', async (
   assert.match(text, /wsha_connections_total\{listener="public",pool="app",backend="app-1"\} 2/);
   assert.match(text, /wsha_connections_open\{listener="public",pool="app",backend="app-1"\} 1/);
   assert.match(text, /wsha_bytes_total\{direction="in"\} [1-9]\d*/);
+});
+
+test('failed connects and handshakes are reported to passive health, successes too', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const deadPort = await freePort();
+  const events: string[] = [];
+  const view = { ...localClusterView(), passive: { connectFailed: (p: string, id: string) => { events.push(`fail ${p}/${id}`); }, connectSucceeded: (p: string, id: string) => { events.push(`ok ${p}/${id}`); } } };
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [`http://127.0.0.1:${deadPort}`, b.url] })), view);
+  t.after(() => node.destroy());
+  const url = `ws://127.0.0.1:${node.portOf('public')}/`;
+  await assert.rejects(openWs(url), (e: any) => e.statusCode === 502);
+  const ws = await openWs(url);
+  ws.terminate();
+  assert.deepEqual(events, ['fail app/app-1', 'ok app/app-2']);
 });
