@@ -16,9 +16,11 @@ interface StatusOptions extends TargetOptions { json?: boolean; watch?: boolean;
 /** Most redraws of one `--watch` run (a day at one per second): every loop is bounded. */
 const MAX_WATCH_ROUNDS = 86_400;
 
-async function once(t: Target, json: boolean): Promise<number> {
+async function once(t: Target, json: boolean, oneLine = false): Promise<number> {
   const doc = await collectStatus({ redis: t.redis, keys: t.keys, address: t.address, config: t.config });
-  if (json) printJson(doc);
+  // With --watch, JSON goes out one document per line (NDJSON), easy to follow with a pipe.
+  if (json && oneLine) process.stdout.write(JSON.stringify(doc) + '\n');
+  else if (json) printJson(doc);
   else process.stdout.write(renderStatus(doc));
   return exitCodeOf(doc.health);
 }
@@ -32,7 +34,7 @@ async function watch(t: Target, json: boolean, intervalMs: number): Promise<void
     // Clear the screen and home the cursor, so the screen refreshes in place.
     if (!json && process.stdout.isTTY) process.stdout.write('\u001b[H\u001b[2J');
     try {
-      process.exitCode = await once(t, json);
+      process.exitCode = await once(t, json, true);
     } catch (err) {
       reportError(err);
     }
@@ -46,7 +48,7 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('show nodes, VIPs, backends, sessions and warnings of the cluster; exit code says healthy (0), degraded (1) or down (2)')
     .option('--json', 'print one JSON document (shape: cluster/status/status-document.ts, "version": 1)')
-    .option('-w, --watch', 'refresh in place until Ctrl-C')
+    .option('-w, --watch', 'refresh in place until Ctrl-C (with --json: one document per line)')
     .option('--interval <ms>', 'refresh interval for --watch', '1000');
   addTargetOptions(cmd)
     .addHelpText('after', '\nExamples:\n  wsha status --config /etc/wsha/node-a.yaml\n  wsha status --redis redis://127.0.0.1:6379 --cluster demo --json\n\nExit codes: 0 healthy, 1 degraded, 2 down, 3 Redis unreachable.')
