@@ -106,6 +106,11 @@ export class ClusterAgent {
     this.#mesh.on('dead', (d: PeerDeath) => { for (const m of this.#managers.values()) m.peerDead(d.id); });
     enableMigrateReq(this.#log);
 
+    // Registered after the first connect: every 'ready' from here on is a reconnect.
+    redis.lease.on('ready', () => {
+      this.#log.warn({ quietMs: config.cluster.lease.ttlMs }, 'lease connection re-established: no VIP acquisition for one lease TTL');
+      for (const m of this.#managers.values()) m.quietFor(config.cluster.lease.ttlMs);
+    });
     const lease = new LeaseClient(redis.lease, this.keys);
     for (const vip of config.vips) this.#managers.set(vip.name, this.#buildManager(vip, lease, host));
 

@@ -95,6 +95,8 @@ export class VipManager {
   #leaving: Promise<void> | undefined;
   #claimChangedAt = hrWallMs();
   #preemptNotBefore = 0;
+  /** No acquisition of a free lease before this monotonic instant (after a Redis reconnect). */
+  #quietUntilMs = 0;
 
   constructor(d: VipManagerDeps) {
     this.d = d;
@@ -130,6 +132,15 @@ export class VipManager {
     this.#pollTimer = setTimeout(() => void this.#poll(), ms);
   }
 
+  /**
+   * The lease connection reconnected (maybe to a new master after a Sentinel
+   * failover, where a lease written just before may not have replicated):
+   * do not take a free lease for one TTL. Any owner that could not renew on
+   * the new master has stepped down by then (ttl - margin after its last
+   * good renewal, which was before this reconnect).
+   */
+  quietFor(ms: number): void { this.#quietUntilMs = Math.max(this.#quietUntilMs, this.d.clock.nowMs() + ms); }
+
   /** A hint that the lease may be free now (ownership event with no owner). */
   leaseMayBeFree(): void { if (this.sm.state === 'standby') this.schedulePoll(0); }
 
@@ -156,6 +167,7 @@ export class VipManager {
       return this.schedulePoll(jittered(t.acquirePollMs));
     }
     const now = this.d.clock.nowMs();
+    if (now < this.#quietUntilMs) return this.schedulePoll(Math.max(1, this.#quietUntilMs - now));
     this.#freeSinceMs ??= now;
     const decision = decideStandby({ nowMs: now, leaseFree: true, freeSinceMs: this.#freeSinceMs, rank: rankOf(this.d.self(), this.d.members()) }, t);
     if (decision.action === 'acquire') return void this.acquire(null, this.#sawHolder ? 'lease-expired' : 'lease-free');
