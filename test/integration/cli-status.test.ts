@@ -80,4 +80,9 @@ test('status reflects a healthy cluster, a failed backend, a killed node and the
   const nodes = await runWsha(['nodes', '--json', ...c.target]);
   assert.equal(nodes.code, 1);
   assert.deepEqual(JSON.parse(nodes.stdout).map((n: { id: string; alive: boolean }) => [n.id, n.alive]).sort(), [[survivor, true], [victim, false]].sort());
+
+  // The same through a node's config file instead of --redis/--cluster.
+  const viaConfig = await runWsha(['vips', '--json', '--config', c.nodes.get(survivor)!.configPath]);
+  assert.equal(viaConfig.code, 0, viaConfig.stderr);
+  assert.equal(JSON.parse(viaConfig.stdout)[0].owner, survivor);
 });
