@@ -12,6 +12,7 @@ import type { ClusterView } from '../shared/cluster-view';
 import { NotFoundError, ShutdownError } from '../shared/errors';
 import type { VipHost, CloseClientsOptions } from './vip-host';
 import { createNodeState, type NodeState } from './node-state';
+import type { StateMachine } from '../shared/state-machine';
 import { TimerWheel } from './timer-wheel';
 import { ConnectionLimiter } from './limits';
 import { Router } from './route/router';
@@ -43,7 +44,7 @@ export interface ProxyNodeOptions {
 export class ProxyNode implements VipHost {
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly state;
+  readonly state: StateMachine<NodeState>;
   readonly rt: NodeRuntime;
   readonly wheel = new TimerWheel(WHEEL_TICK_MS);
   readonly limiter: ConnectionLimiter;

@@ -2,7 +2,8 @@
  * Real backends for tests, on free ports: a WebSocket echo server that also
  * answers plain HTTP, and reports which backend answered and what client
  * address and X-Forwarded-* headers it saw. Every message is echoed as-is;
- * the text `whoami` gets a JSON answer with the backend id instead. Each
+ * the text `whoami` gets a JSON answer with the backend id instead, and
+ * `flood N` makes it send N bytes in 64 KiB binary messages. Each
  * backend can speak PROXY protocol (expects a header) and TLS.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
@@ -72,7 +73,12 @@ export async function startBackend(opts: BackendOptions): Promise<TestBackend> {
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
       ws.on('message', (data, isBinary) => {
-        if (!isBinary && data.toString() === 'whoami') {
+        const text = isBinary ? '' : data.toString();
+        if (text.startsWith('flood ')) {
+          // Sends that many bytes in 64 KiB binary messages at once, for backpressure tests.
+          const chunk = Buffer.alloc(65536, 1);
+          for (let left = Number(text.slice(6)); left > 0; left -= chunk.length) ws.send(chunk.subarray(0, Math.min(left, chunk.length)));
+        } else if (text === 'whoami') {
           ws.send(JSON.stringify({ backend: opts.id, headers: req.headers, remoteAddress: req.socket.remoteAddress, proxyHeader: ppBySocket.get(req.socket as Socket) ?? null }));
         } else ws.send(data, { binary: isBinary });
       });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startBackend } from '../harness/backend';
 import { startProxy, openWs, roundTrip } from '../harness/proxy';
-import { freePort } from '../harness/ports';
+import { freePort, waitFor } from '../harness/ports';
 import { nodeConfig, rawNodeConfig } from '../fixtures/node-config';
 import { localClusterView } from '../../shared/cluster-view';
 
@@ -151,4 +151,27 @@ test('failed connects and handshakes are reported to passive health, successes t
   const ws = await openWs(url);
   ws.terminate();
   assert.deepEqual(events, ['fail app/app-1', 'ok app/app-2']);
+});
+
+test('backpressure: a client that stops reading makes the proxy stop reading from the backend', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [b.url] })));
+  t.after(() => node.destroy());
+  const ws = await openWs(`ws://127.0.0.1:${node.portOf('public')}/`, { perMessageDeflate: false });
+  t.after(() => ws.terminate());
+  const total = 64 * 1024 * 1024;
+  let received = 0;
+  ws.on('message', (d: Buffer) => { received += d.length; });
+  (ws as any)._socket.pause();
+  ws.send(`flood ${total}`);
+  await waitFor(() => node.rt.registry.stats.bytesOut > 0, 'flood started');
+  await new Promise((r) => setTimeout(r, 1000));
+  const relayed = node.rt.registry.stats.bytesOut;
+  const [backendSide] = [...b.sockets];
+  assert.ok(relayed < total / 2, `the proxy stopped reading (relayed ${relayed} of ${total} bytes)`);
+  assert.ok(backendSide.bufferedAmount > total / 4, `the backend holds the rest (${backendSide.bufferedAmount} bytes buffered)`);
+  (ws as any)._socket.resume();
+  await waitFor(() => received >= total, 'everything arrives once the client reads again', 30000);
+  assert.equal(received, total);
 });
