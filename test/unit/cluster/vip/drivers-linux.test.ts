@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LinuxDriver, ipv6SysctlArgs, arpingArgs, canonicalAddress, ipAddrArgs, ipShowArgs, listsAddress, type CommandRunner } from '../../../../cluster/vip/drivers/linux';
+import { LinuxDriver, ipv6SysctlArgs, na6Args, arpingArgs, canonicalAddress, ipAddrArgs, ipShowArgs, listsAddress, type CommandRunner } from '../../../../cluster/vip/drivers/linux';
 import type { CommandResult } from '../../../../cluster/vip/drivers/commands';
 import type { VipConfig } from '../../../../shared/config/schema';
 import { VipDriverError } from '../../../../shared/errors';
@@ -25,7 +25,7 @@ function fakeHost(initial: string[] = []) {
   const calls: string[] = [];
   const run: CommandRunner = async (file, args) => {
     calls.push(`${file} ${args.join(' ')}`);
-    if (file === 'arping' || file === 'sysctl') return ok();
+    if (file === 'arping' || file === 'sysctl' || file === 'na6') return ok();
     const [, sub, action, cidr] = args;
     if (sub === 'addr' && action === 'add') {
       if (addrs.has(cidr as string)) return fail('Error: ipv4: Address already assigned.');
@@ -117,11 +117,31 @@ test('cleanup at start and an up right after it never race: the address ends up 
   assert.ok(h.addrs.has('10.9.0.10/32'));
 });
 
-test('an IPv6 VIP: sysctls first (NA on add, no DAD), /128 by default, no arping', async () => {
+test('an IPv6 VIP: sysctls first (NA on add, no DAD), /128 by default, then unsolicited NAs with na6', async () => {
   assert.deepEqual(ipv6SysctlArgs('eth0.100'), ['-q', '-w', 'net/ipv6/conf/eth0.100/ndisc_notify=1', 'net/ipv6/conf/eth0.100/accept_dad=0']);
+  assert.deepEqual(na6Args('fd00::10', 'eth0'), ['-i', 'eth0', '-s', 'fd00::10', '-d', 'ff02::1', '-t', 'fd00::10', '-o', '-e']);
   const h = fakeHost();
-  const d = new LinuxDriver(vip({ address: 'fd00::10' }), silentLogger(), h.run);
+  const d = new LinuxDriver(vip({ address: 'fd00::10', garpCount: 2, garpIntervalMs: 20 }), silentLogger(), h.run);
   await d.up({ ...ctx, address: 'fd00::10' });
+  await sleep(100);
+  assert.deepEqual(h.calls, [
+    'sysctl -q -w net/ipv6/conf/eth7/ndisc_notify=1 net/ipv6/conf/eth7/accept_dad=0',
+    'ip -6 addr add fd00::10/128 dev eth7',
+    'na6 -i eth7 -s fd00::10 -d ff02::1 -t fd00::10 -o -e',
+    'na6 -i eth7 -s fd00::10 -d ff02::1 -t fd00::10 -o -e',
+  ]);
+});
+
+test('IPv6 without na6 installed: up still works, announce stops trying after the first ENOENT', async () => {
+  const h = fakeHost();
+  const missing: CommandResult = { ...fail(''), code: null, spawnError: Object.assign(new Error('spawn na6 ENOENT'), { code: 'ENOENT' }) };
+  let na6Calls = 0;
+  const run: CommandRunner = async (file, args, opts) => (file === 'na6' ? (na6Calls++, missing) : h.run(file, args, opts));
+  const d = new LinuxDriver(vip({ address: 'fd00::10', garpCount: 3, garpIntervalMs: 10 }), silentLogger(), run);
+  await d.up({ ...ctx, address: 'fd00::10' });
+  await sleep(100);
   await d.announce({ ...ctx, address: 'fd00::10' });
-  assert.deepEqual(h.calls, ['sysctl -q -w net/ipv6/conf/eth7/ndisc_notify=1 net/ipv6/conf/eth7/accept_dad=0', 'ip -6 addr add fd00::10/128 dev eth7']);
+  await sleep(50);
+  assert.ok(h.addrs.has('fd00::10/128'));
+  assert.equal(na6Calls, 1);
 });

@@ -89,3 +89,18 @@ test('lease scripts', async (t) => {
     ]);
   });
 });
+
+test('a Redis that lost its data never hands out an epoch the caller has already seen', async (t) => {
+  const server = await startRedis();
+  t.after(() => server.stop());
+  const redis = createRedis(RedisSchema.parse({ url: server.url }), 'lease');
+  t.after(() => redis.disconnect());
+  await redis.connect();
+  const keys = new RedisKeys('t2');
+  const lease = new LeaseClient(redis, keys);
+  // an empty Redis (restarted without persistence) while the nodes remember epoch 41
+  assert.deepEqual(await lease.acquire('main', 'a', 5000, 'redis-restarted', 41), { ok: true, lease: { nodeId: 'a', epoch: 42 } });
+  assert.deepEqual(await lease.takeover('main', { nodeId: 'a', epoch: 42 }, 'b', 5000, 'peer-dead', 7), { ok: true, lease: { nodeId: 'b', epoch: 43 } });
+  await redis.del(keys.lease('main'), keys.epoch('main'));
+  assert.deepEqual(await lease.takeover('main', { nodeId: 'b', epoch: 43 }, 'c', 5000, 'peer-dead'), { ok: true, lease: { nodeId: 'c', epoch: 44 } });
+});
