@@ -92,9 +92,13 @@ export class LeaseClient {
     return { ok: false, holder: parsed };
   }
 
-  /** Acquires a free lease with the next epoch; fails with the holder when held. */
-  async acquire(vip: string, nodeId: string, ttlMs: number, reason: string): Promise<LeaseResult> {
-    return LeaseClient.#result(await this.#run('acquire', ...this.#keys3(vip), nodeId, ttlMs, Date.now(), reason, this.#keys.events(), vip));
+  /**
+   * Acquires a free lease with the next epoch; fails with the holder when
+   * held. `minEpoch` is the highest epoch the caller has seen: the new epoch
+   * is above it even if Redis lost its data (restart without persistence).
+   */
+  async acquire(vip: string, nodeId: string, ttlMs: number, reason: string, minEpoch = 0): Promise<LeaseResult> {
+    return LeaseClient.#result(await this.#run('acquire', ...this.#keys3(vip), nodeId, ttlMs, Date.now(), reason, this.#keys.events(), vip, minEpoch));
   }
 
   /** Renews our lease if it is still exactly ours. */
@@ -108,8 +112,8 @@ export class LeaseClient {
   }
 
   /** Takes over the lease of a confirmed-dead owner (only if it still holds exactly `dead`, or nobody does). */
-  async takeover(vip: string, dead: LeaseValue, nodeId: string, ttlMs: number, reason: string): Promise<LeaseResult> {
-    return LeaseClient.#result(await this.#run('takeover', ...this.#keys3(vip), formatLease(dead), nodeId, ttlMs, Date.now(), reason, this.#keys.events(), vip, dead.nodeId));
+  async takeover(vip: string, dead: LeaseValue, nodeId: string, ttlMs: number, reason: string, minEpoch = dead.epoch): Promise<LeaseResult> {
+    return LeaseClient.#result(await this.#run('takeover', ...this.#keys3(vip), formatLease(dead), nodeId, ttlMs, Date.now(), reason, this.#keys.events(), vip, dead.nodeId, Math.max(minEpoch, dead.epoch)));
   }
 
   /** Hands our lease to `target` with the next epoch (planned handover). */

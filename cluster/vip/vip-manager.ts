@@ -77,6 +77,8 @@ export class VipManager {
   lease: LeaseValue | null = null;
   /** Last holder seen by the standby poll or a failed script. */
   lastHolder: LeaseValue | null = null;
+  /** Highest epoch this node has seen for the VIP: floor of the next one, even if Redis lost its data. */
+  maxEpochSeen = 0;
   /** Bumped at every phase change; async continuations of an older phase do nothing. */
   term = 0;
   /** Set while handover.ts runs the handover script (a refused renewal then is expected). */
@@ -158,6 +160,7 @@ export class VipManager {
     if (this.sm.state !== 'standby' || this.stopping) return;
     this.lastHolder = holder;
     if (holder) {
+      this.maxEpochSeen = Math.max(this.maxEpochSeen, holder.epoch);
       this.#freeSinceMs = null;
       this.#sawHolder = holder.nodeId;
       this.d.metrics.vipEpoch.set({ vip: this.name }, holder.epoch);
@@ -195,7 +198,7 @@ export class VipManager {
     const { lease, nodeId, timings } = this.d;
     let r;
     try {
-      r = dead ? await lease.takeover(this.name, dead, nodeId, timings.ttlMs, reason) : await lease.acquire(this.name, nodeId, timings.ttlMs, reason);
+      r = dead ? await lease.takeover(this.name, dead, nodeId, timings.ttlMs, reason, this.maxEpochSeen) : await lease.acquire(this.name, nodeId, timings.ttlMs, reason, this.maxEpochSeen);
       this.d.onRedis(true);
     } catch (err) {
       this.d.onRedis(false, err);
@@ -208,6 +211,7 @@ export class VipManager {
     }
     if (!r.ok) {
       this.lastHolder = r.holder;
+      this.maxEpochSeen = Math.max(this.maxEpochSeen, r.holder?.epoch ?? 0);
       this.sm.transition('standby', 'lease held');
       return this.schedulePoll(jittered(timings.acquirePollMs));
     }
@@ -223,6 +227,7 @@ export class VipManager {
   async takeOffice(lease: LeaseValue, renewStartMs: number, reason: string, previous: string | null, term: number): Promise<void> {
     this.lease = lease;
     this.lastHolder = lease;
+    this.maxEpochSeen = Math.max(this.maxEpochSeen, lease.epoch);
     this.#lastRenewStartMs = renewStartMs;
     this.#armDeadline(term);
     this.#scheduleRenew(term);
