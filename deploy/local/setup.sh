@@ -2,7 +2,7 @@
 # Set-up for running wsha from a clone: Debian packages it needs, npm
 # packages, and the build. Idempotent and quick when everything is there.
 #   setup.sh demo   redis-server, npm packages, build
-#   setup.sh test   the above plus redis-sentinel, arping, ndisc6, iproute2, chromium
+#   setup.sh test   the above plus redis-sentinel, arping, procps, ipv6toolkit (na6), iproute2, chromium
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode="${1:-demo}"
@@ -13,6 +13,7 @@ if [ "$mode" = test ]; then
   command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
   command -v arping >/dev/null || need+=(iputils-arping)
   command -v sysctl >/dev/null || need+=(procps)
+  command -v na6 >/dev/null || need+=(ipv6toolkit)
   command -v ip >/dev/null || need+=(iproute2)
   command -v chromium >/dev/null || need+=(chromium)
 fi

@@ -31,6 +31,11 @@ function driverOn(lab: NetnsLab, host: string, over: Partial<VipConfig> = {}): L
   return new LinuxDriver(cfg, silentLogger(), runnerIn(m.ns));
 }
 
+/** Whether a program is missing from the PATH. */
+function toolMissing(file: string): boolean {
+  return spawnSync(file, ['-V'], { stdio: 'ignore' }).error !== undefined;
+}
+
 /** Makes c resolve the VIP through the kernel (a TCP connect to a closed port: refused is fine). */
 function touchFromClient(lab: NetnsLab, address = VIP): void {
   const script = `const s=require('net').connect(9,'${address}');s.on('error',()=>{});s.on('connect',()=>s.destroy());setTimeout(()=>process.exit(0),500)`;
@@ -66,33 +71,41 @@ test('linux driver: up/down are idempotent, a GARP repoints the client, cleanup 
   assert.equal(lab.hasAddress('b', VIP), false);
 });
 
-test('linux driver: announce after a heal repoints a client that was left on the old owner', { skip, timeout: 60_000 }, async (t) => {
-  const lab = createLab(['a', 'b', 'c']);
-  t.after(() => lab.destroy());
-  const a = driverOn(lab, 'a', { garpCount: 1 });
-  const b = driverOn(lab, 'b', { garpCount: 1 });
-  t.after(() => { a.close(); b.close(); });
-  await a.up({ vip: 'web', address: VIP, nodeId: 'a', epoch: 1 });
-  touchFromClient(lab);
-  assert.equal(lab.neighbour('c', VIP), lab.mac('a'));
-  // b takes over while cut off from c at the bridge: its GARPs never reach c.
-  // (Cutting c's own port would flush c's cache on carrier loss.)
-  lab.partition('b');
-  await a.down({ vip: 'web', address: VIP, nodeId: 'a', epoch: 1 });
-  await b.up({ vip: 'web', address: VIP, nodeId: 'b', epoch: 2 });
-  await new Promise((r) => setTimeout(r, 200));
-  lab.heal('b');
-  assert.equal(lab.neighbour('c', VIP), lab.mac('a'), 'c still points at a: it missed the takeover');
-  await b.announce({ vip: 'web', address: VIP, nodeId: 'b', epoch: 2 });
-  await waitFor(() => lab.neighbour('c', VIP) === lab.mac('b'), 'c repointed at b by the re-announce', 3000, 10);
-});
+for (const family of ['IPv4', 'IPv6'] as const) {
+  const vipAddr = family === 'IPv4' ? VIP : `${LAB_SUBNET6}:100`;
+  const tool = family === 'IPv4' ? 'arping' : 'na6';
+  const skipFamily = skip || (toolMissing(tool) ? `needs ${tool}` : false);
+  test(`linux driver, ${family}: announce after a heal repoints a client that was left on the old owner`, { skip: skipFamily, timeout: 60_000 }, async (t) => {
+    const lab = createLab(['a', 'b', 'c']);
+    t.after(() => lab.destroy());
+    const prefix = family === 'IPv4' ? 32 : 128;
+    const a = driverOn(lab, 'a', { address: vipAddr, prefix, garpCount: 1 });
+    const b = driverOn(lab, 'b', { address: vipAddr, prefix, garpCount: 1 });
+    t.after(() => { a.close(); b.close(); });
+    const ctx = (nodeId: string, epoch: number) => ({ vip: 'web', address: vipAddr, nodeId, epoch });
+    await a.up(ctx('a', 1));
+    touchFromClient(lab, vipAddr);
+    assert.equal(lab.neighbour('c', vipAddr), lab.mac('a'));
+    // b takes over while cut off from c at the bridge: its announcements never reach c.
+    // (Cutting c's own port would flush c's cache on carrier loss.)
+    lab.partition('b');
+    await a.down(ctx('a', 1));
+    await b.up(ctx('b', 2));
+    await new Promise((r) => setTimeout(r, 200));
+    lab.heal('b');
+    assert.equal(lab.neighbour('c', vipAddr), lab.mac('a'), 'c still points at a: it missed the takeover');
+    await b.announce(ctx('b', 2));
+    await waitFor(() => lab.neighbour('c', vipAddr) === lab.mac('b'), 'c repointed at b by the re-announce', 3000, 10);
+  });
+}
 
 test('linux driver, IPv6: the kernel\'s unsolicited NA repoints the client to the new owner', { skip, timeout: 60_000 }, async (t) => {
   const lab = createLab(['a', 'b', 'c']);
   t.after(() => lab.destroy());
   const vip6 = `${LAB_SUBNET6}:100`;
-  const a = driverOn(lab, 'a', { address: vip6, prefix: 128 });
-  const b = driverOn(lab, 'b', { address: vip6, prefix: 128 });
+  // garpCount 0: no na6 series, so only the kernel's NA (ndisc_notify) can repoint c.
+  const a = driverOn(lab, 'a', { address: vip6, prefix: 128, garpCount: 0 });
+  const b = driverOn(lab, 'b', { address: vip6, prefix: 128, garpCount: 0 });
   const ctx = (nodeId: string, epoch: number) => ({ vip: 'web', address: vip6, nodeId, epoch });
   await a.up(ctx('a', 1));
   assert.ok(lab.hasAddress('a', vip6));

@@ -7,11 +7,13 @@
  *         times `garpIntervalMs` apart (all in the background: the first at
  *         once), and again on every announce() (partition healed,
  *         rival claim resolved).
- *   IPv6  unsolicited neighbour advertisement sent by the kernel: up() sets
+ *   IPv6  unsolicited neighbour advertisement (override flag): up() sets
  *         net.ipv6.conf.IFACE.ndisc_notify=1 and accept_dad=0, so the address
  *         is usable at once (a tentative address cannot be bound) and the
- *         kernel advertises it when it is added. announce() cannot ask the
- *         kernel for another NA; it logs that and returns.
+ *         kernel advertises it when it is added; then, as for IPv4, a series
+ *         of `na6 -i IFACE -s ADDRESS -d ff02::1 -t ADDRESS -o -e` (ipv6toolkit)
+ *         on up() and every announce(). Without na6 on the PATH only the
+ *         kernel's one NA at up() goes out (logged once).
  *
  * down() removes the address; cleanup() is down() at start, for the address a
  * killed node left behind. Every method is idempotent: when `ip` fails, the
@@ -65,6 +67,11 @@ export function ipv6SysctlArgs(iface: string): string[] {
   return ['-q', '-w', `net/ipv6/conf/${iface}/ndisc_notify=1`, `net/ipv6/conf/${iface}/accept_dad=0`];
 }
 
+/** `na6` arguments for one unsolicited NA (override flag, own link-layer address) to all nodes. */
+export function na6Args(address: string, iface: string): string[] {
+  return ['-i', iface, '-s', address, '-d', 'ff02::1', '-t', address, '-o', '-e'];
+}
+
 /** Whether `ip -o addr show` output lists the address (any prefix). */
 export function listsAddress(ipShowOutput: string, address: string): boolean {
   const want = canonicalAddress(address);
@@ -88,6 +95,8 @@ export class LinuxDriver implements VipDriver {
   readonly #serial = new SerialQueue();
   /** Pending repetitions of the current GARP series; cleared by down() and by a new series. */
   #garpTimers: NodeJS.Timeout[] = [];
+  /** Set once `na6` turned out not to be installed; IPv6 then relies on the kernel's NA at add. */
+  #na6Missing = false;
 
   constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand) {
     if (!vip.interface) throw new VipDriverError(vip.name, 'linux', 'no interface configured');
@@ -117,20 +126,16 @@ export class LinuxDriver implements VipDriver {
   }
 
   async announce(ctx: VipContext): Promise<void> {
-    if (this.#v6) {
-      this.#log.debug({ epoch: ctx.epoch }, 'ipv6: the kernel sent its unsolicited NA when the address was added; no re-announce');
-      return;
-    }
     this.#cancelGarps();
     const count = this.#vip.garpCount;
-    if (count === 0) return;
+    if (count === 0 || (this.#v6 && this.#na6Missing)) return;
     // Not awaited: arping sends at once but then lingers for its one-second
     // reply window (iputils takes whole seconds only), which must not delay
-    // the takeover. A failed GARP does not undo ownership either: the address
-    // answers ARP requests; neighbours just learn the new MAC later (logged).
-    void this.#garp();
+    // the takeover. A failed announcement does not undo ownership either: the
+    // address answers ARP/NS; neighbours just learn the new MAC later (logged).
+    void this.#announceOnce(ctx.epoch);
     for (let i = 1; i < count; i++) {
-      const t = setTimeout(() => { void this.#garp(); }, i * this.#vip.garpIntervalMs);
+      const t = setTimeout(() => { void this.#announceOnce(ctx.epoch); }, i * this.#vip.garpIntervalMs);
       t.unref();
       this.#garpTimers.push(t);
     }
@@ -146,9 +151,17 @@ export class LinuxDriver implements VipDriver {
     this.#garpTimers = [];
   }
 
-  async #garp(): Promise<boolean> {
-    const r = await this.#run('arping', arpingArgs(this.#vip.address, this.#iface), { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log, quiet: true });
-    if (!succeeded(r)) this.#log.warn({ reason: describeFailure(r) }, 'gratuitous ARP failed; neighbours learn the new owner only when their cache entry expires');
+  /** One gratuitous ARP (IPv4) or unsolicited NA (IPv6). */
+  async #announceOnce(epoch: number): Promise<boolean> {
+    if (this.#v6 && this.#na6Missing) return false;
+    const [file, args] = this.#v6 ? ['na6', na6Args(this.#vip.address, this.#iface)] : ['arping', arpingArgs(this.#vip.address, this.#iface)];
+    const r = await this.#run(file, args, { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log, quiet: true });
+    if (this.#v6 && (r.spawnError as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+      this.#na6Missing = true;
+      this.#log.warn({ epoch }, 'na6 (ipv6toolkit) not installed: only the kernel\'s NA at address add goes out; install it for repeated and re-announced NAs');
+      return false;
+    }
+    if (!succeeded(r)) this.#log.warn({ epoch, tool: file, reason: describeFailure(r) }, 'announcement failed; neighbours learn the new owner only when their cache entry expires');
     return succeeded(r);
   }
 
