@@ -203,6 +203,7 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
   };
   try {
     client = createRedis(RedisSchema.parse({ url: redis.url }), 'state');
+    client.on('error', () => { /* tests that stop Redis expect errors; commands still reject */ });
     await client.connect();
     c.client = client;
     for (let i = 0; i < (o.backends ?? 1); i++) backends.push(await startBackend({ id: `app-${i + 1}` }));
