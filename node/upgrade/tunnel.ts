@@ -125,6 +125,7 @@ export class Tunnel implements WheelEntry {
 
   /** Handshake bytes from the backend; opens or fails the tunnel once the head is complete. */
   handshakeData(chunk: Buffer): void {
+    if (this.sm.state !== 'connecting') return;
     const buf = this.handshakeBuf ? Buffer.concat([this.handshakeBuf, chunk]) : chunk;
     const end = headEnd(buf);
     if (end < 0) {
