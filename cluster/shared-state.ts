@@ -195,14 +195,17 @@ export class SharedState {
   }
 }
 
-/** Adapts a ProxyNode (data plane) to the hooks SharedState needs. */
+/**
+ * Adapts a ProxyNode (data plane) to the hooks SharedState needs. Tunnels of
+ * a backend removed live are closed with 1012 after `removedGraceMs`.
+ */
 export function proxyNodeHooks(node: {
-  updatePools(pools: Readonly<Record<string, PoolConfig>>): void;
+  updatePools(pools: Readonly<Record<string, PoolConfig>>, opts?: { graceMs?: number }): void;
   closeBackendTunnels(pool: string, backendId: string, code: number): Promise<number>;
   rt: { pools: ReadonlyMap<string, { name: string; backends: ReadonlyArray<{ id: string; load: number }> }> };
-}): DataPlaneHooks {
+}, removedGraceMs?: number): DataPlaneHooks {
   return {
-    updatePools: (pools) => node.updatePools(pools),
+    updatePools: (pools) => node.updatePools(pools, { graceMs: removedGraceMs }),
     closeBackendTunnels: (pool, id, code) => node.closeBackendTunnels(pool, id, code),
     localCounts: function* () {
       for (const p of node.rt.pools.values()) for (const b of p.backends) yield { pool: p.name, backendId: b.id, count: b.load };

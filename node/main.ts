@@ -67,7 +67,7 @@ export async function runNode(configPath: string): Promise<void> {
     process.exit(EXIT_START);
   }
 
-  shared.attach(proxyNodeHooks(node));
+  shared.attach(proxyNodeHooks(node, config.node.drain.graceMs));
   // Signals first: the node already serves, so SIGTERM must drain and SIGHUP reload even while Redis is still out of reach.
   wireSignals(configPath, node, logger, stoppables, (c) => shared.pools.setBase(c.pools));
   await shared.start();

@@ -98,3 +98,28 @@ test('wsha backends add on one node is applied by the other within a second', as
     return (JSON.parse(l.stdout) as { backends: Array<{ backend: string; verdict: string }> }).backends.find((b) => b.backend === 'c')?.verdict === 'up';
   }, 'c up in the verdict table', 5000, 100);
 });
+
+test('wsha backends remove drains the backend on every node: no new connections, open ones closed with 1012 after the grace period', async (t) => {
+  const c = await cluster(t, { nodes: 2, vipAddress: '127.0.0.76', backends: ['a', 'b'] });
+  const open: WebSocket[] = [];
+  closeAll(t, open);
+  const onA: WebSocket[] = [];
+  for (const id of ['n1', 'n2']) {
+    for (let i = 0; i < 4 && onA.filter((w) => (w as unknown as { node: string }).node === id).length === 0; i++) {
+      const r = await whoami(`ws://127.0.0.1:${c.node(id).directPort}/`);
+      open.push(r.ws);
+      if (r.backend === 'a') onA.push(Object.assign(r.ws, { node: id }));
+    }
+  }
+  assert.equal(onA.length, 2, 'one tunnel to a through each node');
+  const codes = onA.map((ws) => new Promise<number>((resolve) => ws.once('close', (code) => resolve(code))));
+  const { appliedMs } = await backendsCli(c, ['remove', 'app', 'a'], ['n1', 'n2']);
+  const removedAt = Date.now() - appliedMs;
+  for (const id of ['n1', 'n2']) {
+    for (let i = 0; i < 4; i++) { const r = await whoami(`ws://127.0.0.1:${c.node(id).directPort}/`); open.push(r.ws); assert.equal(r.backend, 'b', `new connection through ${id}`); }
+  }
+  assert.deepEqual(await Promise.all(codes), [1012, 1012]);
+  assert.ok(Date.now() - removedAt >= 200, 'closed after the grace period (node.drain.graceMs 200 ms)');
+  const list = await runWsha(['backends', 'list', 'app', '--config', c.node('n1').configPath, '--json']);
+  assert.deepEqual((JSON.parse(list.stdout) as { backends: Array<{ backend: string; state: string }> }).backends.map((b) => [b.backend, b.state]), [['a', 'removed'], ['b', 'enabled']]);
+});
