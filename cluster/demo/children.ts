@@ -17,10 +17,11 @@ export class ChildSet {
   /** Spawns `cmd args`; output goes to `logFile` (appended) or is dropped. */
   spawn(name: string, cmd: string, args: string[], opts: { logFile?: string; env?: NodeJS.ProcessEnv } = {}): Child {
     const fd = opts.logFile ? openSync(opts.logFile, 'a') : null;
-    const spawnOpts: SpawnOptions = { stdio: ['ignore', fd ?? 'ignore', fd ?? 'ignore'], env: opts.env ?? process.env };
+    // Own process group: Ctrl-C in the terminal reaches the demo alone, which then stops its children in order.
+    const spawnOpts: SpawnOptions = { stdio: ['ignore', fd ?? 'ignore', fd ?? 'ignore'], env: opts.env ?? process.env, detached: true };
     const proc = spawn(cmd, args, spawnOpts);
     if (fd !== null) closeSync(fd);
-    if (proc.pid === undefined) throw new Error(`could not start ${name} (${cmd})`);
+    if (proc.pid === undefined) throw new Error(`could not start ${name}: is ${cmd} installed? (deploy/local/setup.sh demo installs what the demo needs)`);
     proc.on('error', () => { /* reported through exit */ });
     const child = { name, pid: proc.pid, proc, logFile: opts.logFile ?? null };
     this.#children.push(child);

@@ -7,6 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runWsha, WSHA_MAIN } from '../harness/wsha-cli';
 
 function alive(pid: number): boolean {
@@ -58,4 +61,14 @@ test('demo SIGINT stops everything it started', { timeout: 60_000 }, async () =>
   assert.equal(pids.length, 5);
   for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} is gone`);
   assert.match(out, /SIGINT received, stopping/);
+});
+
+test('demo without redis-server on PATH says what is missing and exits 1', { timeout: 30_000 }, async () => {
+  // An empty folder as PATH: node itself is run by absolute path, redis-server cannot be found.
+  const empty = mkdtempSync(join(tmpdir(), 'wsha-nopath-'));
+  const r = await runWsha(['demo', '--duration', '2'], { env: { ...process.env, PATH: empty }, timeoutMs: 20_000 });
+  rmSync(empty, { recursive: true, force: true });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /could not start redis-server: is redis-server installed\?/);
+  assert.match(r.stdout, /stopped 0 processes/);
 });
