@@ -29,6 +29,7 @@ import { VipManager, type VipSnapshot } from './vip/vip-manager';
 import { createDriver } from './vip/drivers/create-driver';
 import type { Candidate } from './vip/preemption';
 import { RedisLink } from './redis-link';
+import { PeerReturnWatch } from './vip/drivers/reannounce';
 
 /** What the agent may be given beyond the config. */
 export interface ClusterAgentOptions {
@@ -77,6 +78,7 @@ export class ClusterAgent {
   #mesh: PeerMesh | undefined;
   #bus: CommandBus | undefined;
   #members: Candidate[] = [];
+  #returns: PeerReturnWatch;
   #drained = false;
   #stopping = false;
 
@@ -85,6 +87,7 @@ export class ClusterAgent {
     this.#clock = o.clock ?? systemClock;
     this.#log = o.logger.child({ component: 'cluster' });
     this.keys = new RedisKeys(o.config.cluster.name);
+    this.#returns = new PeerReturnWatch(o.config.node.id);
     this.#link = new RedisLink(o.config.cluster.lease.ttlMs, this.#clock, this.#log, o.metrics);
   }
 
@@ -163,6 +166,9 @@ export class ClusterAgent {
     this.#members = members.map(toCandidate);
     const self = members.find((m) => m.record.id === this.#o.config.node.id);
     if (self && self.drained !== this.#drained) this.#setDrained(self.drained);
+    // A peer alive again (a healed partition looks like this): clients on its side may still point at it.
+    const returned = this.#returns.update(members.map((m) => ({ id: m.record.id, alive: m.alive })));
+    if (returned.length) for (const m of this.#managers.values()) m.announce(`peer back: ${returned.join(', ')}`);
     this.#mesh?.update(members.filter((m) => m.alive).map((m) => ({ id: m.record.id, peer: m.record.peer, startedAt: m.record.startedAt })));
     const now = Date.now();
     for (const m of members) if (m.record.id !== this.#o.config.node.id) this.#o.metrics.peerHeartbeatAgeSeconds.set({ peer: m.record.id }, Math.max(0, now - m.record.sentAt) / 1000);

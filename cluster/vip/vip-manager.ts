@@ -312,6 +312,13 @@ export class VipManager {
     this.handOver(target.id, 'preempt').catch((err) => this.log.warn({ err: (err as Error).message, to: target.id }, 'preemptive handover failed'));
   }
 
+  /** Re-announces the VIP (GARP/NA for `linux`) while owning it, e.g. after a partition healed. */
+  announce(why: string): void {
+    if (!claimsOwnership(this.sm.state) || !this.lease) return;
+    this.log.info({ why, epoch: this.lease.epoch }, 're-announcing the VIP');
+    this.d.driver.announce(this.ctx()).catch((err) => this.log.warn({ err: (err as Error).message }, 'VIP re-announce failed'));
+  }
+
   /** Planned handover to `to` (see handover.ts). Throws NotOwnerError or HandoverError. */
   handOver(to: string, reason = 'failover'): Promise<HandoverResult> {
     if (this.sm.state !== 'owner' || !this.lease) return Promise.reject(new NotOwnerError(this.name, this.lastHolder?.nodeId ?? null));
