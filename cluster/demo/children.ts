@@ -9,8 +9,10 @@ import { openSync, closeSync } from 'node:fs';
 /** How long a child gets to exit on SIGTERM before SIGKILL. */
 export const STOP_GRACE_MS = 3000;
 
+/** One started process. */
 export interface Child { name: string; pid: number; proc: ChildProcess; logFile: string | null }
 
+/** The set of processes one demo run started. */
 export class ChildSet {
   readonly #children: Child[] = [];
 

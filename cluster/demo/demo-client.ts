@@ -6,11 +6,13 @@
  */
 import WebSocket from 'ws';
 
+/** What the client saw, printed at the end. */
 export interface DemoClientStats { sent: number; answered: number; reconnects: number; longestGapMs: number }
 
 /** Spacing of reconnect attempts while the VIP does not answer. */
 const RECONNECT_EVERY_MS = 50;
 
+/** A reconnecting WebSocket client that sends a numbered message every interval. */
 export class DemoClient {
   readonly stats: DemoClientStats = { sent: 0, answered: 0, reconnects: 0, longestGapMs: 0 };
   #ws: WebSocket | null = null;

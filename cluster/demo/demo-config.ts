@@ -5,6 +5,7 @@
  */
 import { stringify } from 'yaml';
 
+/** Addresses and ports shared by every node of the demo. */
 export interface DemoLayout {
   cluster: string;
   redisUrl: string;
@@ -13,6 +14,7 @@ export interface DemoLayout {
   token: string;
 }
 
+/** What differs between the demo nodes. */
 export interface DemoNode { id: string; priority: number; adminPort: number }
 
 /** Config of one demo node, as YAML text (checked by the same schema as any config). */

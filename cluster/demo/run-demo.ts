@@ -18,6 +18,7 @@ import { demoNodeConfig, type DemoLayout } from './demo-config';
 import { DemoClient } from './demo-client';
 import { freePortOn, waitUntil } from './wait';
 
+/** Options of runDemo (the flags of `wsha demo`). */
 export interface DemoOptions {
   /** Kill the VIP owner with SIGKILL after `failoverAfterMs`. */
   failover: boolean;

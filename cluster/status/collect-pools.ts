@@ -11,6 +11,7 @@ import type { HealthObservation } from '../../shared/records';
 import { scanKeys, suffixes, type countKeys } from './redis-scan';
 import type { BackendStatus, BackendView, PoolStatus } from './status-document';
 
+/** What the pool reader needs: the connection, the keys, the config and the snapshot's time and live nodes. */
 export interface PoolReadContext {
   redis: Redis;
   keys: RedisKeys;

@@ -18,6 +18,7 @@ import { readPools } from './collect-pools';
 /** Nodes whose last heartbeat is older than this are no longer listed. */
 export const FORGET_NODE_AFTER_MS = 24 * 60 * 60 * 1000;
 
+/** Inputs of collectStatus. */
 export interface CollectOptions {
   redis: Redis;
   keys: RedisKeys;

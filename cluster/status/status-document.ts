@@ -77,6 +77,7 @@ export interface BackendView {
   fresh: boolean;
 }
 
+/** One backend of a pool: merged verdict, connections and every node's view. */
 export interface BackendStatus {
   id: string;
   /** Merged verdict as routing uses it; `unknown` before any node published one. */
@@ -88,6 +89,7 @@ export interface BackendStatus {
   views: BackendView[];
 }
 
+/** One pool with its backends and session count. */
 export interface PoolStatus {
   name: string;
   /** Live session-affinity records. */
@@ -95,11 +97,13 @@ export interface PoolStatus {
   backends: BackendStatus[];
 }
 
+/** Something an operator should look at; the code decides degraded or down (assess.ts). */
 export interface StatusWarning {
   code: 'node-not-seen' | 'node-not-ready' | 'vip-without-owner' | 'backend-down' | 'pool-down' | 'redis-slow' | 'no-nodes';
   message: string;
 }
 
+/** The whole document (see the shape at the top of this file). */
 export interface StatusDocument {
   version: typeof STATUS_VERSION;
   cluster: string;

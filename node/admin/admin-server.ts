@@ -40,6 +40,7 @@ export interface AdminProviders {
   failover?(req: { vip?: string; to?: string }): Promise<unknown>;
 }
 
+/** Options of AdminServer. */
 export interface AdminServerOptions {
   /** HOST:PORT; port 0 picks a free one. */
   listen: string;

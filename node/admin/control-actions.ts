@@ -12,6 +12,7 @@ import { failover } from '../../cluster/control/failover';
 import { drain, leasesOf, undrain } from '../../cluster/control/drain';
 import type { AdminProviders } from './admin-server';
 
+/** The node's admin Redis connection, keys, config and logger. */
 export interface ControlContext { redis: Redis; keys: RedisKeys; config: Config; log: Logger }
 
 /** drain / undrain / failover providers for this node. */

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 /** Most live-page clients at once; more get 503. */
 export const MAX_EVENT_CLIENTS = 64;
 
+/** The set of live-page clients and the shared timer that feeds them. */
 export class EventStream {
   #clients = new Set<ServerResponse>();
   #timer: NodeJS.Timeout | null = null;

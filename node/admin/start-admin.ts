@@ -35,6 +35,7 @@ export interface AdminAgent {
   undrain?(): Promise<unknown>;
 }
 
+/** Inputs of startAdminServer, all from the composition root. */
 export interface StartAdminOptions {
   config: Config;
   logger: Logger;

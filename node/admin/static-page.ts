@@ -20,6 +20,7 @@ export function pageDir(): string {
   return existsSync(join(here, 'index.html')) ? here : join(__dirname, '..', '..', '..', 'node', 'admin', 'page');
 }
 
+/** One page file held in memory. */
 export interface PageFile { body: Buffer; type: string }
 
 /** Loads the page files once; a missing file is served as a 404 later. */

@@ -18,6 +18,7 @@ import { startNodeProcess, type NodeProcess } from './node-process';
 
 const ECHO_BACKEND = resolve(__dirname, '..', '..', 'cluster', 'demo', 'echo-backend.js');
 
+/** Handles on the running cluster. */
 export interface OperatorCluster {
   redis: RedisProcess;
   /** A client of the cluster's Redis (for reading leases). */

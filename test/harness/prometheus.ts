@@ -4,7 +4,9 @@
  * sample `name{label="value",...} value [timestamp]`. Throws on anything else.
  */
 
+/** One sample line. */
 export interface Sample { name: string; labels: Record<string, string>; value: number }
+/** Parsed exposition: metric types by name, and every sample. */
 export interface Exposition { types: Map<string, string>; samples: Sample[] }
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+-?\d+)?$/;

@@ -5,6 +5,7 @@ import { action } from '../exit';
 
 interface DemoFlags { failover?: boolean; failoverAfter: string; duration?: string; keep?: boolean }
 
+/** Registers `wsha demo` on the program. */
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')

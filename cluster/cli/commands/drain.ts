@@ -11,6 +11,7 @@ import { addTargetOptions, withTarget, type TargetOptions } from '../redis-targe
 
 interface Flags extends TargetOptions { json?: boolean }
 
+/** Registers `wsha drain` and `wsha undrain` on the program. */
 export function registerDrainCommands(program: Command): void {
   const d = program
     .command('drain')

@@ -23,6 +23,7 @@ async function pickVip(t: Target, named: string | undefined): Promise<string> {
   throw new ConfigError(names.size ? `say which VIP with --vip (one of: ${[...names].sort().join(', ')})` : 'no VIP has an owner: nothing to fail over');
 }
 
+/** Registers `wsha failover` on the program. */
 export function registerFailoverCommand(program: Command): void {
   const cmd = program
     .command('failover')

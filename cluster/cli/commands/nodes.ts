@@ -6,6 +6,7 @@ import { action } from '../exit';
 import { printJson } from '../format';
 import { addTargetOptions, withTarget, type TargetOptions } from '../redis-target';
 
+/** Registers `wsha nodes` on the program. */
 export function registerNodesCommand(program: Command): void {
   const cmd = program
     .command('nodes')

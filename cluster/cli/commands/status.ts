@@ -43,6 +43,7 @@ async function watch(t: Target, json: boolean, intervalMs: number): Promise<void
   }
 }
 
+/** Registers `wsha status` on the program. */
 export function registerStatusCommand(program: Command): void {
   const cmd = program
     .command('status')
