@@ -91,7 +91,9 @@ for (const family of ['IPv4', 'IPv6'] as const) {
     lab.partition('b');
     await a.down(ctx('a', 1));
     await b.up(ctx('b', 2));
-    await new Promise((r) => setTimeout(r, 200));
+    // up() does not wait for its announcement (arping/na6 run in the background):
+    // give it time to go out, into the cut, before the heal.
+    await new Promise((r) => setTimeout(r, 1000));
     lab.heal('b');
     assert.equal(lab.neighbour('c', vipAddr), lab.mac('a'), 'c still points at a: it missed the takeover');
     await b.announce(ctx('b', 2));
