@@ -49,6 +49,8 @@ export class Listener {
   readonly #deps: ListenerDeps;
   #limits: LimitsConfig;
   #tls: TlsMaterial | null;
+  /** One SNI callback per listener; it reads the current material, so a reload needs no new callback. */
+  readonly #sni: ReturnType<typeof sniCallback>;
   #serving = false;
   /** Every raw socket accepted and not yet closed (for drain and destroy). */
   readonly sockets = new Set<Socket>();
@@ -59,6 +61,7 @@ export class Listener {
     this.#deps = deps;
     this.#limits = limits;
     this.#tls = tls;
+    this.#sni = sniCallback(() => this.#tls!);
     this.#net = createNetServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
     (this.#net as any)[kListener] = this;
     this.#net.on('connection', netOnConnection);
@@ -159,11 +162,10 @@ export class Listener {
       if (socket.isPaused()) socket.resume();
       return;
     }
-    const material = this.#tls;
     const tlsSocket = new TLSSocket(socket, {
       isServer: true,
-      secureContext: material.defaultContext,
-      SNICallback: sniCallback(() => this.#tls ?? material),
+      secureContext: this.#tls.defaultContext,
+      SNICallback: this.#sni,
       ALPNProtocols: ['http/1.1'],
     });
     (tlsSocket as any)[kConn] = conn;

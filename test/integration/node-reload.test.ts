@@ -97,3 +97,25 @@ test('SIGHUP changes a pool and the certificate while 100 connections keep talki
   assert.equal(clients.filter((c) => c.closed).length, 0);
   assert.equal(n.proc.exitCode, null);
 });
+
+test('several certificates on one listener are chosen by SNI; no SNI gets the first', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const dir = mkdtempSync(join(tmpdir(), 'wsha-sni-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const certs = ['one', 'two'].map((name) => {
+    const pem = generateSelfSigned({ commonName: `${name}.test`, altNames: [`${name}.test`, `*.${name}.test`] });
+    writeFileSync(join(dir, `${name}.crt`), pem.certPem);
+    writeFileSync(join(dir, `${name}.key`), pem.keyPem);
+    return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  });
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [b.url], listener: { tls: { certs } } })));
+  t.after(() => node.destroy());
+  const port = node.portOf('public')!;
+  for (const [servername, cn] of [['two.test', 'two.test'], ['x.two.test', 'two.test'], ['one.test', 'one.test'], ['other.test', 'one.test']]) {
+    const ws = await openWs(`wss://127.0.0.1:${port}/`, { rejectUnauthorized: false, servername, headers: { Host: servername } } as WebSocket.ClientOptions);
+    assert.equal(peerCn(ws), cn, servername);
+    assert.equal(await roundTrip(ws, servername), servername);
+    ws.terminate();
+  }
+});
