@@ -126,6 +126,8 @@ export class HealthSync implements HealthView {
     if (!e) return;
     e.obs.set(o.nodeId, o);
     this.#recompute(pool, backendId, e);
+    // Not connected yet (start-up) or lost: the next check publishes; refresh() reports the outage.
+    if (this.opts.redis.status !== 'ready') return;
     const key = this.opts.keys.health(pool, backendId);
     try {
       await this.opts.redis.multi().hset(key, o.nodeId, JSON.stringify(o)).pexpire(key, e.freshMs * OBSERVATION_KEEP_WINDOWS).exec();

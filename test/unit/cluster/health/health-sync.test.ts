@@ -21,6 +21,7 @@ test('two observers merge by majority; a change is published, counted and stored
   t.after(() => redis.stop());
   const [r1, r2, sub] = [new Redis(redis.url), new Redis(redis.url), new Redis(redis.url)];
   t.after(() => { r1.disconnect(); r2.disconnect(); sub.disconnect(); });
+  await Promise.all([r1.ping(), r2.ping()]);
   const keys = new RedisKeys('hs');
   const events: ClusterEvent[] = [];
   await sub.subscribe(keys.events());
@@ -60,6 +61,7 @@ test('rule any: a silent observer ages out after its freshness window; slow star
   t.after(() => redis.stop());
   const [r1, r2] = [new Redis(redis.url), new Redis(redis.url)];
   t.after(() => { r1.disconnect(); r2.disconnect(); });
+  await Promise.all([r1.ping(), r2.ping()]);
   const keys = new RedisKeys('hs2');
   const clock = new ManualClock();
   const config = sharedConfig({ nodeId: 'n1', backends: [{ id: 'a', url: 'http://127.0.0.1:9' }], redis: { url: redis.url }, verdict: 'any', healthCheck: { intervalMs: 100, timeoutMs: 100 }, pool: { slowStartMs: 1000 } });
