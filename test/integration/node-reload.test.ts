@@ -119,3 +119,16 @@ test('several certificates on one listener are chosen by SNI; no SNI gets the fi
     ws.terminate();
   }
 });
+
+test('reload with a certificate that does not load throws the key-naming ConfigError and applies nothing', async (t) => {
+  const [a, b] = await Promise.all([startBackend({ id: 'a' }), startBackend({ id: 'b' })]);
+  t.after(() => Promise.all([a.close(), b.close()]));
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [a.url], listener: { tls: { selfSigned: true } } })));
+  t.after(() => node.destroy());
+  const bad = rawNodeConfig({ port: 0, backendUrls: [b.url], listener: { tls: { certs: [{ cert: '/nonexistent/x.crt', key: '/nonexistent/x.key' }] } } });
+  assert.throws(() => node.reload(nodeConfig(bad)), (e: any) => e.code === 'WSHA_ERR_CONFIG' && e.problems.some((p: string) => p.startsWith('listeners[0].tls.certs[0].cert')));
+  const ws = await openWs(`wss://127.0.0.1:${node.portOf('public')}/`, { rejectUnauthorized: false });
+  t.after(() => ws.terminate());
+  assert.equal(JSON.parse(await roundTrip(ws, 'whoami')).backend, 'a', 'the pool change of the rejected config was not applied');
+  assert.equal(peerCn(ws), 'proxy-t');
+});
