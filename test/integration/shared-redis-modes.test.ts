@@ -1,13 +1,20 @@
 /**
  * Redis as users run it, beyond one open server (Sentinel has its own file):
- * an ACL user with a password. The default user is switched off, so
- * nothing works without the configured credentials.
+ * an ACL user with a password (the default user switched off, so nothing
+ * works without the configured credentials), and TLS (rediss:// with the
+ * server's certificate as CA; without it nothing is trusted).
  */
 import { test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { startRedis } from '../harness/redis';
-import { waitFor } from '../harness/ports';
+import { freePort, waitFor } from '../harness/ports';
+import { generateSelfSigned } from '../../node/tls/self-signed';
 import { runWsha } from '../harness/wsha-cli';
 import { sharedConfig } from '../fixtures/shared-config';
 import { spawnBackend } from '../fixtures/backend-child';
@@ -47,4 +54,45 @@ test('an ACL user: SharedState and the CLI work with the credentials; a wrong pa
   assert.equal(denied.code, 3);
   assert.equal(denied.stderr.trim().split('\n').length, 1, 'one line');
   assert.match(denied.stderr, new RegExp(`127\\.0\\.0\\.1:${redis.port}`));
+});
+
+test('TLS: rediss:// with the CA file works for SharedState and the CLI; without the CA nothing is read', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wsha-redis-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const pem = generateSelfSigned({ commonName: '127.0.0.1', altNames: ['127.0.0.1'], days: 1 });
+  const [cert, key] = [join(dir, 'redis.pem'), join(dir, 'redis-key.pem')];
+  writeFileSync(cert, pem.certPem);
+  writeFileSync(key, pem.keyPem);
+  const port = await freePort();
+  const proc = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', cert, '--tls-key-file', key,
+    '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  t.after(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
+  const url = `rediss://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    const probe = new Redis(url, { tls: { ca: pem.certPem }, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    probe.on('error', () => undefined);
+    try { await probe.connect(); return (await probe.ping()) === 'PONG'; } finally { probe.disconnect(); }
+  }, 'redis-server with TLS', 10000, 50);
+
+  const a = await spawnBackend('a');
+  t.after(() => a.kill());
+  const backends = [{ id: 'a', url: a.url }];
+  const good = new SharedState({ config: sharedConfig({ nodeId: 'n1', backends, redis: { url, tls: { ca: cert } } }), log: silentLogger(), metrics: new Metrics({ defaultMetrics: false }) });
+  t.after(() => good.stop());
+  await good.start();
+  await good.ready();
+  await waitFor(() => good.health.verdict('app', 'a')?.state === 'up', 'a up', 5000);
+
+  const untrusted = new SharedState({ config: sharedConfig({ nodeId: 'n2', backends, redis: { url } }), log: silentLogger(), metrics: new Metrics({ defaultMetrics: false }) });
+  t.after(() => untrusted.stop());
+  await untrusted.start();
+  const outcome = await Promise.race([untrusted.ready().then(() => 'ready'), new Promise((r) => setTimeout(() => r('waiting'), 1500))]);
+  assert.equal(outcome, 'waiting', 'a server certificate that is not trusted is never used');
+
+  const configPath = join(dir, 'node.yaml');
+  writeFileSync(configPath, stringify({
+    cluster: { name: 'shared-test', redis: { url, tls: { ca: cert } } }, node: { id: 'cli' },
+    listeners: [{ name: 'public', on: '127.0.0.1', port: 0 }], routes: [{ pool: 'app' }], pools: { app: { backends } },
+  }));
+  await waitFor(async () => (await runWsha(['backends', 'list', '--config', configPath, '--json'])).stdout.includes('"verdict": "up"'), 'CLI over TLS lists a up', 10000, 200);
 });
