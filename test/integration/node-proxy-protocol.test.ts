@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import WebSocket from 'ws';
 import { startBackend } from '../harness/backend';
 import { startProxy, roundTrip } from '../harness/proxy';
-import { rawExchange, upgradeRequest } from '../harness/raw-client';
+import { rawExchange, slowExchange, upgradeRequest } from '../harness/raw-client';
 import { nodeConfig, rawNodeConfig } from '../fixtures/node-config';
 import { encodeProxyHeader } from '../../node/listen/proxy-protocol';
 
@@ -127,4 +127,15 @@ test('PROXY header in front of TLS: the header is read first, then the TLS hands
   const who = JSON.parse(await roundTrip(ws, 'whoami'));
   assert.equal(who.headers['x-forwarded-for'], '203.0.113.200');
   assert.equal(who.headers['x-forwarded-proto'], 'https');
+});
+
+test('a PROXY header and request arriving one byte at a time are reassembled', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [b.url], listener: { proxyProtocol: true }, limits: { handshakeTimeoutMs: 8000 } })));
+  t.after(() => node.destroy());
+  const data = v1('198.51.100.99').toString('latin1') + 'GET /drip HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n';
+  const r = await slowExchange(node.portOf('public')!, data, 5, 10000);
+  assert.match(r.response, /^HTTP\/1\.1 200/);
+  assert.equal(b.seen[0].headers['x-forwarded-for'], '198.51.100.99');
 });
