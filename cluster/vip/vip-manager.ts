@@ -276,6 +276,7 @@ export class VipManager {
     if (!r.ok) {
       if (this.handingOff) return;
       this.lastHolder = r.holder;
+      this.maxEpochSeen = Math.max(this.maxEpochSeen, r.holder?.epoch ?? 0);
       this.log.warn({ epoch: held.epoch, holder: r.holder }, 'renewal refused: lease lost');
       return void this.stepDown('lease-lost', { release: false });
     }

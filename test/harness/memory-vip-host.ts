@@ -1,0 +1,27 @@
+/**
+ * An in-memory VipHost for tests of the control plane alone: it records
+ * each call with its monotonic time and keeps a serving flag per VIP. The
+ * real data plane (node/proxy-node.ts) is exercised by test/failover/.
+ */
+import type { CloseClientsOptions, VipHost } from '../../node/vip-host';
+
+export interface HostEvent { op: 'open' | 'stop' | 'close'; vip: string; atMs: number; opts?: unknown }
+
+export class MemoryVipHost implements VipHost {
+  readonly events: HostEvent[] = [];
+  readonly #serving = new Set<string>();
+
+  async openVip(vip: string, _address: string, opts: { reusePort: boolean }): Promise<void> {
+    this.#serving.add(vip);
+    this.events.push({ op: 'open', vip, atMs: performance.now(), opts });
+  }
+  async stopAccepting(vip: string): Promise<void> {
+    if (this.#serving.delete(vip)) this.events.push({ op: 'stop', vip, atMs: performance.now() });
+  }
+  async closeClients(vip: string, opts: CloseClientsOptions): Promise<number> {
+    this.events.push({ op: 'close', vip, atMs: performance.now(), opts });
+    return 0;
+  }
+  isServing(vip: string): boolean { return this.#serving.has(vip); }
+  tunnelCount(_vip: string): number { return 0; }
+}
