@@ -87,7 +87,7 @@ export class SharedState {
     this.prober = new HealthProber(nodeId, (r) => { void this.health.publishLocal(r.pool, r.backendId, r.observation); }, { clock, log: hlog, metrics });
     this.passive = new PassiveHealth(
       (pool) => this.pools.pools[pool]?.healthCheck.passiveFail ?? Infinity,
-      (pool, id, reason) => this.prober.forceDown(pool, id, reason),
+      (pool, id, reason) => { this.health.markLocalDown(pool, id, reason); this.prober.forceDown(pool, id, reason); },
     );
     this.view = { health: this.health, passive: this.passive, affinity: this.sessions, counts: this.counts };
     this.pools.onPools((pools) => this.#poolsChanged(pools));

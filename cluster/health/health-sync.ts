@@ -6,6 +6,7 @@
  * A verdict change is logged, counted, written to `verdict:{pool}` and
  * pushed on the events channel, so peers re-read that backend at once.
  *
+ * Passive failures act on the node that saw them at once (`markLocalDown`).
  * Routing reads the in-memory verdicts only (`isUp`, `rampFactor`). When
  * Redis is unreachable the node keeps its last known observations; peers'
  * ones age out, and its own (always fresh) carry the verdict.
@@ -37,6 +38,13 @@ interface Entry {
   upSinceMs: number | null;
   freshMs: number;
   slowStartMs: number;
+  /**
+   * Passive failures on this node: it stops sending new connections there at
+   * once, whatever the merged verdict says, until its own checks see the
+   * backend up again (after `rise`). The other nodes learn of it through this
+   * node's observation, which counts in their merge like any other.
+   */
+  localDown: boolean;
 }
 
 /** Observations keep for this many freshness windows in Redis, then the key expires. */
@@ -77,7 +85,7 @@ export class HealthSync implements HealthView {
       for (const b of p.backends) {
         const e = m.get(b.id);
         if (e) { e.freshMs = freshMs; e.slowStartMs = p.slowStartMs; continue; }
-        m.set(b.id, { obs: new Map(), merged: { state: 'unknown', observers: 0, downVotes: 0 }, upSinceMs: null, freshMs, slowStartMs: p.slowStartMs });
+        m.set(b.id, { obs: new Map(), merged: { state: 'unknown', observers: 0, downVotes: 0 }, upSinceMs: null, freshMs, slowStartMs: p.slowStartMs, localDown: false });
         this.opts.metrics?.backendUp.set({ pool, backend: b.id }, 1);
       }
     }
@@ -102,7 +110,7 @@ export class HealthSync implements HealthView {
 
   isUp(pool: string, backendId: string): boolean {
     const e = this.#entries.get(pool)?.get(backendId);
-    return e === undefined || e.merged.state !== 'down';
+    return e === undefined || (e.merged.state !== 'down' && !e.localDown);
   }
 
   rampFactor(pool: string, backendId: string): number {
@@ -116,8 +124,16 @@ export class HealthSync implements HealthView {
   /** Backends whose verdict is down, as `pool/backend` (for heartbeats). */
   downBackends(): string[] {
     const out: string[] = [];
-    for (const [pool, m] of this.#entries) for (const [id, e] of m) if (e.merged.state === 'down') out.push(`${pool}/${id}`);
+    for (const [pool, m] of this.#entries) for (const [id, e] of m) if (e.merged.state === 'down' || e.localDown) out.push(`${pool}/${id}`);
     return out;
+  }
+
+  /** Passive failures on this node: no new connections from here until its own checks see the backend up. */
+  markLocalDown(pool: string, backendId: string, reason: string): void {
+    const e = this.#entries.get(pool)?.get(backendId);
+    if (!e || e.localDown) return;
+    e.localDown = true;
+    this.opts.log.warn({ pool, backend: backendId, reason }, 'backend down on this node (passive failures)');
   }
 
   /** Records this node's own observation, merges at once, and writes it to Redis (not awaited by callers). */
@@ -125,6 +141,10 @@ export class HealthSync implements HealthView {
     const e = this.#entries.get(pool)?.get(backendId);
     if (!e) return;
     e.obs.set(o.nodeId, o);
+    if (o.up && e.localDown) {
+      e.localDown = false;
+      this.opts.log.info({ pool, backend: backendId }, 'backend up again on this node after passive failures');
+    }
     this.#recompute(pool, backendId, e);
     // Not connected yet (start-up) or lost: the next check publishes; refresh() reports the outage.
     if (this.opts.redis.status !== 'ready') return;
@@ -182,9 +202,9 @@ export class HealthSync implements HealthView {
   }
 
   /** Snapshot of all verdicts (admin API, tests). */
-  snapshot(): Array<{ pool: string; backend: string; state: VerdictState; observers: number; downVotes: number; reason?: string }> {
+  snapshot(): Array<{ pool: string; backend: string; state: VerdictState; observers: number; downVotes: number; reason?: string; localDown: boolean }> {
     const out = [];
-    for (const [pool, m] of this.#entries) for (const [id, e] of m) out.push({ pool, backend: id, ...e.merged });
+    for (const [pool, m] of this.#entries) for (const [id, e] of m) out.push({ pool, backend: id, ...e.merged, localDown: e.localDown });
     return out;
   }
 

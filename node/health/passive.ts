@@ -26,7 +26,9 @@ export class PassiveHealth implements PassiveHealthSink {
     if (!m) { m = new Map(); this.#fails.set(pool, m); }
     const n = (m.get(backendId) ?? 0) + 1;
     m.set(backendId, n);
-    if (n === this.#threshold(pool)) this.#onDown(pool, backendId, `${n} failed connections from live traffic: ${reason}`);
+    // Every `threshold` failures, not only the first time: the backend may have
+    // come back on this node's checks (count not reset) and failed again.
+    if (n % this.#threshold(pool) === 0) this.#onDown(pool, backendId, `${n} failed connections from live traffic: ${reason}`);
   }
 
   connectSucceeded(pool: string, backendId: string): void {

@@ -123,3 +123,21 @@ test('wsha backends remove drains the backend on every node: no new connections,
   const list = await runWsha(['backends', 'list', 'app', '--config', c.node('n1').configPath, '--json']);
   assert.deepEqual((JSON.parse(list.stdout) as { backends: Array<{ backend: string; state: string }> }).backends.map((b) => [b.backend, b.state]), [['a', 'removed'], ['b', 'enabled']]);
 });
+
+test('passive health: failed connects from live traffic take a backend out on that node at once, long before its active checks', async (t) => {
+  const c = await cluster(t, { nodes: 2, vipAddress: '127.0.0.77', backends: ['a', 'b'], pool: { healthCheck: { type: 'tcp', intervalMs: 3000, timeoutMs: 1000, rise: 2, fall: 2, passiveFail: 2 } } });
+  await waitFor(async () => (await heartbeat(c, 'n2'))?.ready, 'n2 ready', 15000);
+  const open: WebSocket[] = [];
+  closeAll(t, open);
+  await c.backends.get('a')!.kill();
+  const results: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    try { const r = await whoami(`ws://127.0.0.1:${c.node('n1').directPort}/`); open.push(r.ws); results.push(r.backend); } catch (err) { results.push(`failed ${(err as { statusCode?: number }).statusCode}`); }
+  }
+  t.diagnostic(`through n1 after the kill: ${results.join(', ')}`);
+  // Active checks every 3 s with fall 2 cannot mark a down within these few hundred ms: passive failures did.
+  assert.deepEqual(results.slice(-4), ['b', 'b', 'b', 'b'], results.join(', '));
+  assert.ok(results.filter((r) => r.startsWith('failed')).length <= 2, results.join(', '));
+  await c.node('n1').proc.waitForLog((l) => l.msg === 'backend down on this node (passive failures)' && l.backend === 'a', 'passive down logged', 5000);
+  await waitFor(async () => (await heartbeat(c, 'n1'))?.backendsDown.includes('app/a'), 'n1 reports a down', 5000);
+});
