@@ -18,6 +18,9 @@ import { proxyHeaderFor } from '../upgrade/upgrade-handler';
 /** Hop-by-hop headers (RFC 9110 7.6.1) that never cross the proxy. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 
+/** Methods that, sent without a body, are safe to resend once on a keep-alive socket the backend had just closed. */
+const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /** Keep-alive agents by backend; dropped with the backend. */
 const agents = new WeakMap<Backend, http.Agent>();
 
@@ -79,36 +82,47 @@ async function proxy(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse)
     rt.httpRequests.set(key, (rt.httpRequests.get(key) ?? 0) + 1);
   };
   const pp = proxyHeaderFor(pool, conn);
-  const preq = (b.tls ? https : http).request({
-    host: b.host, port: b.port, method: req.method, path: req.url, headers, setHost: false,
-    // A PROXY header must open its own TCP connection, so such requests do not reuse sockets.
-    ...(pp ? { createConnection: () => connectWithProxyHeader(b, pp) } : { agent: agentFor(b) }),
-  });
   const timer = setTimeout(() => {
     finish(504);
-    preq.destroy();
+    current?.destroy();
     reply(res, 504, `backend ${b.id} did not answer within ${rt.limits.requestTimeoutMs} ms`);
   }, rt.limits.requestTimeoutMs);
   timer.unref();
-  preq.on('response', (pres) => {
-    const raw = pres.rawHeaders;
-    const out: string[] = [];
-    for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
-    if (sel.responseExtra) out.push('Set-Cookie', sel.responseExtra.slice('Set-Cookie: '.length, -2));
-    res.writeHead(pres.statusCode ?? 502, pres.statusMessage, out);
-    pres.pipe(res);
-    pres.on('end', () => { clearTimeout(timer); finish(pres.statusCode ?? 502); });
-    pres.on('error', () => { clearTimeout(timer); finish(502); res.destroy(); });
-  });
-  preq.on('error', (err: NodeJS.ErrnoException) => {
-    clearTimeout(timer);
-    if (done) return;
-    finish(502);
-    if (!preq.reusedSocket) rt.view.passive.connectFailed(pool.name, b.id, err.code ?? err.message);
-    reply(res, 502, `backend ${b.id} failed: ${err.code ?? err.message}`);
-  });
-  res.on('close', () => { if (!res.writableFinished) { clearTimeout(timer); preq.destroy(); finish(499); } });
-  req.pipe(preq);
+  let current: http.ClientRequest | null = null;
+  const te = req.headers['transfer-encoding'];
+  const cl = req.headers['content-length'];
+  const retryable = RETRYABLE.has(req.method ?? '') && !te && (!cl || cl === '0');
+  const send = (attempt: number): void => {
+    const preq = (b.tls ? https : http).request({
+      host: b.host, port: b.port, method: req.method, path: req.url, headers, setHost: false,
+      // A PROXY header must open its own TCP connection, so such requests do not reuse sockets.
+      ...(pp ? { createConnection: () => connectWithProxyHeader(b, pp) } : { agent: agentFor(b) }),
+    });
+    current = preq;
+    preq.on('response', (pres) => {
+      if (!preq.reusedSocket) rt.view.passive.connectSucceeded(pool.name, b.id);
+      const raw = pres.rawHeaders;
+      const out: string[] = [];
+      for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
+      if (sel.responseExtra) out.push('Set-Cookie', sel.responseExtra.slice('Set-Cookie: '.length, -2));
+      res.writeHead(pres.statusCode ?? 502, pres.statusMessage, out);
+      pres.pipe(res);
+      pres.on('end', () => { clearTimeout(timer); finish(pres.statusCode ?? 502); });
+      pres.on('error', () => { clearTimeout(timer); finish(502); res.destroy(); });
+    });
+    preq.on('error', (err: NodeJS.ErrnoException) => {
+      if (done) return;
+      // The backend closed an idle keep-alive socket just as we reused it: a bodiless request is safe to send again once.
+      if (preq.reusedSocket && attempt === 0 && err.code === 'ECONNRESET' && retryable && !res.headersSent) return send(1);
+      clearTimeout(timer);
+      finish(502);
+      if (!preq.reusedSocket) rt.view.passive.connectFailed(pool.name, b.id, err.code ?? err.message);
+      reply(res, 502, `backend ${b.id} failed: ${err.code ?? err.message}`);
+    });
+    if (retryable) preq.end(); else req.pipe(preq);
+  };
+  res.on('close', () => { if (!res.writableFinished) { clearTimeout(timer); current?.destroy(); finish(499); } });
+  send(0);
 }
 
 /** A new connection to `b` that starts with `pp` (before TLS, as the PROXY spec requires). */

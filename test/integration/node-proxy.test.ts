@@ -175,3 +175,34 @@ test('backpressure: a client that stops reading makes the proxy stop reading fro
   await waitFor(() => received >= total, 'everything arrives once the client reads again', 30000);
   assert.equal(received, total);
 });
+
+test('a GET on a keep-alive socket the backend has just closed is sent again once, not answered 502', async (t) => {
+  const { createServer } = await import('node:net');
+  let connections = 0;
+  // Answers the first request of each connection with keep-alive, then drops the connection on the next one.
+  const flaky = createServer((s) => {
+    connections++;
+    let requests = 0;
+    let buf = '';
+    s.on('error', () => {});
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      while (buf.includes('\r\n\r\n')) {
+        buf = buf.slice(buf.indexOf('\r\n\r\n') + 4);
+        if (++requests > 1) { s.destroy(); return; }
+        s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+      }
+    });
+  });
+  await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', () => r()));
+  t.after(() => flaky.close());
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [`http://127.0.0.1:${(flaky.address() as { port: number }).port}`] })));
+  t.after(() => node.destroy());
+  const port = node.portOf('public')!;
+  for (let i = 0; i < 3; i++) {
+    const r = await httpRequest(port, 'GET', `/k${i}`);
+    assert.equal(r.status, 200, `request ${i}`);
+    assert.equal(r.body, 'ok');
+  }
+  assert.ok(connections >= 3, 'each retry opened a fresh connection');
+});
