@@ -51,6 +51,8 @@ export class ProxyNode implements VipHost {
   #config: Config;
   /** Listeners by name (plain and open VIP listeners). */
   readonly listeners = new Map<string, Listener>();
+  /** VIP listeners replaced by a later openVip: no longer accepting, but their connections still count for drain and destroy. */
+  readonly #retired = new Set<Listener>();
   /** TLS material by listener name, made once (self-signed generation is slow) and swapped on reload. */
   #tls = new Map<string, TlsMaterial>();
   readonly #deps: ListenerDeps;
@@ -146,7 +148,7 @@ export class ProxyNode implements VipHost {
     for (const l of configs) {
       const existing = this.listeners.get(l.name);
       if (existing?.serving && existing.info.host === address) continue;
-      if (existing) { await existing.stopAccepting(); }
+      if (existing) { await existing.stopAccepting(); this.#retired.add(existing); }
       const listener = this.#makeListener(l, address, vip);
       await listener.listen(opts.reusePort);
       this.listeners.set(l.name, listener);
@@ -260,7 +262,7 @@ export class ProxyNode implements VipHost {
     this.rt.draining = true;
     const started = Date.now();
     await Promise.all([...this.listeners.values()].map((l) => l.stopAccepting()));
-    for (const l of this.listeners.values()) l.closeIdle();
+    for (const l of this.#everyListener()) l.closeIdle();
     const deadline = started + opts.deadlineMs;
     const empty = () => this.rt.registry.size === 0 && this.#openSockets() === 0;
     await waitUntil(empty, Math.min(opts.graceMs, opts.deadlineMs));
@@ -270,7 +272,7 @@ export class ProxyNode implements VipHost {
       const h = this.#config.cluster.handover;
       void this.rt.registry.closePaced(list, 1001, 'going away', h.closeRatePerSec, 0);
       for (let i = 0; i < 1_000_000 && !empty() && Date.now() < deadline; i++) {
-        for (const l of this.listeners.values()) l.closeIdle();
+        for (const l of this.#everyListener()) l.closeIdle();
         await sleep(25);
       }
     }
@@ -278,9 +280,15 @@ export class ProxyNode implements VipHost {
     this.destroy();
   }
 
+  /** Current and retired listeners. */
+  #everyListener(): Listener[] {
+    for (const l of this.#retired) if (l.sockets.size === 0) { l.dispose(); this.#retired.delete(l); }
+    return [...this.listeners.values(), ...this.#retired];
+  }
+
   #openSockets(): number {
     let n = 0;
-    for (const l of this.listeners.values()) n += l.sockets.size;
+    for (const l of this.#everyListener()) n += l.sockets.size;
     return n;
   }
 
@@ -292,7 +300,8 @@ export class ProxyNode implements VipHost {
     if (this.state.state === 'closed') return;
     this.rt.draining = true;
     this.rt.registry.destroyAll();
-    for (const l of this.listeners.values()) l.destroy();
+    for (const l of this.#everyListener()) l.destroy();
+    this.#retired.clear();
     for (const p of this.rt.pools.values()) for (const b of p.backends) dropAgent(b);
     this.wheel.stop();
     this.state.transition('closed', 'destroyed');

@@ -106,3 +106,26 @@ test('updatePools: a removed backend takes no new connections and its tunnels ge
   assert.equal(n, 3);
   assert.equal(node.rt.registry.size, 0);
 });
+
+test('a VIP reopened after stopAccepting serves again; connections of the old listener stay until destroy', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const port = await freePort(VIP);
+  const node = await startProxy(vipConfig(port, [b.url], 'node-r'));
+  t.after(() => node.destroy());
+  await node.openVip('main', VIP, { reusePort: false });
+  const url = `ws://${VIP}:${port}/`;
+  const first = await openWs(url);
+  t.after(() => first.terminate());
+  await node.stopAccepting('main');
+  assert.ok(await refused(port));
+  await node.openVip('main', VIP, { reusePort: false });
+  const second = await openWs(url);
+  t.after(() => second.terminate());
+  assert.equal(node.tunnelCount('main'), 2);
+  assert.equal(await roundTrip(first, 'old listener'), 'old listener');
+  const closed = [first, second].map((w) => new Promise((r) => w.once('close', r)));
+  node.destroy();
+  await Promise.all(closed);
+  assert.ok(await refused(port));
+});
