@@ -13,7 +13,7 @@ export interface ListenerInfo {
   readonly vip: string | null;
   /** `http` or `https`, for X-Forwarded-Proto. */
   readonly proto: 'http' | 'https';
-  /** Listening address and port, the destination for PROXY headers sent to backends. */
+  /** Listening address and port (the port is known once listening when configured as 0). */
   readonly host: string;
   port: number;
 }
@@ -23,6 +23,9 @@ export interface ClientConn {
   readonly listener: ListenerInfo;
   readonly clientAddress: string;
   readonly clientPort: number;
+  /** Address and port the client connected to (from the PROXY header when used), sent on in PROXY headers to backends. */
+  readonly destAddress: string;
+  readonly destPort: number;
   /** Set when a connection cap refused this connection: its first request gets this status. */
   readonly reject: LimitError | null;
 }

@@ -148,13 +148,13 @@ export class Listener {
       new PendingProxyHeader(socket, this.#limits.handshakeTimeoutMs, this.#deps.wheel, this);
       return;
     }
-    this.admitted(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0);
+    this.admitted(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0, socket.localAddress ?? this.info.host, socket.localPort ?? this.info.port);
   }
 
   /** The client address is known (from the socket or its PROXY header): count it and start HTTP. */
-  admitted(socket: Socket, clientAddress: string, clientPort: number): void {
+  admitted(socket: Socket, clientAddress: string, clientPort: number, destAddress: string, destPort: number): void {
     const reject = this.#deps.limiter.admit(clientAddress);
-    const conn: ClientConn = { listener: this.info, clientAddress, clientPort, reject };
+    const conn: ClientConn = { listener: this.info, clientAddress, clientPort, destAddress, destPort, reject };
     (socket as any)[kConn] = conn;
     if (!this.#tls) {
       this.#http.emit('connection', socket);

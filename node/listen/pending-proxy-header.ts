@@ -11,7 +11,7 @@ import { parseProxyHeader } from './proxy-protocol';
 
 /** What the pending phase reports to. */
 export interface ProxyHeaderOwner {
-  admitted(socket: Socket, clientAddress: string, clientPort: number): void;
+  admitted(socket: Socket, clientAddress: string, clientPort: number, destAddress: string, destPort: number): void;
   refusedProxyHeader(socket: Socket, reason: string): void;
 }
 
@@ -48,10 +48,12 @@ export class PendingProxyHeader implements WheelEntry {
     // LOCAL (health checks of the balancer itself) and UNKNOWN carry no client: use the peer.
     const address = h.command === 'PROXY' && h.sourceAddress ? h.sourceAddress : this.socket.remoteAddress ?? '';
     const port = h.command === 'PROXY' && h.sourcePort !== undefined ? h.sourcePort : this.socket.remotePort ?? 0;
+    const destAddress = h.command === 'PROXY' && h.destAddress ? h.destAddress : this.socket.localAddress ?? '';
+    const destPort = h.command === 'PROXY' && h.destPort !== undefined ? h.destPort : this.socket.localPort ?? 0;
     this.socket.pause();
     const rest = buf.subarray(r.consumed);
     if (rest.length) this.socket.unshift(rest);
-    this.owner.admitted(this.socket, address, port);
+    this.owner.admitted(this.socket, address, port, destAddress, destPort);
   }
 
   #done(): void {

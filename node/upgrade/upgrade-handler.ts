@@ -71,7 +71,7 @@ export function proxyHeaderFor(pool: BackendPool, conn: ClientConn): Buffer | nu
   const v = pool.config.proxyProtocol;
   if (!v) return null;
   try {
-    return encodeProxyHeader(v, { address: conn.clientAddress, port: conn.clientPort }, { address: conn.listener.host, port: conn.listener.port });
+    return encodeProxyHeader(v, { address: conn.clientAddress, port: conn.clientPort }, { address: conn.destAddress, port: conn.destPort });
   } catch {
     // Mixed families (IPv4 client on an IPv6 listener) cannot be encoded as one PROXY line; send none.
     return null;

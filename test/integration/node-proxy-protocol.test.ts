@@ -104,6 +104,8 @@ test('a pool with proxyProtocol v1/v2 sends the client address on to its backend
       assert.equal(who.proxyHeader.sourceAddress, '203.0.113.77');
       assert.equal(who.proxyHeader.sourcePort, 51234);
       assert.equal(who.proxyHeader.version, version === 'v1' ? 1 : 2);
+      assert.equal(who.proxyHeader.destAddress, '127.0.0.1', 'the destination the balancer saw is passed on');
+      assert.equal(who.proxyHeader.destPort, 80);
       // HTTP to the same pool carries the header too.
       assert.equal(JSON.parse(await httpVia(port, v1('203.0.113.78', 52000))).proxyHeader.sourceAddress, '203.0.113.78');
     } finally { node.destroy(); await b.close(); }
