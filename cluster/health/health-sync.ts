@@ -2,7 +2,8 @@
  * Shares backend health through Redis. Each node writes its own observation
  * of each backend into `health:{pool}:{backend}` (field = node id), reads
  * everyone's back on a short period (one pipelined round trip), and merges
- * the fresh ones into the verdict routing uses (cluster/health/verdict.ts).
+ * the fresh ones of live nodes (current heartbeat) into the verdict routing
+ * uses (cluster/health/verdict.ts).
  * A verdict change is logged, counted, written to `verdict:{pool}` and
  * pushed on the events channel, so peers re-read that backend at once.
  *
@@ -47,6 +48,12 @@ interface Entry {
   localDown: boolean;
 }
 
+/** The alive set from ZCARD and ZRANGEBYSCORE answers of a pipeline; null when no node heartbeats (or on error). */
+function heartbeatingNodes(card: [Error | null, unknown] | undefined, ids: [Error | null, unknown] | undefined): Set<string> | null {
+  if (!card || !ids || card[0] || ids[0] || Number(card[1]) === 0) return null;
+  return new Set(ids[1] as string[]);
+}
+
 /** Observations keep for this many freshness windows in Redis, then the key expires. */
 const OBSERVATION_KEEP_WINDOWS = 20;
 
@@ -58,6 +65,13 @@ export class HealthSync implements HealthView {
   #timer: NodeJS.Timeout | null = null;
   #refreshMs = 1000;
   #redisFailing = false;
+  /**
+   * Nodes with a current heartbeat (`nodes` zset, read with the observations),
+   * or null while no node heartbeats at all (nodes without the agent): a node
+   * that died stops voting after the heartbeat timeout, well before its last
+   * observation would age out.
+   */
+  #heartbeating: Set<string> | null = null;
   /** Membership liveness (peer link, heartbeats); observations of nodes it calls dead are ignored at once. */
   isNodeAlive: ((nodeId: string) => boolean) | undefined;
 
@@ -165,9 +179,12 @@ export class HealthSync implements HealthView {
         const started = performance.now();
         const p = this.opts.redis.pipeline();
         for (const [pool, id] of list) p.hgetall(this.opts.keys.health(pool, id));
+        const now = this.opts.clock.wallMs();
+        p.zcard(this.opts.keys.nodes()).zrangebyscore(this.opts.keys.nodes(), now - this.opts.cluster.heartbeat.timeoutMs, '+inf');
         const res = (await p.exec()) ?? [];
         this.opts.metrics?.redisRoundTripSeconds.observe({ purpose: 'state' }, (performance.now() - started) / 1000);
-        res.forEach(([err, val], i) => { if (!err && val) this.#absorb(list[i][2], val as Record<string, string>); });
+        list.forEach((item, i) => { const [err, val] = res[i] ?? []; if (!err && val) this.#absorb(item[2], val as Record<string, string>); });
+        this.#heartbeating = heartbeatingNodes(res[list.length], res[list.length + 1]);
         this.#redisOk();
       } catch (err) { ok = false; this.#redisError(err); }
     }
@@ -220,8 +237,11 @@ export class HealthSync implements HealthView {
 
   #recompute(pool: string, backendId: string, e: Entry): void {
     const alive = this.isNodeAlive;
+    const beating = this.#heartbeating;
     const self = this.opts.nodeId;
-    const isNodeAlive = alive ? (id: string) => id === self || alive(id) : undefined;
+    const isNodeAlive = alive || beating
+      ? (id: string) => id === self || ((!alive || alive(id)) && (!beating || beating.has(id)))
+      : undefined;
     const merged = mergeVerdict(e.obs.values(), { rule: this.opts.cluster.health.verdict, nowWallMs: this.opts.clock.wallMs(), freshMs: e.freshMs, isNodeAlive });
     const wasUp = e.merged.state !== 'down';
     const wasUnknown = e.merged.state === 'unknown';

@@ -89,3 +89,29 @@ test('rule any: a silent observer ages out after its freshness window; slow star
   clock.advance(600);
   assert.equal(h1.rampFactor('app', 'a'), 1);
 });
+
+test('a node whose heartbeat is older than the heartbeat timeout stops voting at once, before its observation ages out', async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const r = new Redis(redis.url);
+  t.after(() => r.disconnect());
+  await r.ping();
+  const keys = new RedisKeys('hs3');
+  const clock = new ManualClock();
+  const config = sharedConfig({ nodeId: 'n1', backends: [{ id: 'a', url: 'http://127.0.0.1:9' }], redis: { url: redis.url }, verdict: 'any', healthCheck: { intervalMs: 2000, timeoutMs: 1000 } });
+  const h1 = new HealthSync({ redis: r, keys, nodeId: 'n1', cluster: config.cluster, clock, log: silentLogger() });
+  h1.setPools(config.pools);
+  // The owner (n2) said down just now; its last heartbeat is 700 ms old (timeout 600 ms in this config).
+  await r.hset(keys.health('app', 'a'), 'n2', JSON.stringify({ nodeId: 'n2', up: false, at: clock.wallMs(), latencyMs: null }));
+  await r.zadd(keys.nodes(), clock.wallMs() - 700, 'n2', clock.wallMs(), 'n1');
+  await h1.publishLocal('app', 'a', { nodeId: 'n1', up: true, at: clock.wallMs(), latencyMs: 1 });
+  await h1.refresh();
+  assert.deepEqual([h1.isUp('app', 'a'), h1.verdict('app', 'a')?.observers], [true, 1], 'dead n2 does not vote');
+  await r.zadd(keys.nodes(), clock.wallMs(), 'n2');
+  await h1.refresh();
+  assert.deepEqual([h1.isUp('app', 'a'), h1.verdict('app', 'a')?.observers], [false, 2], 'alive n2 votes');
+  // Without any heartbeat in Redis (nodes run without the agent) freshness alone decides.
+  await r.del(keys.nodes());
+  await h1.refresh();
+  assert.equal(h1.verdict('app', 'a')?.observers, 2);
+});
