@@ -52,7 +52,7 @@ test('demo SIGINT stops everything it started', { timeout: 60_000 }, async () =>
     while (!/client: <- \[echo-\d\] message 1/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.match(out, /message 1/, `demo came up:\n${out}`);
     child.kill('SIGINT');
-    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref())]);
     assert.equal(code, 0, `exit after SIGINT:\n${out}`);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
