@@ -76,18 +76,19 @@ export class TunnelRegistry implements TunnelOwner {
   }
 
   /**
-   * Closes `list` with `code`, spread over max(windowMs, n / ratePerSec)
-   * and never faster than ratePerSec; resolves with the count once all are
-   * closed (or their close timeout passed).
+   * Closes `list` with `code`, spread evenly over `windowMs` and never
+   * faster than `ratePerSec`; resolves with the count once all are closed
+   * (or their close timeout passed).
    */
   async closePaced(list: Tunnel[], code: number, reason: string, ratePerSec: number, windowMs: number): Promise<number> {
     const n = list.length;
     if (n === 0) return 0;
-    const durationMs = Math.max(windowMs, ((n - 1) * 1000) / Math.max(1, ratePerSec));
+    // Close i goes out at i * spacing: the first at once, the last at the end of the window.
+    const spacingMs = Math.max(windowMs / Math.max(1, n - 1), 1000 / Math.max(1, ratePerSec));
     const start = Date.now();
     let i = 0;
     for (let guard = 0; i < n && guard < 1_000_000; guard++) {
-      const due = durationMs <= 0 ? n : Math.min(n, Math.floor(((Date.now() - start) / durationMs) * n) + 1);
+      const due = windowMs <= 0 && spacingMs < PACE_TICK_MS / n ? n : Math.min(n, Math.floor((Date.now() - start) / spacingMs) + 1);
       for (; i < due; i++) list[i].close(code, reason);
       if (i < n) await new Promise((r) => setTimeout(r, PACE_TICK_MS));
     }
