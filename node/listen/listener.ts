@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { createReuseportFd } from 'node-unix-socket';
 import type { ListenerConfig, LimitsConfig } from '../../shared/config/schema';
 import { kConn, type ClientConn, type ListenerInfo } from '../conn';
-import type { ConnectionLimiter } from '../limits';
+import { TCP_KEEPALIVE_MS, type ConnectionLimiter } from '../limits';
 import type { TimerWheel } from '../timer-wheel';
 import { abortSocket } from '../http/abort';
 import { sniCallback, type TlsMaterial } from '../tls/secure-contexts';
@@ -62,7 +62,7 @@ export class Listener {
     this.#limits = limits;
     this.#tls = tls;
     this.#sni = sniCallback(() => this.#tls!);
-    this.#net = createNetServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
+    this.#net = createNetServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS });
     (this.#net as any)[kListener] = this;
     this.#net.on('connection', netOnConnection);
     this.#net.on('error', (err) => deps.log.error({ err, listener: config.name }, 'listener error'));

@@ -16,6 +16,7 @@ import { encodeProxyHeader } from '../listen/proxy-protocol';
 import type { Backend } from '../pool/backend';
 import type { BackendPool } from '../pool/backend-pool';
 import { buildRequestHead, invalidUpgradeReason } from './handshake';
+import { TCP_KEEPALIVE_MS } from '../limits';
 
 /** Handles one 'upgrade' event of a listener's HTTP server. */
 export function handleUpgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -81,9 +82,10 @@ export function proxyHeaderFor(pool: BackendPool, conn: ClientConn): Buffer | nu
 /** Opens the TCP (or TLS) connection to a backend; errors surface on the socket. */
 export function connectBackend(b: Backend): Socket {
   if (b.tls) {
-    return tlsConnect({ host: b.host, port: b.port, servername: isIP(b.host) ? undefined : b.host, ALPNProtocols: ['http/1.1'] });
+    const s = tlsConnect({ host: b.host, port: b.port, servername: isIP(b.host) ? undefined : b.host, ALPNProtocols: ['http/1.1'] });
+    s.setNoDelay(true);
+    s.setKeepAlive(true, TCP_KEEPALIVE_MS);
+    return s;
   }
-  const s = netConnect({ host: b.host, port: b.port, allowHalfOpen: true });
-  s.setNoDelay(true);
-  return s;
+  return netConnect({ host: b.host, port: b.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS });
 }
