@@ -13,6 +13,7 @@ test('command bus', async (t) => {
   t.after(() => server.stop());
   const cfg = RedisSchema.parse({ url: server.url });
   const conns = [createRedis(cfg, 'state'), createRedis(cfg, 'subscriber'), createRedis(cfg, 'state'), createRedis(cfg, 'subscriber')];
+  for (const c of conns) c.on('error', () => { /* teardown order may stop the server first */ });
   t.after(() => conns.forEach((c) => c.disconnect()));
   await Promise.all(conns.map((c) => c.connect()));
   const keys = new RedisKeys('bus');

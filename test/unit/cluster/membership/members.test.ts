@@ -34,6 +34,7 @@ test('heartbeats through a real Redis: written, read back, last word says stoppi
   const server = await startRedis();
   t.after(() => server.stop());
   const redis = createRedis(RedisSchema.parse({ url: server.url }), 'state');
+  redis.on('error', () => { /* teardown order may stop the server first */ });
   t.after(() => redis.disconnect());
   await redis.connect();
   const keys = new RedisKeys('hb');

@@ -13,9 +13,11 @@ test('lease scripts', async (t) => {
   t.after(() => server.stop());
   const cfg = RedisSchema.parse({ url: server.url });
   const redis = createRedis(cfg, 'lease');
+  redis.on('error', () => { /* teardown order may stop the server first */ });
   t.after(() => redis.disconnect());
   await redis.connect();
   const sub = createRedis(cfg, 'subscriber');
+  sub.on('error', () => {});
   t.after(() => sub.disconnect());
   const keys = new RedisKeys('t1');
   const events: unknown[] = [];
@@ -94,6 +96,7 @@ test('a Redis that lost its data never hands out an epoch the caller has already
   const server = await startRedis();
   t.after(() => server.stop());
   const redis = createRedis(RedisSchema.parse({ url: server.url }), 'lease');
+  redis.on('error', () => {});
   t.after(() => redis.disconnect());
   await redis.connect();
   const keys = new RedisKeys('t2');
