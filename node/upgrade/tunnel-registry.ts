@@ -7,6 +7,8 @@ import type { ClusterView } from '../../shared/cluster-view';
 import type { TimerWheel } from '../timer-wheel';
 import { Tunnel, CLOSE_TIMEOUT_MS, type TunnelOwner } from './tunnel';
 
+/** At most one "handshake refused" log line per backend in this interval. */
+const FAILURE_LOG_INTERVAL_MS = 5000;
 /** Step of the paced-close loop. */
 const PACE_TICK_MS = 20;
 
@@ -22,6 +24,8 @@ export class TunnelRegistry implements TunnelOwner {
   readonly #view: ClusterView;
   readonly #log: Logger;
   #emptyWaiters: Array<() => void> = [];
+  /** Last refused-handshake log line per backend, and how many were held back since. */
+  #lastFailureLog = new Map<string, { atMs: number; suppressed: number }>();
 
   constructor(wheel: TimerWheel, view: ClusterView, log: Logger) {
     this.#wheel = wheel;
@@ -55,7 +59,14 @@ export class TunnelRegistry implements TunnelOwner {
     const key = backendFault ? 'backend' : `status-${status}`;
     this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
     if (backendFault) this.#view.passive.connectFailed(t.target.pool, t.target.id, reason);
-    this.#log.warn({ pool: t.target.pool, backend: t.target.id, status, reason, client: t.origin.clientAddress }, 'websocket handshake refused');
+    // One line per backend per interval, with the count of the ones held back: a dead backend must not flood the log.
+    const logKey = `${t.target.pool}/${t.target.id}`;
+    const now = Date.now();
+    const last = this.#lastFailureLog.get(logKey);
+    if (last && now - last.atMs < FAILURE_LOG_INTERVAL_MS) { last.suppressed++; return; }
+    this.#lastFailureLog.set(logKey, { atMs: now, suppressed: 0 });
+    if (this.#lastFailureLog.size > 10_000) this.#lastFailureLog.clear();
+    this.#log.warn({ pool: t.target.pool, backend: t.target.id, status, reason, client: t.origin.clientAddress, suppressed: last?.suppressed ?? 0 }, 'websocket handshake refused');
   }
 
   tunnelClosed(t: Tunnel): void {
