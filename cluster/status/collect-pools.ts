@@ -8,7 +8,8 @@ import type Redis from 'ioredis';
 import type { Config } from '../../shared/config/schema';
 import type { RedisKeys } from '../../shared/redis/keys';
 import type { HealthObservation } from '../../shared/records';
-import { scanKeys, suffixes, type countKeys } from './redis-scan';
+import type { countKeys } from './redis-scan';
+import type { Discovered } from './discover';
 import type { BackendStatus, BackendView, PoolStatus } from './status-document';
 
 /** What the pool reader needs: the connection, the keys, the config and the snapshot's time and live nodes. */
@@ -22,6 +23,8 @@ export interface PoolReadContext {
   aliveNodes: ReadonlySet<string>;
   /** Observations older than this are not fresh. */
   freshMs: number;
+  /** Keys found by the discovery pass. */
+  found: Discovered;
 }
 
 /** Pool name -> backend ids, from the config and from every key that names a backend. */
@@ -32,11 +35,8 @@ async function discover(c: PoolReadContext): Promise<Map<string, Set<string>>> {
     if (backend) pools.get(pool)!.add(backend);
   };
   for (const [name, p] of Object.entries(c.config?.pools ?? {})) for (const b of p.backends) add(name, b.id);
-  for (const rest of suffixes(await scanKeys(c.redis, `${c.keys.health('', '').slice(0, -1)}*`), c.keys.health('', '').slice(0, -1))) {
-    const at = rest.indexOf(':');
-    if (at > 0) add(rest.slice(0, at), rest.slice(at + 1));
-  }
-  for (const pool of suffixes(await scanKeys(c.redis, `${c.keys.verdict('')}*`), c.keys.verdict(''))) {
+  for (const [pool, backend] of c.found.observed) add(pool, backend);
+  for (const pool of c.found.verdictPools) {
     for (const b of await c.redis.hkeys(c.keys.verdict(pool))) add(pool, b);
   }
   return pools;

@@ -11,7 +11,8 @@ import { DEFAULTS } from '../../shared/config/defaults';
 import type { RedisKeys } from '../../shared/redis/keys';
 import { readMembers, type Member } from '../membership/members';
 import { healthOf, warningsFor } from './assess';
-import { countKeys, scanKeys, suffixes } from './redis-scan';
+import { countKeys } from './redis-scan';
+import { discoverKeys, type Discover, type Discovered } from './discover';
 import { STATUS_VERSION, type NodeStatus, type PoolStatus, type StatusDocument, type VipStatus } from './status-document';
 import { readPools } from './collect-pools';
 
@@ -27,6 +28,10 @@ export interface CollectOptions {
   config?: Config | null;
   /** Wall clock, injectable for tests. */
   nowMs?: () => number;
+  /** Counts keys matching a pattern; the admin server passes a cached one (session keys can be many). */
+  countKeys?: typeof countKeys;
+  /** Finds VIPs, pools and backends by their keys; the admin server passes a cached one. */
+  discover?: Discover;
 }
 
 function fromMember(m: Member, now: number): NodeStatus {
@@ -57,10 +62,9 @@ async function readNodes(o: CollectOptions, now: number): Promise<NodeStatus[]> 
   return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-async function vipNames(o: CollectOptions, nodes: NodeStatus[]): Promise<string[]> {
+function vipNames(o: CollectOptions, nodes: NodeStatus[], found: Discovered): string[] {
   const names = new Set<string>((o.config?.vips ?? []).map((v) => v.name));
-  for (const n of suffixes(await scanKeys(o.redis, `${o.keys.vip('')}*`), o.keys.vip(''))) names.add(n);
-  for (const n of suffixes(await scanKeys(o.redis, `${o.keys.lease('')}*`), o.keys.lease(''))) names.add(n);
+  for (const n of found.vips) names.add(n);
   for (const node of nodes) for (const v of node.vips) names.add(v.name);
   return [...names].sort();
 }
@@ -94,12 +98,12 @@ export async function collectStatus(o: CollectOptions): Promise<StatusDocument> 
   const t0 = performance.now();
   await o.redis.ping();
   const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
-  const nodes = await readNodes(o, now);
-  const vips = await Promise.all((await vipNames(o, nodes)).map((n) => readVip(o, n)));
+  const [nodes, found] = await Promise.all([readNodes(o, now), (o.discover ?? discoverKeys)(o.redis, o.keys)]);
+  const vips = await Promise.all(vipNames(o, nodes, found).map((n) => readVip(o, n)));
   // The lease is the truth about ownership; a heartbeat's role may lag it by one interval.
   for (const n of nodes) if (n.alive) n.role = vips.some((v) => v.owner === n.id) ? 'owner' : 'standby';
   const alive = new Set(nodes.filter((n) => n.alive).map((n) => n.id));
-  const pools: PoolStatus[] = await readPools({ redis: o.redis, keys: o.keys, config: o.config ?? null, now, aliveNodes: alive, freshMs: freshWindowMs(o.config ?? null) }, countKeys);
+  const pools: PoolStatus[] = await readPools({ redis: o.redis, keys: o.keys, config: o.config ?? null, now, aliveNodes: alive, freshMs: freshWindowMs(o.config ?? null), found }, o.countKeys ?? countKeys);
   const base = { version: STATUS_VERSION, cluster: o.keys.cluster, generatedAt: now, redis: { address: o.address, latencyMs }, nodes, vips, pools };
   const warnings = warningsFor(base);
   return { ...base, health: healthOf(warnings), warnings };

@@ -40,3 +40,18 @@ export async function countKeys(redis: Redis, pattern: string): Promise<{ count:
 export function suffixes(keys: readonly string[], prefix: string): string[] {
   return keys.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
 }
+
+/**
+ * countKeys with a per-pattern cache of `ttlMs`: the live page refreshes
+ * twice a second, and a full SCAN for session keys each time would load Redis.
+ */
+export function cachedCountKeys(ttlMs: number, now: () => number = Date.now): typeof countKeys {
+  const cache = new Map<string, { at: number; value: { count: number; capped: boolean } }>();
+  return async (redis, pattern) => {
+    const hit = cache.get(pattern);
+    if (hit && now() - hit.at < ttlMs) return hit.value;
+    const value = await countKeys(redis, pattern);
+    cache.set(pattern, { at: now(), value });
+    return value;
+  };
+}

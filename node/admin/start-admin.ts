@@ -15,8 +15,15 @@ import { RedisKeys } from '../../shared/redis/keys';
 import { RedisUnavailableError } from '../../shared/errors';
 import { collectStatus } from '../../cluster/status/collect';
 import { publishVipInfo } from '../../cluster/status/publish-vip-info';
+import { cachedCountKeys } from '../../cluster/status/redis-scan';
+import { cachedDiscover } from '../../cluster/status/discover';
 import { AdminServer, type AdminProviders } from './admin-server';
 import { controlActions } from './control-actions';
+
+/** Session counts on the live page may be this old (they take a SCAN). */
+const SESSION_COUNT_CACHE_MS = 10_000;
+/** VIPs and pools that appear in Redis without being in this node's config show up within this time. */
+const DISCOVERY_CACHE_MS = 5_000;
 
 /** What the admin server needs of the ProxyNode. */
 export interface AdminNode {
@@ -59,6 +66,8 @@ export async function startAdminServer(o: StartAdminOptions): Promise<RunningAdm
   redis.connect().then(() => publishVipInfo(redis, keys, config.vips)).catch((err: Error) => log.warn({ err: err.message }, 'could not publish VIP facts for wsha status'));
   const address = redisAddress(config.cluster.redis);
 
+  const sessionCounts = cachedCountKeys(SESSION_COUNT_CACHE_MS);
+  const discover = cachedDiscover(DISCOVERY_CACHE_MS);
   const providers: AdminProviders = {
     state: () => ({ nodeId: config.node.id, cluster: config.cluster.name, node: o.node.snapshot(), agent: o.agent?.snapshot?.() ?? null, redis: { address, status: redis.status } }),
     ready: () => {
@@ -69,7 +78,7 @@ export async function startAdminServer(o: StartAdminOptions): Promise<RunningAdm
     },
     clusterStatus: async () => {
       if (redis.status !== 'ready') throw new RedisUnavailableError(address);
-      return collectStatus({ redis, keys, address, config });
+      return collectStatus({ redis, keys, address, config, countKeys: sessionCounts, discover });
     },
     ...controlActions({ redis, keys, config, log }),
     // The agent's own methods reuse its command bus; the fallbacks open one per call.

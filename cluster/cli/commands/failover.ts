@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { DEFAULTS } from '../../../shared/config/defaults';
 import { ConfigError } from '../../../shared/errors';
 import { failover } from '../../control/failover';
-import { scanKeys, suffixes } from '../../status/redis-scan';
+import { discoverKeys } from '../../status/discover';
 import { action } from '../exit';
 import { printJson } from '../format';
 import { addTargetOptions, withTarget, type Target, type TargetOptions } from '../redis-target';
@@ -18,7 +18,7 @@ interface FailoverFlags extends TargetOptions { vip?: string; to?: string; json?
 async function pickVip(t: Target, named: string | undefined): Promise<string> {
   if (named) return named;
   const names = new Set((t.config?.vips ?? []).map((v) => v.name));
-  for (const n of suffixes(await scanKeys(t.redis, `${t.keys.lease('')}*`), t.keys.lease(''))) names.add(n);
+  for (const n of (await discoverKeys(t.redis, t.keys)).vips) names.add(n);
   if (names.size === 1) return [...names][0];
   throw new ConfigError(names.size ? `say which VIP with --vip (one of: ${[...names].sort().join(', ')})` : 'no VIP has an owner: nothing to fail over');
 }
