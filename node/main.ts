@@ -69,7 +69,11 @@ export async function runNode(configPath: string): Promise<void> {
 
   shared.attach(proxyNodeHooks(node, config.node.drain.graceMs));
   // Signals first: the node already serves, so SIGTERM must drain and SIGHUP reload even while Redis is still out of reach.
-  wireSignals(configPath, node, logger, stoppables, (c) => shared.pools.setBase(c.pools));
+  const livePools: ReloadHooks = {
+    prepare: (c) => Object.freeze({ ...c, pools: shared.pools.preview(c.pools) }) as Config,
+    applied: (c) => shared.pools.setBase(c.pools),
+  };
+  wireSignals(configPath, node, logger, stoppables, livePools);
   await shared.start();
 
   // --- plug-in spot 2 (control plane): the agent drives the node's VIP listeners (cluster/cluster-agent.ts).
@@ -89,8 +93,8 @@ export async function runNode(configPath: string): Promise<void> {
   logger.info({ listeners: config.listeners.map((l) => l.name) }, 'node started');
 }
 
-function wireSignals(configPath: string, node: ProxyNode, logger: Logger, stoppables: Stoppable[], onReloaded?: (c: Config) => void): void {
-  process.on('SIGHUP', () => reloadFromFile(configPath, node, logger, onReloaded));
+function wireSignals(configPath: string, node: ProxyNode, logger: Logger, stoppables: Stoppable[], hooks?: ReloadHooks): void {
+  process.on('SIGHUP', () => reloadFromFile(configPath, node, logger, hooks));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -110,13 +114,20 @@ function wireSignals(configPath: string, node: ProxyNode, logger: Logger, stoppa
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection (kept running)'));
 }
 
+/** Reload hooks: live pool changes (Redis) apply over the new file pools, and only once the reload succeeded. */
+export interface ReloadHooks {
+  /** The config to apply instead of the file's (file pools with live changes on top). */
+  prepare(c: Config): Config;
+  /** Called after the node took the config, with the file's config. */
+  applied(c: Config): void;
+}
+
 /** SIGHUP: a config that fails validation or certificate loading is logged and rejected; the running one stays. */
-export function reloadFromFile(configPath: string, node: ProxyNode, logger: Logger, onReloaded?: (c: Config) => void): boolean {
+export function reloadFromFile(configPath: string, node: ProxyNode, logger: Logger, hooks?: ReloadHooks): boolean {
   try {
     const next = loadConfig(configPath);
-    node.reload(next);
-    // Live pool changes (Redis) re-apply over the new file pools.
-    onReloaded?.(next);
+    node.reload(hooks ? hooks.prepare(next) : next);
+    hooks?.applied(next);
     return true;
   } catch (err) {
     if (err instanceof ConfigError) logger.error({ problems: err.problems, code: err.code }, `config reload rejected: ${err.message.split('\n')[0]}`);

@@ -44,6 +44,11 @@ export class ConfigSync {
 
   onPools(fn: PoolsListener): void { this.#listeners.push(fn); }
 
+  /** The effective pools a new file config would give, without applying anything (reload validation). */
+  preview(base: Readonly<Record<string, PoolConfig>>): Readonly<Record<string, PoolConfig>> {
+    return applyOverlays(base, this.#overlays);
+  }
+
   /** A new file config (reload): live changes are re-applied over it. */
   setBase(base: Readonly<Record<string, PoolConfig>>): void {
     this.#base = base;

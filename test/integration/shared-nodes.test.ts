@@ -10,7 +10,7 @@ import type WebSocket from 'ws';
 import { startRedis } from '../harness/redis';
 import { waitFor, sleep } from '../harness/ports';
 import { runWsha } from '../harness/wsha-cli';
-import { startSharedCluster, whoami, type SharedCluster, type SharedClusterOptions } from '../fixtures/shared-cluster';
+import { adminGet, startSharedCluster, whoami, type SharedCluster, type SharedClusterOptions } from '../fixtures/shared-cluster';
 import { backendsCli, closeAll, heartbeat, stickyAcrossFailover } from '../fixtures/shared-scenarios';
 import { spawnBackend } from '../fixtures/backend-child';
 import { parseOverlay } from '../../cluster/config-sync/pool-overlay';
@@ -72,7 +72,7 @@ test('least-conn balances the backends\' totals across two nodes', async (t) => 
   assert.deepEqual(seen, ['b', 'b', 'b', 'b'], 'totals end 4 on a, 4 on b');
 });
 
-test('wsha backends add on one node is applied by the other within a second', async (t) => {
+test('wsha backends add on one node is applied by the other within a second, and stays through a SIGHUP reload', async (t) => {
   const c = await cluster(t, { nodes: 2, vipAddress: '127.0.0.74', backends: ['a'] });
   const extra = await spawnBackend('c');
   t.after(() => extra.kill());
@@ -89,6 +89,18 @@ test('wsha backends add on one node is applied by the other within a second', as
   const r = await whoami(`ws://127.0.0.1:${c.node('n2').directPort}/`);
   open.push(r.ws);
   assert.equal(r.backend, 'c', 'n2 routes to the added backend');
+  // SIGHUP (file unchanged): the live changes stay in force and the tunnel to c stays open.
+  c.node('n2').proc.signal('SIGHUP');
+  await c.node('n2').proc.waitForLog((l) => l.msg === 'config reloaded', 'n2 reloaded', 5000);
+  const again = await whoami(`ws://127.0.0.1:${c.node('n2').directPort}/`);
+  open.push(again.ws);
+  assert.equal(again.backend, 'c', 'still routed to the live backend after SIGHUP');
+  assert.equal(r.ws.readyState, r.ws.OPEN, 'the tunnel opened before the reload is still open');
+  // Same Backend object before and after: its tunnel count still includes the tunnel from before the reload.
+  const state = await adminGet<{ node: { pools: Array<{ name: string; backends: Array<{ id: string; tunnels: number; weight: number }> }> } }>(c.node('n2'), '/api/state');
+  const backendC = state.node.pools.find((p) => p.name === 'app')!.backends.find((b) => b.id === 'c')!;
+  assert.equal(backendC.tunnels, 2);
+  assert.equal(state.node.pools.find((p) => p.name === 'app')!.backends.find((b) => b.id === 'a')!.weight, 0, 'a still disabled');
   const list = await runWsha(['backends', 'list', 'app', '--config', c.node('n2').configPath, '--json']);
   assert.equal(list.code, 0, list.stderr);
   const rows = (JSON.parse(list.stdout) as { backends: Array<{ backend: string; state: string; source: string; verdict: string }> }).backends;
