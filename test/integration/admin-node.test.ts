@@ -64,4 +64,13 @@ test('admin API of a real node: 401s, metrics, state, failover', { timeout: 90_0
   assert.equal(refused.status, 409);
   assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'WSHA_ERR_HANDOVER');
   assert.equal((await c.owner())!.owner, other);
+
+  // Redis dies: the admin API stays up, says so with a code, and still serves metrics and state.
+  c.client.disconnect();
+  c.redis.kill();
+  const status = await waitFor(async () => { const x = await fetch(`${base}api/status`, { headers: auth }); return x.status === 503 ? x : null; }, '503 from /api/status', 10_000, 100);
+  assert.equal(((await status.json()) as { error: { code: string } }).error.code, 'WSHA_ERR_REDIS_UNAVAILABLE');
+  assert.equal((await fetch(`${base}healthz`)).status, 200);
+  assert.equal((await fetch(`${base}metrics`, { headers: auth })).status, 200);
+  assert.equal((await fetch(`${base}api/state`, { headers: auth })).status, 200);
 });
