@@ -16,7 +16,7 @@ import type { Command } from 'commander';
 import type Redis from 'ioredis';
 import { loadConfig } from '../../shared/config/load';
 import { RedisSchema, type Config, type RedisConfig } from '../../shared/config/schema';
-import { ConfigError, RedisUnavailableError } from '../../shared/errors';
+import { ConfigError, RedisUnavailableError, WshaError } from '../../shared/errors';
 import { createRedis, redisAddress } from '../../shared/redis/connect';
 import { RedisKeys } from '../../shared/redis/keys';
 
@@ -97,9 +97,23 @@ export async function withTarget<T>(opts: TargetOptions, fn: (t: Target) => Prom
   const { redisCfg, cluster, config } = resolveTarget(opts);
   const timeoutMs = Number(opts.timeout ?? CLI_CONNECT_TIMEOUT_MS) || CLI_CONNECT_TIMEOUT_MS;
   const redis = await connectCli(redisCfg, timeoutMs);
+  const address = redisAddress(redisCfg);
   try {
-    return await fn({ redis, keys: new RedisKeys(cluster), cluster, address: redisAddress(redisCfg), config });
+    return await fn({ redis, keys: new RedisKeys(cluster), cluster, address, config });
+  } catch (err) {
+    throw asRedisLoss(err, redis, address);
   } finally {
     redis.disconnect();
   }
+}
+
+/** A connection error from ioredis in the middle of a command becomes RedisUnavailableError (exit 3); anything else passes. */
+export function asRedisLoss(err: unknown, redis: Redis, address: string): unknown {
+  if (err instanceof WshaError) return err;
+  const msg = (err as Error)?.message ?? String(err);
+  const lost = redis.status !== 'ready' || /Connection is closed|Command timed out|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|Stream isn't writeable/i.test(msg);
+  if (!lost) return err;
+  const e = new RedisUnavailableError(address, err);
+  e.message = `lost Redis at ${address} (${msg})`;
+  return e;
 }
