@@ -33,7 +33,7 @@ export function registerFailoverCommand(program: Command): void {
     .option('--handover-timeout <ms>', 'give up after this long', String(DEFAULTS.handover.timeoutMs))
     .option('--json', 'print the result as JSON: {vip, oldOwner, newOwner, epoch, tookMs}');
   addTargetOptions(cmd)
-    .addHelpText('after', '\nExamples:\n  wsha failover --config /etc/wsha/node-a.yaml --vip front\n  wsha failover --redis redis://127.0.0.1:6379 --cluster demo --vip front --to node-b --json\n\nExit codes: 0 moved, 1 refused or failed (WSHA_ERR_HANDOVER: nothing moved unless said), 2 bad usage, 3 Redis unreachable, 4 unknown node or VIP.')
+    .addHelpText('after', '\nExamples:\n  wsha failover --config /etc/wsha/node-a.yaml --vip front\n  wsha failover --redis redis://127.0.0.1:6379 --cluster demo --vip front --to node-b --json\n\nExit codes: 0 moved, 1 refused or failed (WSHA_ERR_HANDOVER: unknown or unfit target, VIP without owner; nothing moved unless said), 2 bad usage (several VIPs and no --vip), 3 Redis unreachable.')
     .action(action(async (f: FailoverFlags) => {
       await withTarget(f, async (t) => {
         const vip = await pickVip(t, f.vip);
