@@ -24,6 +24,7 @@ import { PeerMesh, type PeerDeath } from './peer/peer-mesh';
 import { CommandBus, type CommandRequest } from './control/command-bus';
 import { failover, type FailoverResult } from './control/failover';
 import { drain, undrain } from './control/drain';
+import { planHandover } from './control/preflight';
 import { LeaseClient } from './vip/lease';
 import { VipManager, type VipSnapshot } from './vip/vip-manager';
 import { createDriver } from './vip/drivers/create-driver';
@@ -78,6 +79,7 @@ export class ClusterAgent {
   #mesh: PeerMesh | undefined;
   #bus: CommandBus | undefined;
   #members: Candidate[] = [];
+  #memberView: Member[] = [];
   #returns: PeerReturnWatch;
   #drained = false;
   #stopping = false;
@@ -163,6 +165,7 @@ export class ClusterAgent {
 
   #onMembers(members: Member[]): void {
     if (!this.#o.sharedState) this.readiness.stateRead();
+    this.#memberView = members;
     this.#members = members.map(toCandidate);
     const self = members.find((m) => m.record.id === this.#o.config.node.id);
     if (self && self.drained !== this.#drained) this.#setDrained(self.drained);
@@ -238,15 +241,32 @@ export class ClusterAgent {
   /** Admin API: undrain this node. */
   undrain(): Promise<unknown> { return undrain(this.#redis!.state, this.keys, this.#o.config.node.id); }
 
+  /** Shutdown: hands an owned VIP to the best eligible node, if any; failures fall back to release. */
+  async #handOff(m: VipManager): Promise<void> {
+    const snap = m.snapshot();
+    if (snap.state !== 'owner' || snap.epoch === null) return;
+    const plan = planHandover(m.name, { nodeId: this.#o.config.node.id, epoch: snap.epoch }, this.#memberView);
+    if ('reason' in plan) { this.#log.info({ vip: m.name, why: plan.reason }, 'shutdown: no handover target; releasing the VIP'); return; }
+    try {
+      const r = await m.handOver(plan.target, 'shutdown');
+      this.#log.info({ ...r }, 'shutdown: VIP handed over');
+    } catch (err) {
+      this.#log.warn({ vip: m.name, err: (err as Error).message }, 'shutdown: handover failed; releasing the VIP');
+    }
+  }
+
   /**
-   * Graceful stop: every VIP is stepped down and its lease released (a
-   * standby takes over on the release event), the last heartbeat says
-   * `stopping`, and only then does the peer link close, so that no standby
-   * ever "confirms" the death of a node that still serves.
+   * Graceful stop (SIGTERM): each owned VIP is first handed to the best
+   * eligible node by a planned handover (make-before-break: a rolling
+   * restart refuses no client); what cannot be handed over is stepped down
+   * and its lease released (a standby acquires on the release event). The
+   * last heartbeat says `stopping`, and only then does the peer link close,
+   * so that no standby ever "confirms" the death of a node that still serves.
    */
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    await Promise.all([...this.#managers.values()].map((m) => this.#handOff(m)));
     await Promise.all([...this.#managers.values()].map((m) => m.stop().catch((err) => this.#log.error({ err, vip: m.name }, 'vip stop failed'))));
     await this.#heartbeat?.stop();
     this.#mesh?.close();

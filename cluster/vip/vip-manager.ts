@@ -359,6 +359,11 @@ export class VipManager {
     try { await this.d.host.stopAccepting(this.name); } catch (err) { this.log.error({ err }, 'stop accepting failed'); }
     if (opts.release && held) await this.d.lease.release(this.name, held, reason).catch((err) => this.d.onRedis(false, err));
     this.#leaving = this.#finishLeaving(held, term);
+    // With no address to move (bind), this node is a standby again at once,
+    // while the old clients are still being closed in the background: it can
+    // take the VIP back (or receive a handover) without waiting for the window.
+    // An address-moving driver keeps it `releasing` until the address is down.
+    if (this.d.driver.reusePort) this.#backToStandby(term);
     this.d.onChange();
   }
 
@@ -367,13 +372,19 @@ export class VipManager {
     try {
       await this.d.host.closeClients(this.name, { code: 1012, reason: 'service restart', ratePerSec: h.closeRatePerSec, windowMs: h.closeWindowMs });
     } catch (err) { this.log.error({ err }, 'closing clients failed'); }
-    try { await this.d.driver.down(this.ctx(held?.epoch ?? 0)); } catch (err) { this.log.error({ err }, 'VIP driver down failed'); }
-    if (term !== this.term || this.sm.state !== 'releasing') return;
-    if (this.stopping) return;
+    // A new term means this node owns (or receives) the VIP again: its address must stay up.
+    if (term === this.term) {
+      try { await this.d.driver.down(this.ctx(held?.epoch ?? 0)); } catch (err) { this.log.error({ err }, 'VIP driver down failed'); }
+    }
+    this.#backToStandby(term);
+    this.d.onChange();
+  }
+
+  #backToStandby(term: number): void {
+    if (term !== this.term || this.sm.state !== 'releasing' || this.stopping) return;
     this.sm.transition('standby', 'left the VIP');
     this.#freeSinceMs = null;
     this.schedulePoll(jittered(this.d.timings.acquirePollMs));
-    this.d.onChange();
   }
 
   #clearOwnerTimers(): void {
