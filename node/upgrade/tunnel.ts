@@ -17,8 +17,10 @@
  *
  * The splice uses module-level listeners that reach their tunnel through
  * `socket[kTunnel]` (ws style: no per-connection closures) and pauses the
- * reader when the other side's write buffer is full (backpressure). No frame
- * is parsed. Every field is set in the constructor (one shape).
+ * reader when the other side's write buffer is full (backpressure). No
+ * payload is read: only the frame headers of the backend-to-client stream
+ * are skipped over (FrameBoundary) so that our own close frame goes out
+ * between two frames. Every field is set in the constructor (one shape).
  */
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -27,6 +29,7 @@ import type { WheelEntry } from '../timer-wheel';
 import type { Backend } from '../pool/backend';
 import { abortSocket } from '../http/abort';
 import { MAX_RESPONSE_HEAD_BYTES, headEnd, parseStatus, withExtraHeaders } from './handshake';
+import { FrameBoundary } from './frame-boundary';
 
 /** Tunnel states. */
 export const TUNNEL_STATES = ['connecting', 'open', 'closing', 'closed'] as const;
@@ -87,7 +90,13 @@ export class Tunnel implements WheelEntry {
   active = 0;
   idleMs = 0;
   timeoutMs: number;
+  /** Code and reason of our own close, set by close(); the frame goes out at the next frame boundary. */
   closeCode = 0;
+  closeReason = '';
+  /** True once our close frame was written to the client. */
+  closeSent = false;
+  /** Frame boundaries of the backend-to-client stream, so that our close frame never lands inside a frame. */
+  readonly frames = new FrameBoundary();
 
   constructor(init: { client: Duplex; backend: Socket; target: Backend; origin: TunnelOrigin; owner: TunnelOwner; head: Buffer; responseExtra: string; connectTimeoutMs: number; idleTimeoutMs: number }) {
     this.client = init.client;
@@ -154,7 +163,7 @@ export class Tunnel implements WheelEntry {
   open(head: Buffer, rest: Buffer): void {
     this.sm.transition('open', '101 from backend');
     this.client.write(withExtraHeaders(head, this.responseExtra));
-    if (rest.length) { this.owner.stats.bytesOut += rest.length; this.client.write(rest); }
+    if (rest.length) { this.frames.consume(rest, false); this.owner.stats.bytesOut += rest.length; this.client.write(rest); }
     this.#splice();
     this.client.resume();
     if (this.idleTimeoutMs > 0) { this.timeoutMs = this.idleTimeoutMs; this.owner.track(this); } else this.owner.untrack(this);
@@ -172,7 +181,9 @@ export class Tunnel implements WheelEntry {
 
   /**
    * Closes the tunnel with a WebSocket close code (see the diagram above).
-   * While connecting, the client gets HTTP 503 instead. Idempotent.
+   * While connecting, the client gets HTTP 503 instead. When the backend is
+   * in the middle of a frame, the rest of that frame is relayed first.
+   * Idempotent.
    */
   close(code: number, reason: string): void {
     const s = this.sm.state;
@@ -180,16 +191,25 @@ export class Tunnel implements WheelEntry {
     if (s !== 'open') return;
     this.sm.transition('closing', reason);
     this.closeCode = code;
-    this.backend.off('data', backendOnData);
-    this.backend.resume();
-    this.backend.end();
+    this.closeReason = reason;
     this.client.off('data', clientOnData);
     // Dropped: after our close frame the client may only answer with its own close.
     this.client.resume();
-    this.client.write(closeFrame(code, reason));
-    this.client.end();
+    this.backend.end();
     this.timeoutMs = CLOSE_TIMEOUT_MS;
     this.owner.track(this);
+    if (this.frames.atBoundary) this.sendClose();
+    else this.backend.resume();
+  }
+
+  /** Writes our close frame (at a frame boundary) and ends the client side; the backend's later bytes are dropped. */
+  sendClose(): void {
+    if (this.closeSent) return;
+    this.closeSent = true;
+    this.backend.off('data', backendOnData);
+    this.backend.resume();
+    this.client.write(closeFrame(this.closeCode, this.closeReason));
+    this.client.end();
   }
 
   /** Aborts both sockets at once (destroy, deadline). */
@@ -218,6 +238,8 @@ export class Tunnel implements WheelEntry {
     if (this.sm.state === 'connecting') return this.fail(502, 'backend closed the connection during the handshake', true);
     if (this.sm.state === 'closed') return;
     if (this.sm.state === 'open') this.sm.transition('closing', 'backend closed');
+    // Our close was waiting for a frame boundary that will never come: send it now.
+    if (this.closeCode !== 0) this.sendClose();
     // Let whatever the backend sent (its close frame) flush to the client first.
     this.client.end();
     this.timeoutMs = CLOSE_TIMEOUT_MS;
@@ -254,8 +276,16 @@ function clientOnData(this: Duplex, chunk: Buffer): void {
 function backendOnData(this: Socket, chunk: Buffer): void {
   const t = tunnelOf(this);
   t.active = 1;
+  if (t.closeCode !== 0) return backendOnDataWhileClosing(t, chunk);
+  t.frames.consume(chunk, false);
   t.owner.stats.bytesOut += chunk.length;
   if (!t.client.write(chunk)) this.pause();
+}
+/** Relays the rest of the frame in flight, then our close frame. */
+function backendOnDataWhileClosing(t: Tunnel, chunk: Buffer): void {
+  const n = t.frames.consume(chunk, true);
+  if (n > 0) { t.owner.stats.bytesOut += n; t.client.write(n === chunk.length ? chunk : chunk.subarray(0, n)); }
+  if (t.frames.atBoundary) t.sendClose();
 }
 function backendOnDrain(this: Socket): void { tunnelOf(this).client.resume(); }
 function clientOnDrain(this: Duplex): void { const t = tunnelOf(this); if (t.state === 'open') t.backend.resume(); }
@@ -265,7 +295,11 @@ function clientOnEnd(this: Duplex): void {
   // A client that half-closes before the 101 has given up on the handshake.
   else if (t.state === 'connecting') this.destroy();
 }
-function backendOnEnd(this: Socket): void { tunnelOf(this).client.end(); }
+function backendOnEnd(this: Socket): void {
+  const t = tunnelOf(this);
+  if (t.closeCode !== 0) t.sendClose();
+  t.client.end();
+}
 function clientOnError(this: Duplex): void { this.destroy(); }
 function backendOnError(this: Socket, err: NodeJS.ErrnoException): void {
   const t = tunnelOf(this);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { startBackend } from '../harness/backend';
 import { startProxy, openWs, roundTrip, closeCode } from '../harness/proxy';
-import { freePort } from '../harness/ports';
+import { freePort, waitFor } from '../harness/ports';
 import { nodeConfig, rawNodeConfig } from '../fixtures/node-config';
 
 const VIP = '127.0.0.151';
@@ -128,4 +128,24 @@ test('a VIP reopened after stopAccepting serves again; connections of the old li
   node.destroy();
   await Promise.all(closed);
   assert.ok(await refused(port));
+});
+
+test('a 1012 close while the backend is mid-message arrives as a clean close frame after that message', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [b.url] })));
+  t.after(() => node.destroy());
+  const url = `ws://127.0.0.1:${node.portOf('public')}/`;
+  for (let round = 0; round < 5; round++) {
+    const ws = await openWs(url, { perMessageDeflate: false });
+    let messages = 0;
+    let error: Error | null = null;
+    ws.on('message', () => { messages++; });
+    ws.on('error', (e) => { error = e; });
+    const code = new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+    ws.send(`flood ${8 * 1024 * 1024}`);
+    await waitFor(() => node.rt.registry.stats.bytesOut > 100_000 * (round + 1), 'flood under way');
+    await node.closeBackendTunnels('app', 'app-1', 1012);
+    assert.equal(await code, 1012, `round ${round}: clean 1012 (error: ${error ? (error as Error).message : 'none'}, ${messages} whole messages before it)`);
+  }
 });
