@@ -17,6 +17,7 @@
  * | verdict:{pool}                    | hash   | backendId -> up|down (merged)               |
  * | session:{pool}:{key}              | string | backendId, PX = affinity TTL                |
  * | conns:{pool}                      | hash   | "{nodeId}|{backendId}" -> open connections  |
+ * |                                   |        | + "{nodeId}|@" -> wall ms of that write     |
  * | pools                             | hash   | pool -> JSON of live changes (versioned)    |
  * | pools:version                     | string | version of live pool changes (INCR)         |
  * | events (channel)                  | pubsub | JSON events: verdict, pools, handover, ...  |
