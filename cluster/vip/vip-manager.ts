@@ -116,10 +116,20 @@ export class VipManager {
   /** Starts the standby poll (first poll at once). */
   start(): void { this.schedulePoll(0); }
 
+  /**
+   * Whether this node may believe it owns the VIP right now: an owning state
+   * AND its own clock still before the step-down deadline. After a freeze
+   * (SIGSTOP, VM pause) the process may answer I/O before its deadline timer
+   * runs; evaluated against the clock, its belief has already expired.
+   */
+  claimsNow(): boolean {
+    return claimsOwnership(this.sm.state) && !mustStepDown(this.d.clock.nowMs(), this.#lastRenewStartMs, this.d.timings);
+  }
+
   snapshot(): VipSnapshot {
     const s = this.sm.state;
     const holding = claimsOwnership(s) || s === 'receiving' || s === 'acquiring';
-    return { vip: this.name, state: s, epoch: holding ? this.lease?.epoch ?? null : null, claims: claimsOwnership(s), claimChangedAt: this.#claimChangedAt, serving: this.d.host.isServing(this.name), holder: this.lastHolder };
+    return { vip: this.name, state: s, epoch: holding ? this.lease?.epoch ?? null : null, claims: this.claimsNow(), claimChangedAt: this.#claimChangedAt, serving: this.d.host.isServing(this.name), holder: this.lastHolder };
   }
 
   ctx(epoch = this.lease?.epoch ?? 0): VipContext {
