@@ -85,7 +85,7 @@ export class Listener {
   /** Binds and listens; with reusePort, binds with SO_REUSEPORT so that two nodes may share the address. */
   listen(reusePort = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => { this.#net.off('listening', onListening); reject(err); };
+      const onError = (err: Error) => { this.#net.off('listening', onListening); this.dispose(); reject(err); };
       const onListening = () => {
         this.#net.off('error', onError);
         const addr = this.#net.address();
@@ -97,7 +97,7 @@ export class Listener {
       this.#net.once('listening', onListening);
       if (reusePort) {
         let fd: number;
-        try { fd = createReuseportFd(this.config.port, this.info.host); } catch (err) { this.#net.off('error', onError); this.#net.off('listening', onListening); return reject(err); }
+        try { fd = createReuseportFd(this.config.port, this.info.host); } catch (err) { this.#net.off('error', onError); this.#net.off('listening', onListening); this.dispose(); return reject(err); }
         this.#net.listen({ fd });
       } else {
         this.#net.listen({ port: this.config.port, host: this.info.host, exclusive: true });

@@ -43,3 +43,15 @@ test('SIGTERM drains: WebSocket clients get 1001 after the grace period, then th
   assert.equal(exit.code, 0);
   assert.ok(n.logs.some((l) => l.msg === 'drained, exiting'));
 });
+
+test('a listener address already in use: exit code 1 with the reason on stderr', async (t) => {
+  const { createServer } = await import('node:net');
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  t.after(() => blocker.close());
+  const n = spawnNodeProcess(rawNodeConfig({ port: (blocker.address() as { port: number }).port, backendUrls: ['http://127.0.0.1:1'] }));
+  t.after(() => n.cleanup());
+  const exit = await n.exited();
+  assert.equal(exit.code, 1);
+  assert.match(n.stderr(), /cannot start node: .*EADDRINUSE/);
+});
