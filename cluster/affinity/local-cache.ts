@@ -4,7 +4,7 @@
  * each are open here (those are the ones whose TTL this node refreshes).
  */
 
-interface Entry { pool: string; key: string; backendId: string; open: number }
+interface Entry { pool: string; key: string; backendId: string; open: number; /** Monotonic ms of the last confirmed write to Redis (-Infinity: none). */ writtenAtMs: number }
 
 /** Bounded LRU of session -> backend with open-connection counts. */
 export class LocalSessionCache {
@@ -25,8 +25,21 @@ export class LocalSessionCache {
     const id = LocalSessionCache.id(pool, key);
     const e = this.#map.get(id);
     this.#map.delete(id);
-    this.#map.set(id, { pool, key, backendId, open: (e?.open ?? 0) + 1 });
+    const writtenAtMs = e && e.backendId === backendId ? e.writtenAtMs : -Infinity;
+    this.#map.set(id, { pool, key, backendId, open: (e?.open ?? 0) + 1, writtenAtMs });
     if (this.#map.size > this.max) this.#evictOne();
+  }
+
+  /** True when the mapping was confirmed in Redis within the last `withinMs` (a write can be skipped). */
+  writtenRecently(pool: string, key: string, nowMs: number, withinMs: number): boolean {
+    const e = this.#map.get(LocalSessionCache.id(pool, key));
+    return e !== undefined && nowMs - e.writtenAtMs < withinMs;
+  }
+
+  /** Notes a confirmed write of the session's current backend. */
+  markWritten(pool: string, key: string, backendId: string, nowMs: number): void {
+    const e = this.#map.get(LocalSessionCache.id(pool, key));
+    if (e && e.backendId === backendId) e.writtenAtMs = nowMs;
   }
 
   /** One connection of the session closed. */

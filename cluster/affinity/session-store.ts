@@ -29,6 +29,8 @@ export interface SessionStoreOptions {
   maxLocal?: number;
 }
 
+/** A mapping already written within TTL / this is not written again on record(). */
+const REWRITE_FRACTION = 10;
 /** Keys refreshed per pipeline, so a refresh round never builds one huge command. */
 const REFRESH_BATCH = 1000;
 
@@ -58,6 +60,8 @@ export class SessionStore implements AffinityStore {
       this.#ok();
       this.stats.redisHits++;
       this.#o.metrics?.redisRoundTripSeconds.observe({ purpose: 'affinity' }, (performance.now() - started) / 1000);
+      // Redis lost it (expired, flushed, failover): the next record() must write again.
+      if (got === null) this.#cache.markWritten(pool, sessionKey, this.#cache.get(pool, sessionKey) ?? '', -Infinity);
       return got ?? this.#cache.get(pool, sessionKey);
     } catch (err) {
       return this.#fallback(pool, sessionKey, err);
@@ -68,13 +72,18 @@ export class SessionStore implements AffinityStore {
 
   record(pool: string, sessionKey: string, backendId: string, movedFrom?: string): void {
     this.#cache.open(pool, sessionKey, backendId);
+    const now = performance.now();
+    // A session reconnecting (or sending HTTP requests) often: one write per
+    // REWRITE_FRACTION of the TTL is enough to keep it alive in Redis.
+    const skip = movedFrom === undefined && this.#cache.writtenRecently(pool, sessionKey, now, this.#o.ttlMs / REWRITE_FRACTION);
     if (movedFrom !== undefined && movedFrom !== backendId) {
       this.stats.moves++;
       this.#o.metrics?.sessionsTotal.inc({ pool });
       this.#o.log.info({ pool, session: sessionKey, from: movedFrom, to: backendId }, 'sticky session moved');
     }
+    if (skip) return;
     this.#o.redis.set(this.#o.keys.session(pool, sessionKey), backendId, 'PX', this.#o.ttlMs)
-      .then(() => this.#ok(), (err) => this.#error(err));
+      .then(() => { this.#cache.markWritten(pool, sessionKey, backendId, now); this.#ok(); }, (err) => this.#error(err));
   }
 
   /** The session's connection on this node closed: it is no longer refreshed from here. */

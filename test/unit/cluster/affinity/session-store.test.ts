@@ -67,3 +67,28 @@ test('the local cache is bounded and evicts closed sessions first', () => {
   assert.equal(c.get('p', 'open-1'), 'a');
   assert.deepEqual([...c.active()].map((e) => e.key), ['open-1', 'open-2', 'open-3']);
 });
+
+test('a session recorded again soon is not rewritten, unless it moved or Redis lost it', async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const r = new Redis(redis.url);
+  t.after(() => r.disconnect());
+  await r.ping();
+  const s = new SessionStore({ redis: r, keys, ttlMs: 60_000, lookupTimeoutMs: 200, log: silentLogger() });
+  const writes: string[] = [];
+  const mon = await r.monitor();
+  t.after(() => mon.disconnect());
+  mon.on('monitor', (_time: string, args: string[]) => { if (args[0]?.toLowerCase() === 'set') writes.push(`${args[1].split(':').pop()}=${args[2]}`); });
+  s.record('app', 'k', 'b1');
+  await waitFor(async () => (await r.get(keys.session('app', 'k'))) === 'b1', 'first write', 2000);
+  s.record('app', 'k', 'b1');
+  s.record('app', 'k', 'b1');
+  s.record('app', 'k', 'b2', 'b1');
+  await waitFor(async () => (await r.get(keys.session('app', 'k'))) === 'b2', 'move written', 2000);
+  await r.del(keys.session('app', 'k'));
+  assert.equal(await s.lookup('app', 'k'), 'b2', 'local memory answers while Redis lost it');
+  s.record('app', 'k', 'b2');
+  await waitFor(async () => (await r.get(keys.session('app', 'k'))) === 'b2', 'rewritten after loss', 2000);
+  await waitFor(() => writes.length >= 3, 'writes seen', 2000);
+  assert.deepEqual(writes, ['k=b1', 'k=b2', 'k=b2']);
+});
