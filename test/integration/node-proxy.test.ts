@@ -206,3 +206,32 @@ test('a GET on a keep-alive socket the backend has just closed is sent again onc
   }
   assert.ok(connections >= 3, 'each retry opened a fresh connection');
 });
+
+test('churn: 300 clients open, talk and vanish (close, terminate, or mid-handshake) and nothing is left behind', async (t) => {
+  const bs = await Promise.all([startBackend({ id: 'b1' }), startBackend({ id: 'b2' })]);
+  t.after(() => Promise.all(bs.map((b) => b.close())));
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: bs.map((b) => b.url), balance: 'least-conn' })));
+  t.after(() => node.destroy());
+  const url = `ws://127.0.0.1:${node.portOf('public')}/`;
+  let echoed = 0;
+  const one = async (i: number) => {
+    if (i % 3 === 2) {
+      const ws = new (await import('ws')).default(url);
+      ws.on('error', () => {});
+      ws.on('upgrade', () => ws.terminate());
+      setTimeout(() => ws.terminate(), i % 7);
+      return;
+    }
+    const ws = await openWs(url);
+    if ((await roundTrip(ws, `m${i}`)) === `m${i}`) echoed++;
+    if (i % 3 === 0) ws.close(); else ws.terminate();
+  };
+  for (let i = 0; i < 300; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => one(i + k)));
+  assert.equal(echoed, 200);
+  await waitFor(() => node.rt.registry.size === 0 && node.connectionCount() === 0, 'no tunnel or connection left', 10000);
+  await waitFor(() => bs.every((b) => b.openSockets() === 0), 'backends see every tunnel closed', 10000);
+  for (const p of node.rt.pools.values()) for (const b of p.backends) assert.equal(b.tunnels, 0);
+  const ws = await openWs(url);
+  t.after(() => ws.terminate());
+  assert.equal(await roundTrip(ws, 'after churn'), 'after churn');
+});
