@@ -14,6 +14,7 @@ export interface CloseClientsOptions {
   windowMs: number;
 }
 
+/** The data plane as the control plane drives it for each VIP (ProxyNode implements it). */
 export interface VipHost {
   /** Opens every `on: vip:NAME` listener on `address`; resolves once all are listening. */
   openVip(vip: string, address: string, opts: { reusePort: boolean }): Promise<void>;
