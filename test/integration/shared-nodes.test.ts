@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type WebSocket from 'ws';
 import { startRedis } from '../harness/redis';
-import { waitFor, sleep } from '../harness/ports';
+import { waitFor } from '../harness/ports';
 import { runWsha } from '../harness/wsha-cli';
 import { adminGet, startSharedCluster, whoami, type SharedCluster, type SharedClusterOptions } from '../fixtures/shared-cluster';
 import { backendsCli, closeAll, heartbeat, stickyAcrossFailover } from '../fixtures/shared-scenarios';
@@ -65,7 +65,10 @@ test('least-conn balances the backends\' totals across two nodes', async (t) => 
   await backendsCli(c, ['disable', 'app', 'b'], ['n1', 'n2']);
   for (let i = 0; i < 4; i++) { const r = await whoami(via('n1')); open.push(r.ws); assert.equal(r.backend, 'a'); }
   await backendsCli(c, ['enable', 'app', 'b'], ['n1', 'n2']);
-  await sleep(400); // a few count syncs (every 100 ms)
+  // Wait until n1's four are in Redis, then until n2 has synced (its stamp moves: write and read are one MULTI).
+  await waitFor(async () => (await c.client.hget(c.keys.conns('app'), 'n1|a')) === '4', 'n1 count in Redis', 5000);
+  const seenAt = Date.now();
+  await waitFor(async () => Number(await c.client.hget(c.keys.conns('app'), 'n2|@')) > seenAt, 'n2 synced counts', 5000);
   // Four through n2: it sees n1's four on a, so all go to b (alone it would split 2/2).
   const seen: string[] = [];
   for (let i = 0; i < 4; i++) { const r = await whoami(via('n2')); open.push(r.ws); seen.push(r.backend); }
