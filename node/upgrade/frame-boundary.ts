@@ -7,19 +7,21 @@
  * Frame layout: RFC 6455 section 5.2.
  */
 
-/** Longest frame header: 2 + 8 (64-bit length) + 4 (mask). */
-const MAX_HEADER_BYTES = 14;
-
-/** Tracks frame boundaries in one direction of a tunnel. One shape; no allocation after construction. */
+/** Tracks frame boundaries in one direction of a tunnel. One shape, number fields only: nothing allocated. */
 export class FrameBoundary {
-  /** Header bytes of the frame being read, until the header is complete. */
-  readonly #hdr = new Uint8Array(MAX_HEADER_BYTES);
-  #hdrLen = 0;
+  /** Header bytes of the current frame seen so far (0 between frames). */
+  #hdrPos = 0;
+  /** Header size once its second byte is known (2, 4 or 10, plus 4 when masked), else 0. */
+  #hdrSize = 0;
+  /** End of the extended length bytes in the header (2 when there are none). */
+  #extEnd = 0;
+  /** Payload length, built from the 7-bit length or the extended length bytes. */
+  #len = 0;
   /** Payload bytes of the current frame still to come. */
   #payloadLeft = 0;
 
   /** True between two frames. */
-  get atBoundary(): boolean { return this.#payloadLeft === 0 && this.#hdrLen === 0; }
+  get atBoundary(): boolean { return this.#payloadLeft === 0 && this.#hdrPos === 0; }
 
   /**
    * Advances over `chunk` and returns how many of its bytes were taken. With
@@ -37,33 +39,31 @@ export class FrameBoundary {
         if (this.#payloadLeft === 0 && stopAtBoundary) return pos;
         continue;
       }
-      if (this.#hdrLen === 0 && stopAtBoundary) return pos;
-      this.#hdr[this.#hdrLen++] = chunk[pos++];
-      const size = this.#headerSize();
-      if (size !== 0 && this.#hdrLen === size) {
-        this.#payloadLeft = this.#payloadLength();
-        this.#hdrLen = 0;
+      if (this.#hdrPos === 0 && stopAtBoundary) return pos;
+      this.#headerByte(chunk[pos++]);
+      if (this.#hdrSize !== 0 && this.#hdrPos === this.#hdrSize) {
+        this.#payloadLeft = this.#len;
+        this.#hdrPos = 0;
+        this.#hdrSize = 0;
         if (this.#payloadLeft === 0 && stopAtBoundary) return pos;
       }
     }
     return pos;
   }
 
-  /** Total header size once the second byte is known, else 0. */
-  #headerSize(): number {
-    if (this.#hdrLen < 2) return 0;
-    const len7 = this.#hdr[1] & 0x7f;
-    return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (this.#hdr[1] & 0x80 ? 4 : 0);
-  }
-
-  #payloadLength(): number {
-    const h = this.#hdr;
-    const len7 = h[1] & 0x7f;
-    if (len7 < 126) return len7;
-    if (len7 === 126) return (h[2] << 8) | h[3];
-    // 64-bit length: exact up to 2^53, far beyond any frame a backend sends.
-    const hi = ((h[2] << 24) >>> 0) + (h[3] << 16) + (h[4] << 8) + h[5];
-    const lo = ((h[6] << 24) >>> 0) + (h[7] << 16) + (h[8] << 8) + h[9];
-    return hi * 2 ** 32 + lo;
+  /** One header byte: byte 1 gives the length form and mask bit, bytes 2.. the extended length (mask key ignored). */
+  #headerByte(b: number): void {
+    const i = this.#hdrPos++;
+    if (i === 0) return;
+    if (i === 1) {
+      const len7 = b & 0x7f;
+      const ext = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+      this.#extEnd = 2 + ext;
+      this.#hdrSize = this.#extEnd + (b & 0x80 ? 4 : 0);
+      this.#len = ext === 0 ? len7 : 0;
+      return;
+    }
+    // 64-bit lengths are exact up to 2^53, far beyond any frame a backend sends.
+    if (i < this.#extEnd) this.#len = this.#len * 256 + b;
   }
 }

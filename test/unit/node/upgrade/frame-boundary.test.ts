@@ -21,7 +21,7 @@ test('whole frames in one chunk end at a boundary', () => {
 });
 
 test('every split of a stream, even one byte at a time, tracks the same boundaries', () => {
-  const frames = [frame(1), frame(125), frame(126), frame(65535), frame(65536), frame(9, true)];
+  const frames = [frame(1), frame(125), frame(126), frame(65535), frame(65536), frame(9, true), frame(300, true), frame(70000, true)];
   const data = Buffer.concat(frames);
   const ends = new Set<number>();
   let at = 0;
