@@ -70,6 +70,7 @@ export class SharedState {
   #node: DataPlaneHooks | null = null;
   #ready: Promise<void> | null = null;
   #stopped = false;
+  #initialDone = false;
 
   constructor(o: SharedStateOptions) {
     this.#o = o;
@@ -115,6 +116,8 @@ export class SharedState {
       r.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
       r.connect().catch((err: Error) => log.warn({ err: err.message, redis: redisAddress(this.#o.config.cluster.redis) }, 'cannot connect to redis yet; retrying'));
     }
+    // After a reconnect (maybe to a restarted or failed-over Redis that lost data) rewrite the verdict table.
+    this.#redis.on('ready', () => { if (this.#initialDone) void this.health.writeTable(); });
     this.#sub.on('message', (channel: string, msg: string) => this.#onMessage(channel, msg));
     this.#sub.subscribe(this.keys.events()).catch((err: Error) => log.warn({ err: err.message }, 'cannot subscribe to cluster events yet'));
     this.prober.start();
@@ -161,6 +164,7 @@ export class SharedState {
     for (let attempt = 0; !this.#stopped; attempt++) {
       if (this.#redis.status === 'ready' && (await this.pools.load()) && (await this.health.refresh())) {
         await this.health.writeTable();
+        this.#initialDone = true;
         this.#o.log.info({ poolsVersion: this.pools.version, down: this.downBackends() }, 'shared state read from redis');
         return;
       }

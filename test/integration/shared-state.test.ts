@@ -173,4 +173,14 @@ test('Redis unreachable: routing keeps the last known verdicts and sticky lookup
   // Own observations stay fresh: the verdict still follows this node's checks.
   await b.kill();
   await waitFor(() => !n1.view.health.isUp('app', 'b'), 'b down from own checks without Redis', 5000);
+
+  // Redis comes back empty on the same port: the node writes its state again.
+  const again = await startRedis([], redis.port);
+  t.after(() => again.stop());
+  const cli = new Redis(again.url);
+  t.after(() => cli.disconnect());
+  await waitFor(async () => (await cli.hget(n1.keys.verdict('app'), 'a')) === 'down', 'verdict table rewritten', 10000, 50);
+  await waitFor(async () => Object.keys(await cli.hgetall(n1.keys.health('app', 'b'))).includes('n1'), 'observations published again', 10000, 50);
+  n1.view.affinity.record('app', 'sess-10', 'a');
+  await waitFor(async () => (await cli.get(n1.keys.session('app', 'sess-10'))) === 'a', 'sessions written again', 5000, 50);
 });
