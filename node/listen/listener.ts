@@ -125,8 +125,12 @@ export class Listener {
     this.#http.requestTimeout = Math.max(limits.requestTimeoutMs, limits.handshakeTimeoutMs);
   }
 
-  /** Swaps in new TLS material (reload); new handshakes use it, established ones are untouched. */
-  setTls(tls: TlsMaterial | null): void { if (tls) this.#tls = tls; }
+  /**
+   * Swaps in new TLS material (reload); new handshakes use it, established
+   * ones are untouched. Turning TLS on or off needs a restart, so a listener
+   * that started without TLS ignores material.
+   */
+  setTls(tls: TlsMaterial | null): void { if (tls && this.#tls) this.#tls = tls; }
 
   /** Destroys every connection and the servers (destroy, drain deadline). */
   destroy(): void {
