@@ -12,62 +12,21 @@
  * lease, which is later. So at no instant do two nodes both claim the VIP.
  */
 import type { Logger } from 'pino';
-import type { VipConfig } from '../../shared/config/schema';
-import type { Clock } from '../../shared/clock';
-import type { Metrics } from '../../shared/metrics';
 import { StateMachine } from '../../shared/state-machine';
 import { NotOwnerError } from '../../shared/errors';
-import type { VipHost } from '../../node/vip-host';
-import type { VipDriver, VipContext } from './drivers/driver';
-import type { LeaseClient, LeaseValue } from './lease';
-import { VIP_TRANSITIONS, claimsOwnership, decideStandby, jittered, mustStepDown, stepDownAtMs, type LeaseTimings, type VipState } from './ownership';
-import { preemptionTarget, rankOf, type Candidate } from './preemption';
+import type { VipContext } from './drivers/driver';
+import type { LeaseValue } from './lease';
+import { VIP_TRANSITIONS, claimsOwnership, decideStandby, jittered, mustStepDown, stepDownAtMs, type VipState } from './ownership';
+import { preemptionTarget, rankOf } from './preemption';
 import { handOver, prepareReceive, commitReceive, abortReceive, type HandoverResult } from './handover';
+import type { VipManagerDeps, VipSnapshot } from './vip-types';
 
-/** cluster.handover, as the manager uses it. */
-export interface HandoverTimings { closeRatePerSec: number; closeWindowMs: number; maxOverlapMs: number; timeoutMs: number }
-
-/** Everything one VipManager needs, injected by the ClusterAgent. */
-export interface VipManagerDeps {
-  vip: VipConfig;
-  nodeId: string;
-  lease: LeaseClient;
-  driver: VipDriver;
-  host: VipHost;
-  timings: LeaseTimings;
-  handover: HandoverTimings;
-  clock: Clock;
-  logger: Logger;
-  metrics: Metrics;
-  /** This node as a candidate right now (priority, ready, drained). */
-  self: () => Candidate;
-  /** The latest membership view. */
-  members: () => readonly Candidate[];
-  /** Sends a command to another node and waits for its reply (cluster/control/command-bus.ts). */
-  send: (nodeId: string, req: { op: 'prepare' | 'commit' | 'abort'; vip: string; from: string; epoch?: number; reason?: string }, timeoutMs: number) => Promise<unknown>;
-  /** Called after every ownership change (the agent re-beats at once). */
-  onChange: () => void;
-  /** Called on every Redis success/failure of the lease connection. */
-  onRedis: (ok: boolean, err?: unknown) => void;
-}
-
-/** What `wsha status`, the sampler and the heartbeat show of one VIP. */
-export interface VipSnapshot {
-  vip: string;
-  state: VipState;
-  /** Epoch this node holds (while it claims or receives), else null. */
-  epoch: number | null;
-  claims: boolean;
-  /** High-resolution wall ms of the last change of `claims`. */
-  claimChangedAt: number;
-  serving: boolean;
-  /** Last lease holder seen by this node. */
-  holder: LeaseValue | null;
-}
+export type { HandoverTimings, VipManagerDeps, VipSnapshot } from './vip-types';
 
 /** High-resolution wall clock for cross-process interval checks in tests. */
 const hrWallMs = (): number => performance.timeOrigin + performance.now();
 
+/** One VIP on one node, as an explicit state machine (ownership.ts) driven by timers and lease scripts. */
 export class VipManager {
   readonly name: string;
   readonly d: VipManagerDeps;
