@@ -64,6 +64,7 @@ export interface AgentSnapshot {
 /** Linux: let connections queued on a closing SO_REUSEPORT listener move to a sibling (planned handover). */
 const MIGRATE_REQ_SYSCTL = '/proc/sys/net/ipv4/tcp_migrate_req';
 
+/** The control plane of one node (see the file comment). */
 export class ClusterAgent {
   readonly keys: RedisKeys;
   readonly readiness = new Readiness();

@@ -18,7 +18,9 @@ import type { Metrics } from '../shared/metrics';
 import type { Clock } from '../shared/clock';
 import { StateMachine } from '../shared/state-machine';
 
+/** States of the Redis link machine. */
 export const REDIS_LINK_STATES = ['connecting', 'connected', 'degraded', 'lost'] as const;
+/** One of REDIS_LINK_STATES. */
 export type RedisLinkState = typeof REDIS_LINK_STATES[number];
 
 const TABLE = Object.freeze({

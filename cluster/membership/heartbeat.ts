@@ -13,6 +13,7 @@ import { readMembers, type Member } from './members';
 /** How long a heartbeat key outlives its last write: long enough for `wsha status` to show a gone node as down. */
 const HEARTBEAT_KEEP_MS = 60_000;
 
+/** What the heartbeat loop needs. */
 export interface HeartbeatOptions {
   redis: Redis;
   keys: RedisKeys;

@@ -17,6 +17,7 @@ import type { TransitionTable } from '../../shared/state-machine';
 
 /** States of one VIP on one node. */
 export const VIP_STATES = ['standby', 'acquiring', 'owner', 'handing-over', 'releasing', 'receiving', 'stopped'] as const;
+/** One of VIP_STATES. */
 export type VipState = typeof VIP_STATES[number];
 
 /** Legal moves; everything else is a bug and throws IllegalTransitionError. */

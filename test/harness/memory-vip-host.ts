@@ -5,8 +5,10 @@
  */
 import type { CloseClientsOptions, VipHost } from '../../node/vip-host';
 
+/** One recorded call. */
 export interface HostEvent { op: 'open' | 'stop' | 'close'; vip: string; atMs: number; opts?: unknown }
 
+/** The in-memory VipHost (see the file comment). */
 export class MemoryVipHost implements VipHost {
   readonly events: HostEvent[] = [];
   readonly #serving = new Set<string>();

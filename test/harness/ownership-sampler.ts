@@ -161,4 +161,5 @@ export function startSampler(c: TestCluster, everyMs = 5) {
   };
 }
 
+/** A running sampler. */
 export type Sampler = ReturnType<typeof startSampler>;

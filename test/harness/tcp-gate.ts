@@ -6,6 +6,7 @@
  */
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 
+/** A running gate. */
 export interface TcpGate {
   port: number;
   freeze(): void;
@@ -13,6 +14,7 @@ export interface TcpGate {
   close(): Promise<void>;
 }
 
+/** Starts a gate to targetHost:targetPort on a free loopback port. */
 export async function startTcpGate(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpGate> {
   const pairs = new Set<[Socket, Socket]>();
   let frozen = false;
