@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { Duplex } from 'node:stream';
 import { request } from 'node:http';
 import WebSocket from 'ws';
 import { startBackend } from '../harness/backend';
@@ -112,23 +113,40 @@ test('a pool with proxyProtocol v1/v2 sends the client address on to its backend
   }
 });
 
-test('PROXY header in front of TLS: the header is read first, then the TLS handshake', async (t) => {
+test('PROXY header in front of TLS, sent alone or in one write with the ClientHello', async (t) => {
   const b = await startBackend({ id: 'b1' });
   t.after(() => b.close());
   const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [b.url], listener: { proxyProtocol: true, tls: { selfSigned: true } } })));
   t.after(() => node.destroy());
   const port = node.portOf('public')!;
-  const ws = await new Promise<WebSocket>((resolve, reject) => {
-    const w = new WebSocket(`wss://127.0.0.1:${port}/`, {
-      createConnection: () => { const raw = connect(port, '127.0.0.1'); raw.write(v2('203.0.113.200')); return tlsConnect({ socket: raw, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }); },
+  for (const coalesce of [false, true]) {
+    const header = v2(coalesce ? '203.0.113.201' : '203.0.113.200');
+    const ws = await new Promise<WebSocket>((resolve, reject) => {
+      const w = new WebSocket(`wss://127.0.0.1:${port}/`, {
+        createConnection: () => {
+          const raw = connect(port, '127.0.0.1');
+          if (!coalesce) { raw.write(header); return tlsConnect({ socket: raw, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }); }
+          // The header and the TLS ClientHello leave in one write, as from an L4 balancer that forwards at once.
+          let first = true;
+          const joined = new Duplex({
+            write(chunk, _enc, cb) { raw.write(first ? Buffer.concat([header, chunk]) : chunk, cb); first = false; },
+            read() {},
+            final(cb) { raw.end(); cb(); },
+          });
+          raw.on('data', (d) => joined.push(d));
+          raw.on('end', () => joined.push(null));
+          raw.on('error', (e) => joined.destroy(e));
+          return tlsConnect({ socket: joined, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+        },
+      });
+      w.once('open', () => resolve(w));
+      w.once('error', reject);
     });
-    w.once('open', () => resolve(w));
-    w.once('error', reject);
-  });
-  t.after(() => ws.terminate());
-  const who = JSON.parse(await roundTrip(ws, 'whoami'));
-  assert.equal(who.headers['x-forwarded-for'], '203.0.113.200');
-  assert.equal(who.headers['x-forwarded-proto'], 'https');
+    const who = JSON.parse(await roundTrip(ws, 'whoami'));
+    ws.terminate();
+    assert.equal(who.headers['x-forwarded-for'], coalesce ? '203.0.113.201' : '203.0.113.200');
+    assert.equal(who.headers['x-forwarded-proto'], 'https');
+  }
 });
 
 test('a PROXY header and request arriving one byte at a time are reassembled', async (t) => {
