@@ -57,6 +57,10 @@ test('PROXY v1 and v2 headers set the client address the backend sees', async (t
   }
   // Plain HTTP on the same listener.
   assert.equal(JSON.parse(await httpVia(port, v1('192.0.2.44'))).headers['x-forwarded-for'], '192.0.2.44');
+  // Header and request in one write.
+  const joined = await rawExchange(port, Buffer.concat([v2('192.0.2.45'), Buffer.from('GET /one HTTP/1.0\r\nHost: a\r\n\r\n')]));
+  assert.match(joined.response, /^HTTP\/1\.1 200/);
+  assert.match(joined.response, /"x-forwarded-for":"192\.0\.2\.45"/);
 });
 
 test('a connection without a valid PROXY header is closed, and the listener keeps serving', async (t) => {
