@@ -8,7 +8,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import type Redis from 'ioredis';
-import { startRedis, type RedisProcess } from './redis';
+import { startRedis, startSentinelSetup, type RedisProcess, type SentinelSetup } from './redis';
 import { startBackend, type TestBackend } from './backend';
 import { freePort, sleep, waitFor } from './ports';
 import { spawn } from 'node:child_process';
@@ -39,6 +39,8 @@ export interface ClusterOptions {
   /** Start only the first `startNodes` nodes (others via start()). @default n */
   startNodes?: number;
   logLevel?: string;
+  /** Reach Redis through Sentinel (one master, one replica, three sentinels) instead of one server. */
+  sentinel?: boolean;
 }
 
 /** One node of the test cluster. */
@@ -54,7 +56,10 @@ export interface ClusterNode {
 /** A running test cluster. */
 export interface TestCluster {
   name: string;
+  /** The Redis server (with `sentinel`: the initial master). */
   redis: RedisProcess;
+  /** With `sentinel`: the whole setup. */
+  sentinel: SentinelSetup | null;
   /** A 'cli'-profile connection for reading keys. */
   client: Redis;
   keys: RedisKeys;
@@ -78,10 +83,10 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-function nodeConfig(o: ClusterOptions, name: string, redisUrl: string, backends: TestBackend[], n: Omit<ClusterNode, 'config' | 'proc'>, vipPort: number): Record<string, unknown> {
+function nodeConfig(o: ClusterOptions, name: string, redisCfg: Record<string, unknown>, backends: TestBackend[], n: Omit<ClusterNode, 'config' | 'proc'>, vipPort: number): Record<string, unknown> {
   return {
     cluster: {
-      name, redis: { url: redisUrl },
+      name, redis: redisCfg,
       lease: { ...(o.lease ?? {}) },
       heartbeat: { intervalMs: 100, timeoutMs: 1000, ...(o.heartbeat ?? {}) },
       handover: { closeWindowMs: 1000, closeRatePerSec: 1000, maxOverlapMs: 1000, timeoutMs: 5000, ...(o.handover ?? {}) },
@@ -158,12 +163,16 @@ export function queryState(port: number, timeoutMs = 300): Promise<AgentSnapshot
 /** Starts redis, backends and nodes; register `t.after(() => c.close())` right after. */
 export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
   const name = `t${process.pid}x${Math.floor(Math.random() * 1e6)}`;
-  const redis = await startRedis();
+  const sentinel = o.sentinel ? await startSentinelSetup(`wsha-${process.pid}`, 1000) : null;
+  const redis = sentinel ? sentinel.master : await startRedis();
+  const redisCfg: Record<string, unknown> = sentinel
+    ? { url: 'redis://127.0.0.1:6379', sentinels: sentinel.sentinels.map((x) => ({ host: x.host, port: x.port })), name: sentinel.name }
+    : { url: redis.url };
   const backends: TestBackend[] = [];
   const nodes: ClusterNode[] = [];
   let client: Redis | undefined;
   const c: TestCluster = {
-    name, redis, keys: new RedisKeys(name), backends, nodes,
+    name, redis, sentinel, keys: new RedisKeys(name), backends, nodes,
     client: undefined as unknown as Redis,
     vip: { address: o.vipAddress, port: 0, url: '' },
     node: (id) => { const n = nodes.find((x) => x.id === id); if (!n) throw new Error(`no node ${id}`); return n; },
@@ -198,11 +207,11 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
       for (const n of nodes) { n.proc?.signal('SIGCONT'); await n.proc?.cleanup(); }
       client?.disconnect();
       await Promise.all(backends.map((b) => b.close()));
-      await redis.stop();
+      if (sentinel) await sentinel.stop(); else await redis.stop();
     },
   };
   try {
-    client = createRedis(RedisSchema.parse({ url: redis.url }), 'state');
+    client = createRedis(RedisSchema.parse(redisCfg), 'state');
     client.on('error', () => { /* tests that stop Redis expect errors; commands still reject */ });
     await client.connect();
     c.client = client;
@@ -212,7 +221,7 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
     c.vip.url = `ws://${o.vipAddress}:${vipPort}/`;
     for (let i = 0; i < o.n; i++) {
       const base = { id: `n${i + 1}`, priority: o.priorities?.[i] ?? 100, adminPort: await freePort(), peerPort: await freePort() };
-      nodes.push({ ...base, config: nodeConfig(o, name, redis.url, backends, base, vipPort), proc: null });
+      nodes.push({ ...base, config: nodeConfig(o, name, redisCfg, backends, base, vipPort), proc: null });
     }
     for (const n of nodes.slice(0, o.startNodes ?? o.n)) await c.start(n.id);
   } catch (err) {
