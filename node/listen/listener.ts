@@ -65,7 +65,12 @@ export class Listener {
     this.#net = createNetServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS });
     (this.#net as any)[kListener] = this;
     this.#net.on('connection', netOnConnection);
-    this.#net.on('error', (err) => deps.log.error({ err, listener: config.name }, 'listener error'));
+    // Accept errors (EMFILE under a connection flood) come per connection: log at most one a second.
+    let lastErrorLogMs = 0;
+    this.#net.on('error', (err) => {
+      const now = Date.now();
+      if (now - lastErrorLogMs >= 1000) { lastErrorLogMs = now; deps.log.error({ err, listener: config.name }, 'listener error'); }
+    });
     this.#http = createHttpServer({
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: limits.handshakeTimeoutMs,
