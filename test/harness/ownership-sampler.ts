@@ -8,7 +8,7 @@
  *   only inside a planned handover's make-before-break overlap, bounded;
  * - the lease's epoch, which must never go down.
  */
-import { readFile } from 'node:fs';
+import { readFile, readdirSync, readlinkSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import type { TestCluster } from './cluster';
 
@@ -61,13 +61,26 @@ export function listeningPids(ssOutput: string): number[] {
  * whose /proc/net/tcp holds tens of thousands of lines; /proc/net/tcp (the
  * same kernel table, as text) is the fallback where ss is missing.
  */
-function listSockets(address: string, port: number): Promise<number[]> {
+function listSockets(address: string, port: number, pids: readonly number[]): Promise<number[]> {
   return new Promise((resolve) => {
     execFile('ss', ['-Hltnp', `src ${address}:${port}`], { timeout: 2000 }, (err, stdout) => {
       if (!err) return resolve(listeningPids(stdout));
-      readFile('/proc/net/tcp', 'latin1', (e2, table) => resolve(e2 ? [] : listeningInodes(address, port, table).map(() => -1)));
+      readFile('/proc/net/tcp', 'latin1', (e2, table) => resolve(e2 ? [] : listeningInodes(address, port, table).map((ino) => pidOfInode(ino, pids))));
     });
   });
+}
+
+/** The PID (among `pids`) holding socket inode `inode`, via /proc/PID/fd; -1 when none does. */
+export function pidOfInode(inode: string, pids: readonly number[]): number {
+  const target = `socket:[${inode}]`;
+  for (const pid of pids) {
+    let fds: string[];
+    try { fds = readdirSync(`/proc/${pid}/fd`); } catch { continue; }
+    for (const fd of fds) {
+      try { if (readlinkSync(`/proc/${pid}/fd/${fd}`) === target) return pid; } catch { /* closed meanwhile */ }
+    }
+  }
+  return -1;
 }
 
 /** Starts sampling `c` every `everyMs` until stop(). */
@@ -104,7 +117,8 @@ export function startSampler(c: TestCluster, everyMs = 5) {
   const sampleListeners = () => {
     if (ssBusy) return;
     ssBusy = true;
-    void listSockets(c.vip.address, c.vip.port).then((pids) => {
+    const nodePids = c.nodes.map((n) => n.proc?.pid).filter((p): p is number => typeof p === 'number');
+    void listSockets(c.vip.address, c.vip.port, nodePids).then((pids) => {
       ssBusy = false;
       const now = performance.timeOrigin + performance.now();
       if (pids.length >= 2) {
