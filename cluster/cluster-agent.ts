@@ -83,6 +83,8 @@ export class ClusterAgent {
   #memberView: Member[] = [];
   #returns: PeerReturnWatch;
   #drained = false;
+  /** The drained set has been read once: until then this node must not acquire (it may be drained). */
+  #membersRead = false;
   #stopping = false;
 
   constructor(o: ClusterAgentOptions) {
@@ -161,12 +163,13 @@ export class ClusterAgent {
   }
 
   #self(): Candidate {
-    return { id: this.#o.config.node.id, priority: this.#o.config.node.priority, alive: true, ready: this.ready && !this.#stopping, drained: this.#drained };
+    return { id: this.#o.config.node.id, priority: this.#o.config.node.priority, alive: true, ready: this.ready && this.#membersRead && !this.#stopping, drained: this.#drained };
   }
 
   #onMembers(members: Member[]): void {
     if (!this.#o.sharedState) this.readiness.stateRead();
     this.#memberView = members;
+    this.#membersRead = true;
     this.#members = members.map(toCandidate);
     const self = members.find((m) => m.record.id === this.#o.config.node.id);
     if (self && self.drained !== this.#drained) this.#setDrained(self.drained);

@@ -43,7 +43,13 @@ export async function leasesOf(redis: Redis, keys: RedisKeys, nodeId: string): P
 export async function drain(redis: Redis, keys: RedisKeys, nodeId: string, opts: DrainOptions = {}): Promise<FailoverResult[]> {
   const hbTimeout = opts.heartbeatTimeoutMs ?? DEFAULTS.heartbeat.timeoutMs;
   const members = await readMembers(redis, keys, Date.now(), hbTimeout);
-  if (!members.some((m) => m.record.id === nodeId)) throw new NotFoundError(`node ${nodeId}`);
+  const self = members.find((m) => m.record.id === nodeId);
+  if (!self) throw new NotFoundError(`node ${nodeId}`);
+  if (!self.alive) {
+    // A node that is down owns nothing for long (its leases expire); mark it so it stays out after a restart.
+    await redis.sadd(keys.drained(), nodeId);
+    return [];
+  }
   const owned = await leasesOf(redis, keys, nodeId);
   // Pre-flight every VIP before marking anything: all or nothing.
   const asIfDrained = members.map((m) => (m.record.id === nodeId ? { ...m, drained: true } : m));

@@ -125,9 +125,13 @@ test('planned handover, drain and refused handovers', { timeout: 60_000 }, async
     assert.ok(c.node('n1').proc!.logs.some((l) => l.msg === 'shutdown: VIP handed over'));
   });
 
-  await t.test('a handover to a stopped node is refused', async () => {
+  await t.test('a handover to a stopped node is refused; draining it marks it drained for its restart', async () => {
     await assert.rejects(failover(c.client, c.keys, { vip: 'main', to: 'n1', timeoutMs: 3000 }), (err: Error) => err instanceof HandoverError && /n1 is down/.test(err.message));
     assert.equal(await c.owner(), 'n2');
+    assert.deepEqual(await drain(c.client, c.keys, 'n1'), []);
+    assert.equal(await c.client.sismember(c.keys.drained(), 'n1'), 1);
+    await c.start('n1');
+    await waitFor(async () => (await c.state('n1'))?.drained, 'n1 comes back drained', 5000);
   });
 
   await t.test('the sampler: never two owners; two listeners only during the bounded handover overlap', async () => {
