@@ -144,6 +144,7 @@ export class ClusterAgent {
       self: () => this.#self(), members: () => this.#members,
       send: (nodeId, req, timeoutMs) => this.#bus!.request(nodeId, req, timeoutMs),
       onChange: () => void this.#heartbeat?.beatNow(),
+      publish: (e) => { this.#redis?.state.publish(this.keys.events(), JSON.stringify(e)).catch(() => {}); },
       onRedis: (ok, err) => this.#link.report('lease', ok, err),
     });
   }

@@ -54,7 +54,12 @@ export async function handOver(m: VipManager, to: string, reason: string): Promi
   const term = m.term;
   const t0 = d.clock.nowMs();
   m.sm.transition('handing-over', reason, { to, epoch: held.epoch });
-  const abortTarget = () => { d.send(to, { op: 'abort', vip: m.name, from: d.nodeId }, d.handover.maxOverlapMs).catch(() => {}); };
+  const event = (phase: string, extra: { epoch?: number; detail?: string } = {}) => d.publish?.({ type: 'handover', vip: m.name, phase, from: d.nodeId, to, at: Date.now(), ...extra });
+  event('started', { epoch: held.epoch, detail: reason });
+  const abortTarget = () => {
+    event('aborted');
+    d.send(to, { op: 'abort', vip: m.name, from: d.nodeId }, d.handover.maxOverlapMs).catch(() => {});
+  };
   const backToOwner = (why: string) => { if (term === m.term && m.sm.state === 'handing-over') m.sm.transition('owner', why); };
 
   try {
@@ -65,6 +70,7 @@ export async function handOver(m: VipManager, to: string, reason: string): Promi
     throw new HandoverError(`VIP ${m.name}: target ${to} did not prepare (${(err as Error).message}); nothing moved`);
   }
   const preparedAt = d.clock.nowMs();
+  event('prepared');
   if (term !== m.term || m.sm.state !== 'handing-over') {
     abortTarget();
     throw new HandoverError(`VIP ${m.name}: this node lost the lease while ${to} prepared`);
@@ -96,6 +102,7 @@ export async function handOver(m: VipManager, to: string, reason: string): Promi
   await m.stepDown(reason, { release: false, to });
   const overlapMs = Math.round(d.clock.nowMs() - preparedAt);
   m.log.info({ vip: m.name, to, epoch: r.lease.epoch, overlapMs, maxOverlapMs: d.handover.maxOverlapMs }, 'make-before-break overlap ended');
+  event('moved', { epoch: r.lease.epoch, detail: `overlap ${overlapMs} ms, closing ${closing} clients` });
   await committed;
   return { vip: m.name, oldOwner: d.nodeId, newOwner: to, epoch: r.lease.epoch, tookMs: Math.round(d.clock.nowMs() - t0), overlapMs, closing };
 }

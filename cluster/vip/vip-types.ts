@@ -11,6 +11,7 @@ import type { VipDriver } from './drivers/driver';
 import type { LeaseClient, LeaseValue } from './lease';
 import type { LeaseTimings, VipState } from './ownership';
 import type { Candidate } from './preemption';
+import type { ClusterEvent } from '../../shared/records';
 
 /** cluster.handover, as the manager uses it. */
 export interface HandoverTimings { closeRatePerSec: number; closeWindowMs: number; maxOverlapMs: number; timeoutMs: number }
@@ -35,6 +36,8 @@ export interface VipManagerDeps {
   send: (nodeId: string, req: { op: 'prepare' | 'commit' | 'abort'; vip: string; from: string; epoch?: number; reason?: string }, timeoutMs: number) => Promise<unknown>;
   /** Called after every ownership change (the agent re-beats at once). */
   onChange: () => void;
+  /** Publishes a cluster event (handover phases) on the events channel; fire-and-forget. */
+  publish?: (e: ClusterEvent) => void;
   /** Called on every Redis success/failure of the lease connection. */
   onRedis: (ok: boolean, err?: unknown) => void;
 }

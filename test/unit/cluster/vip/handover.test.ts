@@ -36,6 +36,7 @@ test('planned handover', { timeout: 30_000 }, async (t) => {
     b: { id: 'b', priority: 100, alive: true, ready: true, drained: false },
   };
   const faults = { dropCommit: false };
+  const events: Array<{ phase: string; from: string; to: string }> = [];
   const managers: Record<string, VipManager> = {};
   const hosts: Record<string, MemoryVipHost> = {};
   for (const id of ['a', 'b']) {
@@ -57,6 +58,7 @@ test('planned handover', { timeout: 30_000 }, async (t) => {
         return m.abort(req.from);
       },
       onChange: () => {}, onRedis: () => {},
+      publish: (e) => { if (e.type === 'handover') events.push({ phase: e.phase, from: e.from, to: e.to }); },
     });
   }
   const A = managers.a!, B = managers.b!;
@@ -80,6 +82,7 @@ test('planned handover', { timeout: 30_000 }, async (t) => {
     assert.ok(aStop.atMs - bOpen.atMs <= MAX_OVERLAP_MS, 'bounded overlap');
     assert.deepEqual(await lease.read('main'), { nodeId: 'b', epoch: r.epoch });
     await assert.rejects(A.handOver('b'), NotOwnerError);
+    assert.deepEqual(events.map((e) => e.phase), ['started', 'prepared', 'moved'], 'handover phases published');
   });
 
   await t.test('a lost commit: the target finds the lease by polling and becomes owner', async () => {
@@ -100,6 +103,7 @@ test('planned handover', { timeout: 30_000 }, async (t) => {
     assert.equal(A.state, 'owner');
     assert.deepEqual(await lease.read('main'), before);
     assert.equal(hosts.b!.events.filter((e) => e.op === 'open').length, opens, 'b opened nothing');
+    assert.equal(events.at(-1)?.phase, 'aborted');
     cands.b!.drained = false;
   });
 
