@@ -249,6 +249,7 @@ export class VipManager {
       this.log.warn({ epoch: held.epoch, holder: r.holder }, 'renewal refused: lease lost');
       return void this.stepDown('lease-lost', { release: false });
     }
+    this.d.metrics.redisRoundTripSeconds.observe({ purpose: 'lease' }, (this.d.clock.nowMs() - start) / 1000);
     if (start > this.#lastRenewStartMs) this.#lastRenewStartMs = start;
     if (this.#checkDeadline(term)) return;
     this.#armDeadline(term);
