@@ -18,6 +18,8 @@ export interface Selection {
   responseExtra: string;
   /** The same cookie as a header for the forwarded request, so the backend sees the session. */
   requestExtra: string;
+  /** Sticky pools: the session key recorded in the affinity store, to release when the connection ends; else null. */
+  sessionKey: string | null;
 }
 
 /** The session key a sticky pool reads from a request, or null when the client sent none. */
@@ -38,7 +40,7 @@ export function sessionKeyOf(pool: BackendPool, req: IncomingMessage): string | 
 export async function selectBackend(pool: BackendPool, view: ClusterView, req: IncomingMessage, clientAddress: string, lookupTimeoutMs: number): Promise<Selection | null> {
   if (pool.config.balance !== 'sticky') {
     const backend = pool.pick({ clientAddress, sessionKey: null, preferredId: null });
-    return backend ? { backend, responseExtra: '', requestExtra: '' } : null;
+    return backend ? { backend, responseExtra: '', requestExtra: '', sessionKey: null } : null;
   }
   let key = sessionKeyOf(pool, req);
   let responseExtra = '';
@@ -54,7 +56,7 @@ export async function selectBackend(pool: BackendPool, view: ClusterView, req: I
   const backend = pool.pick({ clientAddress, sessionKey, preferredId });
   if (!backend) return null;
   view.affinity.record(pool.name, sessionKey, backend.id, preferredId !== null && preferredId !== backend.id ? preferredId : undefined);
-  return { backend, responseExtra, requestExtra };
+  return { backend, responseExtra, requestExtra, sessionKey };
 }
 
 /** The affinity store's answer, or null when it fails or is slower than cluster.affinity.lookupTimeoutMs. */

@@ -78,6 +78,7 @@ async function proxy(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse)
     if (done) return;
     done = true;
     b.inFlight--;
+    if (sel.sessionKey !== null) rt.view.affinity.release?.(pool.name, sel.sessionKey);
     const key = `${pool.name}\u0000${Math.floor(status / 100)}xx`;
     rt.httpRequests.set(key, (rt.httpRequests.get(key) ?? 0) + 1);
   };

@@ -72,6 +72,8 @@ export class TunnelRegistry implements TunnelOwner {
   tunnelClosed(t: Tunnel): void {
     if (!this.tunnels.delete(t)) return;
     t.target.tunnels--;
+    // Only sessions with an open connection here get their affinity TTL refreshed by this node.
+    if (t.sessionKey !== null) this.#view.affinity.release?.(t.target.pool, t.sessionKey);
     if (this.tunnels.size === 0 && this.#emptyWaiters.length) {
       const w = this.#emptyWaiters;
       this.#emptyWaiters = [];

@@ -84,6 +84,8 @@ export class Tunnel implements WheelEntry {
   handshakeBuf: Buffer | null = null;
   /** Header lines added to the 101 (sticky cookie), '' for none. */
   responseExtra: string;
+  /** Sticky session key recorded for this tunnel (released when it closes), or null. */
+  readonly sessionKey: string | null;
   /** True once the backend TCP (and TLS) connection is up. */
   connected = false;
   idleTimeoutMs: number;
@@ -98,7 +100,7 @@ export class Tunnel implements WheelEntry {
   /** Frame boundaries of the backend-to-client stream, so that our close frame never lands inside a frame. */
   readonly frames = new FrameBoundary();
 
-  constructor(init: { client: Duplex; backend: Socket; target: Backend; origin: TunnelOrigin; owner: TunnelOwner; head: Buffer; responseExtra: string; connectTimeoutMs: number; idleTimeoutMs: number }) {
+  constructor(init: { client: Duplex; backend: Socket; target: Backend; origin: TunnelOrigin; owner: TunnelOwner; head: Buffer; responseExtra: string; sessionKey: string | null; connectTimeoutMs: number; idleTimeoutMs: number }) {
     this.client = init.client;
     this.backend = init.backend;
     this.target = init.target;
@@ -106,6 +108,7 @@ export class Tunnel implements WheelEntry {
     this.owner = init.owner;
     this.pendingHead = init.head;
     this.responseExtra = init.responseExtra;
+    this.sessionKey = init.sessionKey;
     this.idleTimeoutMs = init.idleTimeoutMs;
     this.timeoutMs = init.connectTimeoutMs;
     (this.client as any)[kTunnel] = this;

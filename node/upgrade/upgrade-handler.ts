@@ -44,7 +44,10 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
   const pool = rt.pools.get(route.pool);
   if (!pool) return refuse(rt, socket, 503, `pool ${route.pool} is gone`, 'no-backend');
   const sel = await selectBackend(pool, rt.view, req, conn.clientAddress, rt.affinityLookupTimeoutMs);
-  if (socket.destroyed) return;
+  if (socket.destroyed) {
+    if (sel?.sessionKey != null) rt.view.affinity.release?.(pool.name, sel.sessionKey);
+    return;
+  }
   if (!sel) return refuse(rt, socket, 503, `no healthy backend in pool ${pool.name}`, 'no-backend');
   socket.off('error', socketOnErrorDuringPick);
   const reqHead = buildRequestHead(req, { clientAddress: conn.clientAddress, proto: conn.listener.proto, extra: sel.requestExtra });
@@ -60,6 +63,7 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
     origin: { listener: conn.listener.name, vip: conn.listener.vip, clientAddress: conn.clientAddress },
     head: parts.length === 1 ? parts[0] : Buffer.concat(parts),
     responseExtra: sel.responseExtra,
+    sessionKey: sel.sessionKey,
     connectTimeoutMs: rt.limits.backendConnectTimeoutMs,
     idleTimeoutMs: rt.limits.idleTimeoutMs,
   });

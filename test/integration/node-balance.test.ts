@@ -10,6 +10,8 @@ import { startBackend, type TestBackend } from '../harness/backend';
 import { startProxy, openWs, roundTrip } from '../harness/proxy';
 import { nodeConfig, rawNodeConfig } from '../fixtures/node-config';
 import type WebSocket from 'ws';
+import { localClusterView } from '../../shared/cluster-view';
+import { waitFor } from '../harness/ports';
 
 async function backends(t: { after(fn: () => unknown): void }, n: number): Promise<TestBackend[]> {
   const list = await Promise.all(Array.from({ length: n }, (_, i) => startBackend({ id: `app-${i + 1}` })));
@@ -108,4 +110,31 @@ test('sticky with setCookie sets the session cookie on the 101 and the backend s
   const ids = new Set<string>();
   for (let i = 0; i < 4; i++) { const ws = await openWs(url, { headers: { Cookie: cookie } }); ids.add(await whoami(ws)); ws.terminate(); }
   assert.equal(ids.size, 1);
+});
+
+test('sticky: every recorded session is released when its tunnel or HTTP request ends (so only open sessions are refreshed)', async (t) => {
+  const bs = await backends(t, 2);
+  const base = localClusterView();
+  const open = new Map<string, number>();
+  const view = {
+    ...base,
+    affinity: {
+      lookup: base.affinity.lookup,
+      record: (pool: string, key: string, backendId: string) => { open.set(key, (open.get(key) ?? 0) + 1); base.affinity.record(pool, key, backendId); },
+      release: (_pool: string, key: string) => { open.set(key, (open.get(key) ?? 0) - 1); },
+    },
+  };
+  const node = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: bs.map((b) => b.url), balance: 'sticky', pool: { sticky: { header: 'X-Session' } } })), view);
+  t.after(() => node.destroy());
+  const port = node.portOf('public');
+  const a = await openWs(`ws://127.0.0.1:${port}/`, { headers: { 'X-Session': 'k1' } });
+  const b = await openWs(`ws://127.0.0.1:${port}/`, { headers: { 'X-Session': 'k1' } });
+  assert.equal(open.get('k1'), 2, 'two open tunnels of one session');
+  a.close();
+  await waitFor(() => open.get('k1') === 1, 'release of the first tunnel', 5000);
+  b.terminate();
+  await waitFor(() => open.get('k1') === 0, 'release of the second tunnel', 5000);
+  const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'X-Session': 'k2' } });
+  await res.text();
+  await waitFor(() => open.get('k2') === 0, 'release after the HTTP request', 5000);
 });
