@@ -124,7 +124,8 @@ export class ClusterAgent {
 
     this.#bus = new CommandBus(redis.state, redis.sub, this.keys, config.node.id, (req) => this.#handle(req));
     redis.sub.on('message', (channel: string, message: string) => { if (channel === this.keys.events()) this.#onEvent(message); });
-    await Promise.all([this.#bus.start(), redis.sub.subscribe(this.keys.events())]).catch((err: Error) => this.#log.warn({ err: err.message }, 'subscribe failed; ioredis resubscribes on reconnect'));
+    // Not awaited: with Redis down the subscriber queues these until it connects, and start() must not wait for Redis.
+    Promise.all([this.#bus.start(), redis.sub.subscribe(this.keys.events())]).catch((err: Error) => this.#log.warn({ err: err.message }, 'subscribe failed; ioredis resubscribes on reconnect'));
 
     this.#heartbeat = new Heartbeat({
       redis: redis.state, keys: this.keys, intervalMs: config.cluster.heartbeat.intervalMs, timeoutMs: config.cluster.heartbeat.timeoutMs,

@@ -74,21 +74,25 @@ export async function runNode(configPath: string): Promise<void> {
     applied: (c) => shared.pools.setBase(c.pools),
   };
   wireSignals(configPath, node, logger, stoppables, livePools);
-  await shared.start();
 
   // --- plug-in spot 2 (control plane): the agent drives the node's VIP listeners (cluster/cluster-agent.ts).
   const agent = new ClusterAgent({ config, logger, metrics, connections: () => node.rt.registry.size, version: require('../../package.json').version, sharedState: shared, backendsDown: () => shared.downBackends() });
-  await agent.start(node);
-  stoppables.push(agent, shared);
 
   // --- plug-in spot 3 (admin server): health, metrics, state, actions and the live page on node.admin.listen.
+  // Before the control plane starts, so that /healthz and /readyz answer even while Redis is out of reach.
+  let admin: Stoppable;
   try {
-    stoppables.push(await startAdminServer({ config, logger, metrics, node, agent }));
+    admin = await startAdminServer({ config, logger, metrics, node, agent });
   } catch (err) {
     logger.fatal({ err, admin: config.node.admin.listen }, 'admin api failed to start');
     process.stderr.write(`wsha: cannot start the admin API on ${config.node.admin.listen}: ${(err as Error).message}\n`);
     process.exit(EXIT_START);
   }
+
+  await shared.start();
+  await agent.start(node);
+  // Stopped in this order on SIGTERM: VIPs handed over first, then shared state, then the admin API.
+  stoppables.push(agent, shared, admin);
 
   logger.info({ listeners: config.listeners.map((l) => l.name) }, 'node started');
 }
