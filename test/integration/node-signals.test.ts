@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBackend } from '../harness/backend';
 import { openWs, roundTrip, closeCode } from '../harness/proxy';
-import { freePort } from '../harness/ports';
+import { freePort, waitFor } from '../harness/ports';
 import { spawnNodeProcess, startNodeProcess } from '../harness/node-process';
 import { rawNodeConfig } from '../fixtures/node-config';
 
@@ -54,4 +54,20 @@ test('a listener address already in use: exit code 1 with the reason on stderr',
   const exit = await n.exited();
   assert.equal(exit.code, 1);
   assert.match(n.stderr(), /cannot start node: .*EADDRINUSE/);
+});
+
+test('Redis out of reach: the admin API answers /healthz (200) and /readyz (503), and plain listeners serve traffic', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const raw = rawNodeConfig({ port, backendUrls: [b.url] });
+  raw.node.admin = { listen: `127.0.0.1:${adminPort}`, token: 'test-token-123' };
+  const n = await startNodeProcess(raw);
+  t.after(() => n.cleanup());
+  const healthz = await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/healthz`)).status === 200, '/healthz with Redis down', 10000);
+  assert.equal(healthz, true);
+  assert.equal((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status, 503);
+  const ws = await openWs(`ws://127.0.0.1:${port}/`);
+  t.after(() => ws.terminate());
+  assert.equal(await roundTrip(ws, 'no redis'), 'no redis');
 });
