@@ -44,6 +44,8 @@ export interface ClusterAgentOptions {
   backendsDown?: () => string[];
   /** Open client connections (shown in heartbeats). */
   connections?: () => number;
+  /** HOST:PORT the admin API really listens on (node.admin.listen may say port 0). */
+  adminAddress?: () => string;
   version?: string;
 }
 
@@ -202,7 +204,7 @@ export class ClusterAgent {
     const vips = [...this.#managers.values()].map((m) => m.snapshot()).filter((s) => s.claims && s.epoch !== null).map((s) => ({ name: s.vip, epoch: s.epoch as number }));
     const state: HeartbeatRecord['state'] = this.#stopping ? 'stopping' : this.#drained ? 'maintenance' : this.ready ? 'ready' : 'starting';
     return {
-      id: config.node.id, address: config.node.address ?? config.node.admin.listen.replace(/:\d+$/, ''), admin: config.node.admin.listen,
+      id: config.node.id, address: config.node.address ?? config.node.admin.listen.replace(/:\d+$/, ''), admin: this.#o.adminAddress?.() ?? config.node.admin.listen,
       peer: this.#peerServer?.address ?? '', priority: config.node.priority, role: vips.length ? 'owner' : 'standby', state,
       ready: this.ready, drained: this.#drained, version: this.#o.version ?? '0', startedAt: this.#startedAt,
       connections: this.#o.connections?.() ?? 0, vips, backendsDown: this.#o.backendsDown?.() ?? [],

@@ -76,13 +76,16 @@ export async function runNode(configPath: string): Promise<void> {
   wireSignals(configPath, node, logger, stoppables, livePools);
 
   // --- plug-in spot 2 (control plane): the agent drives the node's VIP listeners (cluster/cluster-agent.ts).
-  const agent = new ClusterAgent({ config, logger, metrics, connections: () => node.rt.registry.size, version: require('../../package.json').version, sharedState: shared, backendsDown: () => shared.downBackends() });
+  let adminAddress = config.node.admin.listen;
+  const agent = new ClusterAgent({ config, logger, metrics, adminAddress: () => adminAddress, connections: () => node.rt.registry.size, version: require('../../package.json').version, sharedState: shared, backendsDown: () => shared.downBackends() });
 
   // --- plug-in spot 3 (admin server): health, metrics, state, actions and the live page on node.admin.listen.
   // Before the control plane starts, so that /healthz and /readyz answer even while Redis is out of reach.
   let admin: Stoppable;
   try {
-    admin = await startAdminServer({ config, logger, metrics, node, agent });
+    const running = await startAdminServer({ config, logger, metrics, node, agent });
+    adminAddress = running.address;
+    admin = running;
   } catch (err) {
     logger.fatal({ err, admin: config.node.admin.listen }, 'admin api failed to start');
     process.stderr.write(`wsha: cannot start the admin API on ${config.node.admin.listen}: ${(err as Error).message}\n`);
