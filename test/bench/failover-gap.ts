@@ -29,7 +29,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createLab, netnsAvailable, LAB_SUBNET, type NetnsLab } from '../harness/netns';
+import { createLab, netnsAvailable, LAB_SUBNET } from '../harness/netns';
 import { labNodeConfig, scratchDir, startLabBackend, startLabNode, startLabProbe, startLabRedis, type LabNode, type ProbeEvent } from '../harness/netns-node';
 import { startRedis } from '../harness/redis';
 import { freePort, sleep, waitFor } from '../harness/ports';

@@ -11,12 +11,7 @@ import type Redis from 'ioredis';
 import { startRedis, startSentinelSetup, type RedisProcess, type SentinelSetup } from './redis';
 import { startBackend, type TestBackend } from './backend';
 import { freePort, sleep, waitFor } from './ports';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
-import type { NodeProcess } from './node-process';
+import { spawnNodeProcess, type NodeProcess } from './node-process';
 import { createRedis } from '../../shared/redis/connect';
 import { RedisSchema } from '../../shared/config/schema';
 import { RedisKeys } from '../../shared/redis/keys';
@@ -107,39 +102,9 @@ function nodeConfig(o: ClusterOptions, name: string, redisCfg: Record<string, un
 }
 
 /** Entry of a node process: node/main.ts runNode behind a two-line fixture. */
-const NODE_ENTRY = join(__dirname, '..', 'fixtures', 'cluster-node.js');
-
-/** Spawns one node process with `config` (JSON log lines captured); stopped by its own PID. */
+/** Spawns one node process (`wsha node start --config FILE`, JSON log lines captured); stopped by its own PID. */
 export function spawnClusterNode(config: object): NodeProcess {
-  const dir = mkdtempSync(join(tmpdir(), 'wsha-cnode-'));
-  const configPath = join(dir, 'config.yaml');
-  const write = (c: object | string) => writeFileSync(configPath, typeof c === 'string' ? c : stringify(c));
-  write(config);
-  const proc = spawn(process.execPath, [NODE_ENTRY, configPath], { env: { ...process.env, WSHA_LOG_PRETTY: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: Array<Record<string, any>> = [];
-  let errText = '';
-  let partial = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    partial += d.toString('utf8');
-    const lines = partial.split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) { if (line.trim()) { try { logs.push(JSON.parse(line)); } catch { logs.push({ raw: line }); } } }
-  });
-  proc.stderr!.on('data', (d: Buffer) => { errText += d.toString('utf8'); });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.once('exit', (code, signal) => res({ code, signal })));
-  const running = () => proc.exitCode === null && proc.signalCode === null;
-  return {
-    proc, pid: proc.pid!, configPath, logs,
-    stderr: () => errText,
-    writeConfig: write,
-    signal: (sig) => { if (running()) process.kill(proc.pid!, sig); },
-    exited: () => exit,
-    waitForLog: (pred, what, timeoutMs = 15000) => waitFor(() => logs.find(pred), what, timeoutMs),
-    cleanup: async () => {
-      if (running()) { process.kill(proc.pid!, 'SIGKILL'); await exit; }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return spawnNodeProcess(config);
 }
 
 /** One `state` request over a fresh connection to a node's peer port. */
