@@ -141,7 +141,10 @@ export class VipManager {
     const now = this.d.clock.nowMs();
     if (now < this.#quietUntilMs) return this.schedulePoll(Math.max(1, this.#quietUntilMs - now));
     this.#freeSinceMs ??= now;
-    const decision = decideStandby({ nowMs: now, leaseFree: true, freeSinceMs: this.#freeSinceMs, rank: rankOf(this.d.self(), this.d.members()) }, t);
+    // The last holder let its lease go (expired or released): it is not a contender for this round, even while its
+    // heartbeat still looks fresh, so that a pair's standby does not wait a rank delay behind a stalled owner.
+    const lastHolder = this.#sawHolder && this.#sawHolder !== this.d.nodeId ? new Set([this.#sawHolder]) : undefined;
+    const decision = decideStandby({ nowMs: now, leaseFree: true, freeSinceMs: this.#freeSinceMs, rank: rankOf(this.d.self(), this.d.members(), lastHolder) }, t);
     if (decision.action === 'acquire') return void this.acquire(null, this.#sawHolder ? 'lease-expired' : 'lease-free');
     this.schedulePoll(decision.why === 'rank-delay' ? decision.retryInMs : jittered(decision.retryInMs));
   }

@@ -41,9 +41,10 @@ test('preempt on: a returning higher-priority node takes the VIP back by planned
   assert.equal(await c.waitForOwner((id) => id === 'n2', 10_000), 'n2');
   const after = await c.lease();
   assert.ok(after!.epoch > before!.epoch);
-  const change = c.node('n2').proc!.logs.find((l) => l.msg === 'ownership change' && l.to === 'n2');
-  assert.equal(change?.reason, 'handover');
-  assert.ok(c.node('n1').proc!.logs.some((l) => l.msg === 'ownership change' && l.from === 'n1' && l.reason === 'preempt'));
+  // Log lines reach the test a little after the lease moved (pino writes asynchronously): wait for them.
+  const change = await c.node('n2').proc!.waitForLog((l) => l.msg === 'ownership change' && l.to === 'n2', 'n2 logs the change', 5000);
+  assert.equal(change.reason, 'handover');
+  await c.node('n1').proc!.waitForLog((l) => l.msg === 'ownership change' && l.from === 'n1' && l.reason === 'preempt', 'n1 logs the preempt', 5000);
   assert.ok((await handshake(c.vip.url, 1000)).ok);
   const r = await sampler.stop();
   assert.deepEqual(r.claimConflicts, []);
