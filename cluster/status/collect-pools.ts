@@ -2,7 +2,8 @@
  * Pools and backends of the status document: the merged verdict
  * (`verdict:{pool}`), each node's latest observation (`health:{pool}:{backend}`),
  * open connections summed over live nodes (`conns:{pool}`) and the number
- * of session-affinity records (`session:{pool}:*`).
+ * of session-affinity records (`session:{pool}:*`), and the live pool
+ * changes in force (`pools`), which also name backends added live.
  */
 import type Redis from 'ioredis';
 import type { Config } from '../../shared/config/schema';
@@ -11,6 +12,7 @@ import type { HealthObservation } from '../../shared/records';
 import type { countKeys } from './redis-scan';
 import type { Discovered } from './discover';
 import type { BackendStatus, BackendView, PoolStatus } from './status-document';
+import { readPoolChanges, type PoolChangesReport } from '../config-sync/pool-store';
 
 /** What the pool reader needs: the connection, the keys, the config and the snapshot's time and live nodes. */
 export interface PoolReadContext {
@@ -25,6 +27,8 @@ export interface PoolReadContext {
   freshMs: number;
   /** Keys found by the discovery pass. */
   found: Discovered;
+  /** Live pool changes (filled by readPools). */
+  live?: PoolChangesReport;
 }
 
 /** Pool name -> backend ids, from the config and from every key that names a backend. */
@@ -36,6 +40,7 @@ async function discover(c: PoolReadContext): Promise<Map<string, Set<string>>> {
   };
   for (const [name, p] of Object.entries(c.config?.pools ?? {})) for (const b of p.backends) add(name, b.id);
   for (const [pool, backend] of c.found.observed) add(pool, backend);
+  for (const [pool, overlay] of Object.entries(c.live?.pools ?? {})) for (const id of Object.keys(overlay.backends)) add(pool, id);
   for (const pool of c.found.verdictPools) {
     for (const b of await c.redis.hkeys(c.keys.verdict(pool))) add(pool, b);
   }
@@ -62,11 +67,21 @@ async function readBackend(c: PoolReadContext, pool: string, id: string, verdict
     if (bar > 0 && field.slice(bar + 1) === id && c.aliveNodes.has(field.slice(0, bar))) connections += Number(n) || 0;
   }
   const v = verdicts[id];
-  return { id, verdict: v === 'up' || v === 'down' ? v : 'unknown', connections, lastCheckLatencyMs: newest?.latencyMs ?? null, views };
+  return { id, verdict: v === 'up' || v === 'down' ? v : 'unknown', connections, lastCheckLatencyMs: newest?.latencyMs ?? null, live: liveState(c, pool, id), views };
+}
+
+/** The live change in force for one backend: removed and disabled win over an added URL. */
+function liveState(c: PoolReadContext, pool: string, id: string): BackendStatus['live'] {
+  const o = c.live?.pools[pool]?.backends[id];
+  if (!o) return null;
+  if (o.removed) return 'removed';
+  if (o.disabled) return 'disabled';
+  return o.url !== undefined ? 'added' : null;
 }
 
 /** Reads every pool, sorted by name, backends sorted by id. */
 export async function readPools(c: PoolReadContext, count: typeof countKeys): Promise<PoolStatus[]> {
+  c.live = await readPoolChanges(c.redis, c.keys);
   const pools = await discover(c);
   const out: PoolStatus[] = [];
   for (const name of [...pools.keys()].sort()) {

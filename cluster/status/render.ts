@@ -33,7 +33,8 @@ export function renderPools(pools: readonly PoolStatus[]): string {
   const rows: Array<Array<string | number | null>> = [];
   for (const p of pools) {
     for (const b of p.backends) {
-      const verdict = b.verdict === 'up' ? paint('up', 'green') : b.verdict === 'down' ? paint('down', 'red') : paint('unknown', 'yellow');
+      const merged = b.verdict === 'up' ? paint('up', 'green') : b.verdict === 'down' ? paint('down', 'red') : paint('unknown', 'yellow');
+      const verdict = b.live ? `${merged} (${b.live} live)` : merged;
       const views = b.views.map((v) => `${v.nodeId}:${v.up ? 'up' : 'down'}${v.fresh ? '' : '(stale)'}`).join(' ');
       rows.push([p.name, b.id, verdict, views, b.connections, b.lastCheckLatencyMs === null ? null : `${b.lastCheckLatencyMs}ms`]);
     }

@@ -14,7 +14,7 @@
  *     "vips":   [{ "name", "owner", "epoch", "since", "reason", "previousOwner",
  *                  "preempt", "driver", "address", "leaseTtlMs" }],
  *     "pools":  [{ "name", "sessions", "backends": [{ "id", "verdict", "connections",
- *                  "lastCheckLatencyMs", "views": [{ "nodeId", "up", "ageMs",
+ *                  "lastCheckLatencyMs", "live", "views": [{ "nodeId", "up", "ageMs",
  *                  "latencyMs", "reason", "fresh" }] }] }],
  *     "warnings": [{ "code", "message" }]
  *   }
@@ -86,6 +86,8 @@ export interface BackendStatus {
   connections: number;
   /** Latency of the most recent check by any node. */
   lastCheckLatencyMs: number | null;
+  /** Live pool change in force (`wsha backends add|disable|remove`), or null when the backend is as in the file config. */
+  live: 'added' | 'disabled' | 'removed' | null;
   views: BackendView[];
 }
 
@@ -133,7 +135,7 @@ const VIP: Record<string, Check> = {
   preempt: orNull(bool), driver: orNull(str), address: orNull(str), leaseTtlMs: orNull(num),
 };
 const VIEW: Record<string, Check> = { nodeId: str, up: bool, ageMs: num, latencyMs: orNull(num), reason: orNull(str), fresh: bool };
-const BACKEND: Record<string, Check> = { id: str, verdict: oneOf('up', 'down', 'unknown'), connections: num, lastCheckLatencyMs: orNull(num), views: Array.isArray };
+const BACKEND: Record<string, Check> = { id: str, verdict: oneOf('up', 'down', 'unknown'), connections: num, lastCheckLatencyMs: orNull(num), live: orNull(oneOf('added', 'disabled', 'removed')), views: Array.isArray };
 
 function checkObject(v: unknown, shape: Record<string, Check>, where: string, out: string[]): void {
   if (!v || typeof v !== 'object') { out.push(`${where}: expected an object`); return; }

@@ -41,6 +41,10 @@ test('backends and sessions: exit codes, errors and JSON', async (t) => {
   const doc = JSON.parse(list.stdout) as { version: number; backends: Array<{ backend: string; state: string; verdict: string; weight: number | null }> };
   assert.equal(doc.version, 2);
   assert.deepEqual(doc.backends.map((b) => [b.backend, b.state, b.verdict, b.weight]).sort(), [['a', 'enabled', 'up', null], ['b', 'disabled', 'down', 0], ['c', 'enabled', 'unknown', 1]]);
+  // wsha status shows the live changes in force: c added, b disabled (a verdict-table backend otherwise as configured).
+  const status = await runWsha(['status', ...target, '--json']);
+  const app = (JSON.parse(status.stdout) as { pools: Array<{ name: string; backends: Array<{ id: string; live: string | null }> }> }).pools.find((p) => p.name === 'app')!;
+  assert.deepEqual(app.backends.map((b) => [b.id, b.live]), [['a', null], ['b', 'disabled'], ['c', 'added']]);
   const text = await runWsha(['backends', 'list', ...target]);
   assert.match(text.stdout, /BACKEND/);
   assert.match(text.stdout, /version 2/);

@@ -9,7 +9,7 @@ const node = (id: string, alive = true, extra: Partial<NodeStatus> = {}): NodeSt
   version: '1', uptimeMs: 1000, connections: 0, ready: alive ? true : null, drained: false, vips: [], ...extra,
 });
 const vip = (owner: string | null): VipStatus => ({ name: 'front', owner, epoch: 1, since: 1, reason: 'x', previousOwner: null, preempt: false, driver: 'bind', address: '127.0.0.9', leaseTtlMs: 500 });
-const pool = (...verdicts: Array<'up' | 'down' | 'unknown'>): PoolStatus => ({ name: 'chat', sessions: 0, backends: verdicts.map((v, i) => ({ id: `b${i}`, verdict: v, connections: 0, lastCheckLatencyMs: 1, views: [] })) });
+const pool = (...verdicts: Array<'up' | 'down' | 'unknown'>): PoolStatus => ({ name: 'chat', sessions: 0, backends: verdicts.map((v, i) => ({ id: `b${i}`, verdict: v, connections: 0, lastCheckLatencyMs: 1, live: null, views: [] })) });
 const doc = (p: Partial<Omit<StatusDocument, 'warnings' | 'health'>>): Omit<StatusDocument, 'warnings' | 'health'> => ({
   version: 1, cluster: 'c', generatedAt: 0, redis: { address: 'x', latencyMs: 1 }, nodes: [node('a'), node('b')], vips: [vip('a')], pools: [pool('up', 'up')], ...p,
 });
