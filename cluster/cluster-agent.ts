@@ -196,7 +196,9 @@ export class ClusterAgent {
   #onEvent(message: string): void {
     let e: ClusterEvent;
     try { e = JSON.parse(message) as ClusterEvent; } catch { return; }
-    if (e.type === 'ownership' && e.owner === null) this.#managers.get(e.vip)?.leaseMayBeFree();
+    if (e.type !== 'ownership') return;
+    this.#managers.get(e.vip)?.epochSeen(e.epoch);
+    if (e.owner === null) this.#managers.get(e.vip)?.leaseMayBeFree();
   }
 
   #record(): Omit<HeartbeatRecord, 'sentAt'> {

@@ -115,6 +115,9 @@ export class VipManager {
   /** A hint that the lease may be free now (ownership event with no owner). */
   leaseMayBeFree(): void { if (this.sm.state === 'standby') this.schedulePoll(0); }
 
+  /** An ownership event named `epoch`: raise the epoch floor at once, not at the next poll (Redis may restart empty in between). */
+  epochSeen(epoch: number): void { if (Number.isFinite(epoch)) this.maxEpochSeen = Math.max(this.maxEpochSeen, epoch); }
+
   async #poll(): Promise<void> {
     if (this.sm.state !== 'standby' || this.stopping) return;
     const t = this.d.timings;

@@ -50,6 +50,11 @@ test('Redis unreachable: the owner steps down at its deadline, nobody owns, the 
 
   await t.test('Redis restarted empty: the VIP returns with an epoch above every one seen', async () => {
     const before = await c.lease();
+    // Both nodes must have learnt the current epoch (event or poll) before Redis forgets it.
+    await waitFor(async () => {
+      const st = await Promise.all([c.state('n1'), c.state('n2')]);
+      return st.every((s) => s?.vips[0]?.epoch === before!.epoch || s?.vips[0]?.holder?.epoch === before!.epoch);
+    }, 'both nodes know the current epoch', 5000);
     const port = c.redis.port;
     c.redis.kill();
     await sleep(300);
