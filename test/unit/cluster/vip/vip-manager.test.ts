@@ -108,3 +108,51 @@ test('VipManager against real Redis', { timeout: 30_000 }, async (t) => {
     await waitFor(() => other.m.state === 'owner', 'the other acquires', 3000);
   });
 });
+
+test('the standby does not wait a rank delay behind the owner that let its lease expire', { timeout: 30_000 }, async (t) => {
+  const server = await startRedis();
+  t.after(() => server.stop());
+  const gate = await startTcpGate(server.port);
+  t.after(() => gate.close());
+  const keys = new RedisKeys('vm-rank');
+  // A rank delay far longer than the lease: if the stalled owner still counted as a better candidate, b would wait it out.
+  const timings = { ...T, rankDelayMs: 5000 };
+  const vip = VipSchema.parse({ name: 'main', driver: 'bind', address: '127.0.0.68' });
+  const candidates: Candidate[] = [
+    { id: 'a', priority: 200, alive: true, ready: true, drained: false },
+    { id: 'b', priority: 100, alive: true, ready: true, drained: false },
+  ];
+  const managers: VipManager[] = [];
+  const make = async (id: 'a' | 'b', port: number) => {
+    const redis = createRedis(RedisSchema.parse({ url: `redis://127.0.0.1:${port}` }), 'lease');
+    redis.on('error', () => {});
+    t.after(() => redis.disconnect());
+    await redis.connect();
+    const host = new MemoryVipHost();
+    const m = new VipManager({
+      vip, nodeId: id, lease: new LeaseClient(redis, keys), driver: new BindDriver(), host, timings,
+      handover: { closeRatePerSec: 1000, closeWindowMs: 0, maxOverlapMs: 1000, timeoutMs: 2000 },
+      clock: systemClock, logger: silentLogger(), metrics: new Metrics({ defaultMetrics: false }),
+      // a's heartbeat still looks fresh throughout (a stalled host): only the lease tells b that a is gone.
+      self: () => candidates.find((c) => c.id === id)!, members: () => candidates,
+      send: async () => { throw new Error('no command bus in this test'); },
+      onChange: () => {}, onRedis: () => {},
+    });
+    managers.push(m);
+    return { m, host };
+  };
+  const A = await make('a', gate.port);
+  const B = await make('b', server.port);
+  t.after(async () => { gate.thaw(); await Promise.all(managers.map((m) => m.stop())); });
+  A.m.start();
+  await waitFor(() => A.m.state === 'owner', 'a owns', 5000);
+  B.m.start();
+  await sleep(3 * T.acquirePollMs);
+  assert.equal(B.m.state, 'standby');
+  const frozenAt = performance.now();
+  gate.freeze();
+  await waitFor(() => B.m.state === 'owner', 'b takes over', 4000);
+  const tookMs = performance.now() - frozenAt;
+  console.log(`# b owned the VIP ${tookMs.toFixed(0)} ms after a was cut off (lease TTL ${T.ttlMs} ms, rank delay ${timings.rankDelayMs} ms)`);
+  assert.ok(tookMs < timings.rankDelayMs, `b took over after ${tookMs.toFixed(0)} ms, without waiting the rank delay`);
+});
