@@ -1,17 +1,9 @@
 /** Free TCP ports for tests: ask the kernel with port 0, never a fixed port. */
-import { createServer } from 'node:net';
+import { freePortOn } from '../../cluster/demo/wait';
 
-/** A port that was free a moment ago on `host`. */
+/** A port that was free a moment ago on `host` (the demo's helper: one implementation). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
+  return freePortOn(host);
 }
 
 /** Resolves after `ms`. */
