@@ -14,42 +14,7 @@ import { spawnNodeProcess, type NodeProcess } from '../harness/node-process';
 import { startRedis } from '../harness/redis';
 import { freePort, waitFor } from '../harness/ports';
 import { scratchDir } from '../harness/netns-node';
-
-function config(o: { id: string; priority: number; redisUrl: string; vip: string; port: number; admin: number; peer: number; up: string; down: string }): string {
-  return `cluster:
-  name: exec-test
-  redis:
-    url: ${o.redisUrl}
-node:
-  id: ${o.id}
-  priority: ${o.priority}
-  address: 127.0.0.1
-  admin:
-    listen: 127.0.0.1:${o.admin}
-  peer:
-    listen: 127.0.0.1:${o.peer}
-vips:
-  - name: web
-    driver: exec
-    address: ${o.vip}
-    up: ${o.up} extra-arg
-    down: ${o.down}
-    execTimeoutMs: 3000
-listeners:
-  - name: ws
-    on: vip:web
-    port: ${o.port}
-routes:
-  - pool: app
-pools:
-  app:
-    backends:
-      - id: app-1
-        url: http://127.0.0.1:1
-logging:
-  level: info
-`;
-}
+import { vipNodeConfig } from '../fixtures/node-config';
 
 test('exec driver: the operator scripts get ACTION VIP ADDRESS NODE EPOCH on cleanup, up (kill -9 takeover) and down', { timeout: 60_000 }, async (t) => {
   const scratch = scratchDir();
@@ -64,7 +29,10 @@ test('exec driver: the operator scripts get ACTION VIP ADDRESS NODE EPOCH on cle
   const port = await freePort();
   const nodes: Record<string, NodeProcess> = {};
   for (const [id, priority] of [['a', 200], ['b', 100]] as const) {
-    nodes[id] = spawnNodeProcess(config({ id, priority, redisUrl: redis.url, vip, port, admin: await freePort(), peer: await freePort(), up: script, down: script }));
+    nodes[id] = spawnNodeProcess(vipNodeConfig({
+      cluster: 'exec-test', id, priority, redisUrl: redis.url, vip: { driver: 'exec', address: vip, up: `${script} extra-arg`, down: script, execTimeoutMs: 3000 },
+      port, admin: await freePort(), peer: await freePort(), backend: { id: 'app-1', url: 'http://127.0.0.1:1' },
+    }));
     t.after(() => nodes[id]?.cleanup());
     if (id === 'a') await waitFor(() => calls().find((c) => c.startsWith('extra-arg up ')), 'the up script on the first node', 20_000, 20);
   }
