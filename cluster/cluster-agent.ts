@@ -1,32 +1,42 @@
 /**
  * The control plane of one node: composes the Redis connections (lease,
- * state, subscriber), the heartbeat and membership view, the peer link, the
- * readiness gate, the command bus and one VipManager per VIP, and drives the
- * node's VipHost (the ProxyNode). node/main.ts creates it and calls
- * `start(node)`; `stop()` hands the VIPs back before the process exits.
+ * state, subscriber; each named with the node's incarnation, which is how
+ * peers prove this process dead), the heartbeat and membership view, the
+ * authenticated peer link (peer-layer.ts), the VIP guard, the readiness
+ * gate, the command bus and one VipMachine per VIP, and drives the node's
+ * VipHost. The composition root creates it and calls `start(host)`;
+ * `stop()` hands the VIPs back before the process exits.
  */
 import type Redis from 'ioredis';
 import { writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../shared/config/schema';
+import { DEFAULTS } from '../shared/config/defaults';
 import type { Metrics } from '../shared/metrics';
 import { systemClock, type Clock } from '../shared/clock';
-import { createRedis } from '../shared/redis/connect';
+import { connectionName, createRedis } from '../shared/redis/connect';
 import { RedisKeys } from '../shared/redis/keys';
 import { HandoverError, NotFoundError } from '../shared/errors';
 import type { HeartbeatRecord, ClusterEvent } from '../shared/records';
-import type { VipHost } from '../node/vip-host';
+import type { VipHost } from '../shared/ports/vip-host';
 import { Heartbeat } from './membership/heartbeat';
 import { toCandidate, type Member } from './membership/members';
 import { Readiness } from './membership/readiness';
-import { PeerServer } from './peer/peer-server';
-import { PeerMesh, type PeerDeath } from './peer/peer-mesh';
+import { freshNonce } from './peer/peer-auth';
+import { loadClusterSecret } from './peer/peer-secret';
+import { PeerLayer } from './peer/peer-layer';
+import { advertisedPeerAddress, checkAdvertisedReachable } from './peer/peer-address';
+import { leaseConnectionPresence } from './peer/death-proof';
 import { CommandBus, type CommandRequest } from './control/command-bus';
 import { failover, type FailoverResult } from './control/failover';
 import { drain, undrain } from './control/drain';
 import { planHandover } from './control/preflight';
 import { LeaseClient } from './vip/lease';
-import { VipManager, type VipSnapshot } from './vip/vip-manager';
+import { VipMachine } from './vip/vip-machine';
+import type { VipSnapshot } from './vip/vip-deps';
+import type { OwnershipTimings } from './vip/ownership';
+import { VipGuard } from './vip/guard/vip-guard';
+import { ReplicaWatch } from './vip/replica-watch';
 import { createDriver } from './vip/drivers/create-driver';
 import type { Candidate } from './vip/preemption';
 import { RedisLink } from './redis-link';
@@ -47,17 +57,27 @@ export interface ClusterAgentOptions {
   /** HOST:PORT the admin API really listens on (node.admin.listen may say port 0). */
   adminAddress?: () => string;
   version?: string;
+  /** Environment (the cluster secret may come from WSHA_CLUSTER_SECRET). */
+  env?: NodeJS.ProcessEnv;
+  /** Called when the node must not go on (a config it finds wrong only once Redis answers); the node exits. */
+  onFatal?: (err: Error) => void;
+  /** Run the VIP guard process (off only in tests of the machine alone). @default true */
+  guard?: boolean;
 }
 
 /** What the agent shows of itself (peer `state` line, admin API, tests' sampler). */
 export interface AgentSnapshot {
   node: string;
   pid: number;
+  incarnation: string;
   ready: boolean;
   readyProblem: string | null;
   drained: boolean;
   redis: string;
   peer: string;
+  /** Peers with a live authenticated link, and the peers an owner counts on for grants. */
+  peersLinked: string[];
+  peersRequired: string[];
   /** High-resolution wall ms when this snapshot was taken. */
   at: number;
   vips: VipSnapshot[];
@@ -66,28 +86,42 @@ export interface AgentSnapshot {
 /** Linux: let connections queued on a closing SO_REUSEPORT listener move to a sibling (planned handover). */
 const MIGRATE_REQ_SYSCTL = '/proc/sys/net/ipv4/tcp_migrate_req';
 
+/** The ownership timings of a config. */
+export function ownershipTimings(c: Config): OwnershipTimings {
+  const { lease, peer, heartbeat } = c.cluster;
+  return { ...lease, guardLeadMs: DEFAULTS.lease.guardLeadMs, grantTtlMs: peer.grantTtlMs, beatIntervalMs: peer.beatIntervalMs, forgetAfterMs: heartbeat.forgetAfterMs };
+}
+
 /** The control plane of one node (see the file comment). */
 export class ClusterAgent {
   readonly keys: RedisKeys;
   readonly readiness = new Readiness();
+  /** Random id of this process: peers and Redis know this incarnation by it. */
+  readonly incarnation = freshNonce();
   readonly #o: ClusterAgentOptions;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #startedAt = Date.now();
-  readonly #managers = new Map<string, VipManager>();
+  readonly #machines = new Map<string, VipMachine>();
   readonly #link: RedisLink;
   #redis: { lease: Redis; state: Redis; sub: Redis } | undefined;
   #heartbeat: Heartbeat | undefined;
-  #peerServer: PeerServer | undefined;
-  #mesh: PeerMesh | undefined;
+  #peers: PeerLayer | undefined;
+  #guard: VipGuard | undefined;
+  #replicas: ReplicaWatch | undefined;
+  #advertised = '';
   #bus: CommandBus | undefined;
   #members: Candidate[] = [];
-  #memberView: Member[] = [];
+  #memberView = new Map<string, Member>();
   #returns: PeerReturnWatch;
   #drained = false;
   /** The drained set has been read once: until then this node must not acquire (it may be drained). */
   #membersRead = false;
+  #reachabilityChecked = false;
   #stopping = false;
+  #leaseOkAtMs = -Infinity;
+  /** Peers listed in the heartbeat being written now. */
+  #recordPeers: string[] = [];
 
   constructor(o: ClusterAgentOptions) {
     this.#o = o;
@@ -100,29 +134,48 @@ export class ClusterAgent {
 
   get drained(): boolean { return this.#drained; }
   get ready(): boolean { return this.readiness.ready; }
+  /** HOST:PORT peers dial this node at. */
+  get peerAddress(): string { return this.#advertised; }
 
-  /** Starts everything; VIPs are acquired once the readiness gate opens. */
+  /**
+   * Starts everything; VIPs are acquired once the readiness gate opens.
+   * Throws ConfigError (before anything is served on a VIP) for a missing
+   * cluster secret or a peer address that cannot be advertised.
+   */
   async start(host: VipHost): Promise<void> {
     const { config } = this.#o;
+    const secret = loadClusterSecret(config.cluster.secretFile, this.#o.env ?? process.env);
+    this.#log.info({ secret: secret.source, incarnation: this.incarnation }, 'cluster secret loaded');
     const rc = config.cluster.redis;
-    const redis = { lease: createRedis(rc, 'lease'), state: createRedis(rc, 'state'), sub: createRedis(rc, 'subscriber') };
+    const name = (purpose: string) => connectionName(config.cluster.name, config.node.id, this.incarnation, purpose);
+    const redis = { lease: createRedis(rc, 'lease', name('lease')), state: createRedis(rc, 'state', name('state')), sub: createRedis(rc, 'subscriber', name('subscriber')) };
     this.#redis = redis;
     for (const [purpose, r] of Object.entries(redis)) r.on('error', (err: Error) => this.#log.debug({ purpose, err: err.message }, 'redis connection error'));
     await Promise.all(Object.values(redis).map((r) => r.connect().catch((err: Error) => this.#log.warn({ err: err.message }, 'redis not reachable yet; retrying'))));
 
-    this.#peerServer = new PeerServer(() => this.snapshot(), this.#log);
-    await this.#peerServer.listen(config.node.peer.listen);
-    this.#mesh = new PeerMesh(config.node.id, config.node.peer.confirmTimeoutMs, this.#log);
-    this.#mesh.on('dead', (d: PeerDeath) => { for (const m of this.#managers.values()) m.peerDead(d.id); });
+    this.#peers = this.#buildPeers(secret.secret);
+    await this.#peers.server.listen(config.node.peer.listen);
+    this.#advertised = advertisedPeerAddress(this.#peers.server.address, { advertise: config.node.peer.advertise, nodeAddress: config.node.address, listen: config.node.peer.listen });
+    this.#log.info({ peer: this.#peers.server.address, advertised: this.#advertised }, 'peer link listening');
+    if (this.#o.guard !== false) {
+      this.#guard = new VipGuard({ logger: this.#o.logger, peerFd: this.#peers.server.fd });
+      this.#guard.onFired((vip) => this.#machines.get(vip)?.guardFired());
+      await this.#guard.start();
+    }
     enableMigrateReq(this.#log);
 
+    const timings = ownershipTimings(config);
+    const quietMs = Math.max(timings.ttlMs, timings.grantTtlMs);
     // Registered after the first connect: every 'ready' from here on is a reconnect.
     redis.lease.on('ready', () => {
-      this.#log.warn({ quietMs: config.cluster.lease.ttlMs }, 'lease connection re-established: no VIP acquisition for one lease TTL');
-      for (const m of this.#managers.values()) m.quietFor(config.cluster.lease.ttlMs);
+      this.#log.warn({ quietMs }, 'lease connection re-established: no acquisition of a free lease for one lease TTL');
+      for (const m of this.#machines.values()) m.quietFor(quietMs);
     });
-    const lease = new LeaseClient(redis.lease, this.keys);
-    for (const vip of config.vips) this.#managers.set(vip.name, this.#buildManager(vip, lease, host));
+    this.#replicas = new ReplicaWatch(redis.lease, rc.replicaAck, this.#log);
+    this.#replicas.start();
+    const replicas = this.#replicas;
+    const lease = new LeaseClient(redis.lease, this.keys, { required: () => replicas.required(), timeoutMs: rc.replicaAckTimeoutMs });
+    for (const vip of config.vips) this.#machines.set(vip.name, this.#buildMachine(vip, lease, host, timings));
 
     this.#bus = new CommandBus(redis.state, redis.sub, this.keys, config.node.id, (req) => this.#handle(req));
     redis.sub.on('message', (channel: string, message: string) => { if (channel === this.keys.events()) this.#onEvent(message); });
@@ -131,26 +184,60 @@ export class ClusterAgent {
 
     this.#heartbeat = new Heartbeat({
       redis: redis.state, keys: this.keys, intervalMs: config.cluster.heartbeat.intervalMs, timeoutMs: config.cluster.heartbeat.timeoutMs,
+      keepMs: config.cluster.heartbeat.forgetAfterMs,
       record: () => this.#record(), onMembers: (m) => this.#onMembers(m), onRedis: (ok, err) => this.#link.report('state', ok, err), logger: this.#log,
     });
     this.readiness.onChange(() => { this.#log.info({ ready: this.ready }, 'readiness changed'); void this.#heartbeat?.beatNow(); });
     this.#heartbeat.start();
+    this.#peers.start();
     void this.#gate();
-    for (const m of this.#managers.values()) { void m.d.driver.cleanup(m.ctx()).catch(() => {}); m.start(); }
+    for (const m of this.#machines.values()) { void m.d.driver.cleanup(m.ctx()).catch(() => {}); m.start(); }
   }
 
-  #buildManager(vip: Config['vips'][number], lease: LeaseClient, host: VipHost): VipManager {
+  #buildPeers(secret: Buffer): PeerLayer {
     const { config, metrics } = this.#o;
-    return new VipManager({
-      vip, nodeId: config.node.id, lease, driver: createDriver(vip, this.#o.logger), host,
-      timings: config.cluster.lease, handover: config.cluster.handover, clock: this.#clock, logger: this.#o.logger, metrics,
-      self: () => this.#self(), members: () => this.#members,
-      send: (nodeId, req, timeoutMs) => this.#bus!.request(nodeId, req, timeoutMs),
-      onChange: () => void this.#heartbeat?.beatNow(),
-      publish: (e) => { this.#redis?.state.publish(this.keys.events(), JSON.stringify(e)).catch(() => {}); },
-      onRedis: (ok, err) => this.#link.report('lease', ok, err),
+    const p = config.cluster.peer;
+    return new PeerLayer({
+      cluster: config.cluster.name, self: { node: config.node.id, inc: this.incarnation }, secret, clock: this.#clock, logger: this.#o.logger, metrics,
+      timings: { ...p, confirmTimeoutMs: config.node.peer.confirmTimeoutMs, confirmWindowMs: DEFAULTS.peer.confirmWindowMs, maxLineBytes: DEFAULTS.peer.maxLineBytes },
+      handlers: {
+        beat: () => ({
+          redis: this.#leaseOk(),
+          vips: [...this.#machines.values()].map((m) => m.claim()),
+          ask: [...this.#machines.values()].filter((m) => m.askEpoch() !== null).map((m) => m.name),
+        }),
+        grant: (vip, from, epoch, ownerReachesRedis, arrivedMs) => {
+          const m = this.#machines.get(vip);
+          return m ? m.grant(from, epoch, ownerReachesRedis, arrivedMs) : { vip, epoch, ok: false, ttlMs: 0, why: `no VIP ${vip} on ${config.node.id}` };
+        },
+        granted: (vip, peer, sentAtMs, g) => this.#machines.get(vip)?.granted(peer, sentAtMs, g),
+        dead: (d) => { for (const m of this.#machines.values()) m.peerDead(d.id); },
+        changed: () => { for (const m of this.#machines.values()) m.evidenceChanged(); },
+        snapshot: () => this.snapshot(),
+        presence: (node, inc) => this.#redis ? leaseConnectionPresence(this.#redis.state, config.cluster.name, node, inc) : Promise.resolve('unknown'),
+      },
     });
   }
+
+  #buildMachine(vip: Config['vips'][number], lease: LeaseClient, host: VipHost, timings: OwnershipTimings): VipMachine {
+    const { config, metrics } = this.#o;
+    const peers = this.#peers!;
+    return new VipMachine({
+      vip, nodeId: config.node.id, lease, driver: createDriver(vip, this.#o.logger), host, timings, handover: config.cluster.handover,
+      leaseCommandTimeoutMs: config.cluster.redis.leaseCommandTimeoutMs, clock: this.#clock, logger: this.#o.logger, metrics,
+      peers: { evidence: (id) => peers.evidence(id), required: () => peers.required(), beatNow: () => peers.beatNow(), claimants: (v) => peers.claimants(v) },
+      guard: this.#guard ?? { arm: () => {}, disarm: () => {} },
+      self: () => this.#self(), members: () => this.#members, member: (id) => this.#memberView.get(id),
+      send: (nodeId, req, timeoutMs) => this.#bus!.request(nodeId, req, timeoutMs),
+      onChange: () => { void this.#heartbeat?.beatNow(); peers.beatNow(); },
+      publish: (e) => { this.#redis?.state.publish(this.keys.events(), JSON.stringify(e)).catch(() => {}); },
+      onRedis: (ok, err) => { if (ok) this.#leaseOkAtMs = this.#clock.nowMs(); this.#link.report('lease', ok, err); },
+      redisOk: () => this.#leaseOk(),
+    });
+  }
+
+  /** Whether a lease command succeeded within the last lease TTL. */
+  #leaseOk(): boolean { return this.#clock.nowMs() - this.#leaseOkAtMs < this.#o.config.cluster.lease.ttlMs; }
 
   /** Opens the readiness gate: VIP addresses bindable, then the shared state read. */
   async #gate(): Promise<void> {
@@ -167,22 +254,43 @@ export class ClusterAgent {
   }
 
   #self(): Candidate {
-    return { id: this.#o.config.node.id, priority: this.#o.config.node.priority, alive: true, ready: this.ready && this.#membersRead && !this.#stopping, drained: this.#drained };
+    return { id: this.#o.config.node.id, priority: this.#o.config.node.priority, alive: true, ready: this.ready && this.#membersRead && this.#reachabilityChecked && !this.#stopping, drained: this.#drained };
   }
 
   #onMembers(members: Member[]): void {
     if (!this.#o.sharedState) this.readiness.stateRead();
-    this.#memberView = members;
+    const selfId = this.#o.config.node.id;
+    this.#memberView = new Map(members.map((m) => [m.record.id, m]));
     this.#membersRead = true;
     this.#members = members.map(toCandidate);
-    const self = members.find((m) => m.record.id === this.#o.config.node.id);
+    this.#peers?.published(this.#recordPeers);
+    const self = members.find((m) => m.record.id === selfId);
     if (self && self.drained !== this.#drained) this.#setDrained(self.drained);
+    if (!this.#reachabilityChecked) void this.#checkReachability(members);
     // A peer alive again (a healed partition looks like this): clients on its side may still point at it.
     const returned = this.#returns.update(members.map((m) => ({ id: m.record.id, alive: m.alive })));
-    if (returned.length) for (const m of this.#managers.values()) m.announce(`peer back: ${returned.join(', ')}`);
-    this.#mesh?.update(members.filter((m) => m.alive).map((m) => ({ id: m.record.id, peer: m.record.peer, startedAt: m.record.startedAt })));
-    const now = Date.now();
-    for (const m of members) if (m.record.id !== this.#o.config.node.id) this.#o.metrics.peerHeartbeatAgeSeconds.set({ peer: m.record.id }, Math.max(0, now - m.record.sentAt) / 1000);
+    if (returned.length) for (const m of this.#machines.values()) if (m.claimsNow()) this.#announce(m, `peer back: ${returned.join(', ')}`);
+    const alive = members.filter((m) => m.alive && m.record.id !== selfId).map((m) => ({ id: m.record.id, address: m.record.peer, inc: m.record.incarnation || undefined }));
+    this.#peers?.members(alive, new Set(members.map((m) => m.record.id)));
+    for (const m of members) if (m.record.id !== selfId) this.#o.metrics.peerHeartbeatAgeSeconds.set({ peer: m.record.id }, m.ageMs / 1000);
+    for (const m of this.#machines.values()) m.evidenceChanged();
+  }
+
+  /** Once Redis answers: refuse to go on with a loopback peer address while other nodes run on other hosts. */
+  async #checkReachability(members: Member[]): Promise<void> {
+    const others = { advertised: members.filter((m) => m.alive).map((m) => ({ id: m.record.id, peer: m.record.peer })) };
+    try {
+      await checkAdvertisedReachable(this.#redis!.state, this.#o.config.cluster.name, this.#o.config.node.id, this.#advertised, others);
+      this.#reachabilityChecked = true;
+    } catch (err) {
+      this.#log.fatal({ err: (err as Error).message }, 'peer link address unusable');
+      this.#o.onFatal?.(err as Error);
+    }
+  }
+
+  #announce(m: VipMachine, why: string): void {
+    this.#log.info({ vip: m.name, why }, 're-announcing the VIP');
+    m.d.driver.announce(m.ctx()).catch((err) => this.#log.warn({ err: (err as Error).message }, 'VIP re-announce failed'));
   }
 
   #setDrained(value: boolean): void {
@@ -197,17 +305,17 @@ export class ClusterAgent {
     let e: ClusterEvent;
     try { e = JSON.parse(message) as ClusterEvent; } catch { return; }
     if (e.type !== 'ownership') return;
-    this.#managers.get(e.vip)?.epochSeen(e.epoch);
-    if (e.owner === null) this.#managers.get(e.vip)?.leaseMayBeFree();
+    this.#machines.get(e.vip)?.ownershipEvent(e.epoch, e.owner);
   }
 
   #record(): Omit<HeartbeatRecord, 'sentAt'> {
     const { config } = this.#o;
-    const vips = [...this.#managers.values()].map((m) => m.snapshot()).filter((s) => s.claims && s.epoch !== null).map((s) => ({ name: s.vip, epoch: s.epoch as number }));
+    const vips = [...this.#machines.values()].map((m) => m.snapshot()).filter((s) => s.claims && s.epoch !== null).map((s) => ({ name: s.vip, epoch: s.epoch as number }));
     const state: HeartbeatRecord['state'] = this.#stopping ? 'stopping' : this.#drained ? 'maintenance' : this.ready ? 'ready' : 'starting';
+    this.#recordPeers = this.#peers?.current() ?? [];
     return {
       id: config.node.id, address: config.node.address ?? config.node.admin.listen.replace(/:\d+$/, ''), admin: this.#o.adminAddress?.() ?? config.node.admin.listen,
-      peer: this.#peerServer?.address ?? '', priority: config.node.priority, role: vips.length ? 'owner' : 'standby', state,
+      peer: this.#advertised, incarnation: this.incarnation, peers: this.#recordPeers, priority: config.node.priority, role: vips.length ? 'owner' : 'standby', state,
       ready: this.ready, drained: this.#drained, version: this.#o.version ?? '0', startedAt: this.#startedAt,
       connections: this.#o.connections?.() ?? 0, vips, backendsDown: this.#o.backendsDown?.() ?? [],
     };
@@ -216,7 +324,7 @@ export class ClusterAgent {
   async #handle(req: CommandRequest): Promise<unknown> {
     if (req.op === 'state') return this.snapshot();
     if (req.op === 'drained') { this.#setDrained(req.value === true); return { drained: this.#drained }; }
-    const m = req.vip ? this.#managers.get(req.vip) : undefined;
+    const m = req.vip ? this.#machines.get(req.vip) : undefined;
     if (!m) throw new NotFoundError(`VIP ${req.vip ?? '(none)'} on node ${this.#o.config.node.id}`);
     switch (req.op) {
       case 'handover': return m.handOver(req.to ?? '', req.reason ?? 'failover');
@@ -230,15 +338,15 @@ export class ClusterAgent {
   /** The agent's current view of itself. */
   snapshot(): AgentSnapshot {
     return {
-      node: this.#o.config.node.id, pid: process.pid, ready: this.ready, readyProblem: this.readiness.problem, drained: this.#drained,
-      redis: this.#link.state, peer: this.#peerServer?.address ?? '', at: performance.timeOrigin + performance.now(),
-      vips: [...this.#managers.values()].map((m) => m.snapshot()),
+      node: this.#o.config.node.id, pid: process.pid, incarnation: this.incarnation, ready: this.ready, readyProblem: this.readiness.problem, drained: this.#drained,
+      redis: this.#link.state, peer: this.#advertised, peersLinked: this.#peers?.mesh.linked() ?? [], peersRequired: this.#peers?.required() ?? [],
+      at: performance.timeOrigin + performance.now(), vips: [...this.#machines.values()].map((m) => m.snapshot()),
     };
   }
 
   /** Admin API: planned handover of one VIP (default: the first VIP this node owns). */
   async failover(req: { vip?: string; to?: string }): Promise<FailoverResult> {
-    const vip = req.vip ?? [...this.#managers.values()].find((m) => m.snapshot().claims)?.name ?? this.#o.config.vips[0]?.name;
+    const vip = req.vip ?? [...this.#machines.values()].find((m) => m.claimsNow())?.name ?? this.#o.config.vips[0]?.name;
     if (!vip) throw new HandoverError('no VIP configured');
     return failover(this.#redis!.state, this.keys, { vip, to: req.to, timeoutMs: this.#o.config.cluster.handover.timeoutMs, heartbeatTimeoutMs: this.#o.config.cluster.heartbeat.timeoutMs }, this.#bus);
   }
@@ -252,10 +360,10 @@ export class ClusterAgent {
   undrain(): Promise<unknown> { return undrain(this.#redis!.state, this.keys, this.#o.config.node.id); }
 
   /** Shutdown: hands an owned VIP to the best eligible node, if any; failures fall back to release. */
-  async #handOff(m: VipManager): Promise<void> {
+  async #handOff(m: VipMachine): Promise<void> {
     const snap = m.snapshot();
     if (snap.state !== 'owner' || snap.epoch === null) return;
-    const plan = planHandover(m.name, { nodeId: this.#o.config.node.id, epoch: snap.epoch }, this.#memberView);
+    const plan = planHandover(m.name, { nodeId: this.#o.config.node.id, epoch: snap.epoch }, [...this.#memberView.values()]);
     if ('reason' in plan) { this.#log.info({ vip: m.name, why: plan.reason }, 'shutdown: no handover target; releasing the VIP'); return; }
     try {
       const r = await m.handOver(plan.target, 'shutdown');
@@ -270,18 +378,21 @@ export class ClusterAgent {
    * eligible node by a planned handover (make-before-break: a rolling
    * restart refuses no client); what cannot be handed over is stepped down
    * and its lease released (a standby acquires on the release event). The
-   * last heartbeat says `stopping`, and only then does the peer link close,
-   * so that no standby ever "confirms" the death of a node that still serves.
+   * peers hear `bye`, the last heartbeat says `stopping`, and only then does
+   * the peer link close, so that no standby ever "proves" the death of a
+   * node that still serves.
    */
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    await Promise.all([...this.#managers.values()].map((m) => this.#handOff(m)));
-    await Promise.all([...this.#managers.values()].map((m) => m.stop().catch((err) => this.#log.error({ err, vip: m.name }, 'vip stop failed'))));
+    await Promise.all([...this.#machines.values()].map((m) => this.#handOff(m)));
+    await Promise.all([...this.#machines.values()].map((m) => m.stop().catch((err) => this.#log.error({ err, vip: m.name }, 'vip stop failed'))));
+    this.#peers?.bye();
     await this.#heartbeat?.stop();
-    this.#mesh?.close();
+    await this.#guard?.stop();
+    this.#replicas?.stop();
+    await this.#peers?.close();
     await this.#bus?.close();
-    await this.#peerServer?.close();
     for (const r of Object.values(this.#redis ?? {})) r.disconnect();
   }
 }

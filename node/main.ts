@@ -77,7 +77,15 @@ export async function runNode(configPath: string): Promise<void> {
 
   // --- plug-in spot 2 (control plane): the agent drives the node's VIP listeners (cluster/cluster-agent.ts).
   let adminAddress = config.node.admin.listen;
-  const agent = new ClusterAgent({ config, logger, metrics, adminAddress: () => adminAddress, connections: () => node.rt.registry.size, version: require('../../package.json').version, sharedState: shared, backendsDown: () => shared.downBackends() });
+  const fatal = (err: Error) => {
+    process.stderr.write(`${err.message}\n`);
+    logger.flush?.();
+    process.exit(err instanceof ConfigError ? EXIT_CONFIG : EXIT_START);
+  };
+  const agent = new ClusterAgent({
+    config, logger, metrics, adminAddress: () => adminAddress, connections: () => node.rt.registry.size, version: require('../../package.json').version,
+    sharedState: shared, backendsDown: () => shared.downBackends(), onFatal: fatal,
+  });
 
   // --- plug-in spot 3 (admin server): health, metrics, state, actions and the live page on node.admin.listen.
   // Before the control plane starts, so that /healthz and /readyz answer even while Redis is out of reach.
@@ -93,7 +101,12 @@ export async function runNode(configPath: string): Promise<void> {
   }
 
   await shared.start();
-  await agent.start(node);
+  try {
+    await agent.start(node);
+  } catch (err) {
+    if (err instanceof ConfigError) fatal(err);
+    throw err;
+  }
   // Stopped in this order on SIGTERM: VIPs handed over first, then shared state, then the admin API.
   stoppables.push(agent, shared, admin);
 

@@ -10,7 +10,8 @@ import type { Config, ListenerConfig, PoolConfig } from '../shared/config/schema
 import type { Metrics } from '../shared/metrics';
 import type { ClusterView } from '../shared/cluster-view';
 import { NotFoundError, ShutdownError } from '../shared/errors';
-import type { VipHost, CloseClientsOptions } from './vip-host';
+import type { VipHost, CloseClientsOptions } from '../shared/ports/vip-host';
+import { VipFences } from './vip-fence';
 import { createNodeState, type NodeState } from './node-state';
 import type { StateMachine } from '../shared/state-machine';
 import { TimerWheel } from './timer-wheel';
@@ -56,6 +57,8 @@ export class ProxyNode implements VipHost {
   /** TLS material by listener name, made once (self-signed generation is slow) and swapped on reload. */
   #tls = new Map<string, TlsMaterial>();
   readonly #deps: ListenerDeps;
+  /** Requests on VIP listeners are forwarded only inside the control plane's deadline. */
+  readonly fences: VipFences;
   #drainPromise: Promise<void> | null = null;
 
   constructor(opts: ProxyNodeOptions) {
@@ -78,13 +81,15 @@ export class ProxyNode implements VipHost {
       httpRequests: new Map(),
     };
     const rt = this.rt;
+    const h = opts.config.cluster.handover;
+    this.fences = new VipFences(h.maxOverlapMs + opts.config.cluster.lease.stallBudgetMs);
     this.#deps = {
       limiter: this.limiter,
       wheel: this.wheel,
       log: this.log,
       handlers: {
-        onRequest: (req, res) => handleRequest(rt, req, res),
-        onUpgrade: (req, socket, head) => handleUpgrade(rt, req, socket, head),
+        onRequest: this.fences.request((req, res) => handleRequest(rt, req, res)),
+        onUpgrade: this.fences.upgrade((req, socket, head) => handleUpgrade(rt, req, socket, head)),
         onClientError: (reason) => countRefusal(rt, reason),
       },
     };
@@ -167,6 +172,10 @@ export class ProxyNode implements VipHost {
   }
 
   isServing(vip: string): boolean { return this.#vipListeners(vip).some((l) => l.serving); }
+
+  listeningPorts(vip: string): number[] { return this.#vipListeners(vip).filter((l) => l.serving).map((l) => l.info.port); }
+
+  fence(vip: string, untilMs: number | null): void { this.fences.set(vip, untilMs); }
 
   tunnelCount(vip: string): number {
     let n = 0;

@@ -31,6 +31,18 @@ export class Metrics {
   readonly peerHeartbeatAgeSeconds = new Gauge({ name: 'wsha_peer_heartbeat_age_seconds', help: 'Age of the last heartbeat of each peer', labelNames: ['peer'] as const, registers: [this.registry] });
   readonly redisRoundTripSeconds = new Histogram({ name: 'wsha_redis_round_trip_seconds', help: 'Redis round-trip time by purpose', labelNames: ['purpose'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5], registers: [this.registry] });
   readonly redisErrorsTotal = new Counter({ name: 'wsha_redis_errors_total', help: 'Redis errors by purpose', labelNames: ['purpose'] as const, registers: [this.registry] });
+  /** Peer-link connections refused before or at authentication, by reason. */
+  readonly peerAuthFailuresTotal = new Counter({ name: 'wsha_peer_auth_failures_total', help: 'Peer-link connections closed unauthenticated, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  /** Open inbound peer-link connections (authenticated or not). */
+  readonly peerConnections = new Gauge({ name: 'wsha_peer_connections', help: 'Open inbound peer-link connections', registers: [this.registry] });
+  /** 1 while this node's own authenticated link to the peer is up. */
+  readonly peerLinkUp = new Gauge({ name: 'wsha_peer_link_up', help: 'Whether the authenticated link to a peer is up (1) or not (0)', labelNames: ['peer'] as const, registers: [this.registry] });
+  /** Grant answers given to owners that asked, by result. */
+  readonly peerGrantsTotal = new Counter({ name: 'wsha_peer_grants_total', help: 'Peer grants given (granted) or refused, by VIP', labelNames: ['vip', 'result'] as const, registers: [this.registry] });
+  /** Kernel probes of quiet peers, by result (answered, refused, missed). */
+  readonly kernelProbesTotal = new Counter({ name: 'wsha_peer_kernel_probes_total', help: 'TCP connect probes of a quiet peer host, by result', labelNames: ['peer', 'result'] as const, registers: [this.registry] });
+  /** What the owner holds each VIP on right now: redis, peers or both (1 for the current source). */
+  readonly vipAuthority = new Gauge({ name: 'wsha_vip_authority', help: 'What the owner holds the VIP on (1 for the current source: redis, peers, both)', labelNames: ['vip', 'source'] as const, registers: [this.registry] });
   /** 1 while the node is draining (maintenance or SIGTERM). */
   readonly draining = new Gauge({ name: 'wsha_draining', help: 'Whether this node is draining (1) or not (0)', registers: [this.registry] });
   readonly sessionsTotal = new Counter({ name: 'wsha_session_moves_total', help: 'Sticky sessions moved to another backend because theirs was down', labelNames: ['pool'] as const, registers: [this.registry] });

@@ -14,8 +14,15 @@ export interface HeartbeatRecord {
   address: string;
   /** HOST:PORT of the admin API. */
   admin: string;
-  /** HOST:PORT of the peer link (dead-peer detection). */
+  /** HOST:PORT of the peer link, as other nodes must dial it (node.peer.advertise or the bound address). */
   peer: string;
+  /** Random id of this node's process, new at every start: a peer link, a grant and a death proof are about one incarnation. */
+  incarnation: string;
+  /**
+   * The other nodes this node counts on for peer grants (its membership view): a node that is not listed here
+   * joined after this node last read the membership, and waits before taking an expired lease of this node's.
+   */
+  peers: string[];
   priority: number;
   /** `owner` when it owns at least one VIP. */
   role: 'owner' | 'standby';
@@ -27,7 +34,7 @@ export interface HeartbeatRecord {
   version: string;
   /** Wall-clock ms. */
   startedAt: number;
-  /** Wall-clock ms when this heartbeat was written. */
+  /** Wall-clock ms when this heartbeat was written (display only: ages are measured on Redis's clock). */
   sentAt: number;
   /** Open client connections (tunnels + HTTP sockets). */
   connections: number;

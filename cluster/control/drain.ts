@@ -42,7 +42,7 @@ export async function leasesOf(redis: Redis, keys: RedisKeys, nodeId: string): P
 /** Drains `nodeId`: hands off every VIP it owns and keeps it from acquiring until undrain. */
 export async function drain(redis: Redis, keys: RedisKeys, nodeId: string, opts: DrainOptions = {}): Promise<FailoverResult[]> {
   const hbTimeout = opts.heartbeatTimeoutMs ?? DEFAULTS.heartbeat.timeoutMs;
-  const members = await readMembers(redis, keys, Date.now(), hbTimeout);
+  const members = await readMembers(redis, keys, hbTimeout);
   const self = members.find((m) => m.record.id === nodeId);
   if (!self) throw new NotFoundError(`node ${nodeId}`);
   if (!self.alive) {

@@ -60,7 +60,7 @@ export async function withBus<T>(redis: Redis, keys: RedisKeys, fn: (bus: Comman
 export async function failover(redis: Redis, keys: RedisKeys, opts: FailoverOptions, bus?: CommandBus): Promise<FailoverResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULTS.handover.timeoutMs;
   const [members, raw] = await Promise.all([
-    readMembers(redis, keys, Date.now(), opts.heartbeatTimeoutMs ?? DEFAULTS.heartbeat.timeoutMs),
+    readMembers(redis, keys, opts.heartbeatTimeoutMs ?? DEFAULTS.heartbeat.timeoutMs),
     redis.get(keys.lease(opts.vip)),
   ]);
   const plan = planHandover(opts.vip, parseLease(raw), members, opts.to);

@@ -22,6 +22,7 @@ import type { Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
 import { mergeVerdict, parseObservation, type MergedVerdict, type VerdictState } from './verdict';
 import { rampFactor } from './slow-start';
+import { redisTimeMs } from '../membership/members';
 
 /** A change of the merged verdict of one backend. */
 export interface VerdictChange {
@@ -49,9 +50,15 @@ interface Entry {
 }
 
 /** The alive set from ZCARD and ZRANGEBYSCORE answers of a pipeline; null when no node heartbeats (or on error). */
-function heartbeatingNodes(card: [Error | null, unknown] | undefined, ids: [Error | null, unknown] | undefined): Set<string> | null {
-  if (!card || !ids || card[0] || ids[0] || Number(card[1]) === 0) return null;
-  return new Set(ids[1] as string[]);
+/** Nodes whose heartbeat (stamped with Redis TIME) is younger than `timeoutMs` on Redis's clock; null when none is known. */
+function heartbeatingNodes(time: [Error | null, unknown] | undefined, scored: [Error | null, unknown] | undefined, timeoutMs: number): Set<string> | null {
+  if (!time || !scored || time[0] || scored[0]) return null;
+  const flat = scored[1] as string[];
+  if (flat.length === 0) return null;
+  const now = redisTimeMs(time[1] as [string, string]);
+  const out = new Set<string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) if (now - Number(flat[i + 1]) <= timeoutMs) out.add(flat[i]!);
+  return out;
 }
 
 /** Observations keep for this many freshness windows in Redis, then the key expires. */
@@ -179,12 +186,11 @@ export class HealthSync implements HealthView {
         const started = performance.now();
         const p = this.opts.redis.pipeline();
         for (const [pool, id] of list) p.hgetall(this.opts.keys.health(pool, id));
-        const now = this.opts.clock.wallMs();
-        p.zcard(this.opts.keys.nodes()).zrangebyscore(this.opts.keys.nodes(), now - this.opts.cluster.heartbeat.timeoutMs, '+inf');
+        p.time().zrange(this.opts.keys.nodes(), '0', '-1', 'WITHSCORES');
         const res = (await p.exec()) ?? [];
         this.opts.metrics?.redisRoundTripSeconds.observe({ purpose: 'state' }, (performance.now() - started) / 1000);
         list.forEach((item, i) => { const [err, val] = res[i] ?? []; if (!err && val) this.#absorb(item[2], val as Record<string, string>); });
-        this.#heartbeating = heartbeatingNodes(res[list.length], res[list.length + 1]);
+        this.#heartbeating = heartbeatingNodes(res[list.length], res[list.length + 1], this.opts.cluster.heartbeat.timeoutMs);
         this.#redisOk();
       } catch (err) { ok = false; this.#redisError(err); }
     }

@@ -1,17 +1,16 @@
 /**
  * Publishes this node's heartbeat every cluster.heartbeat.intervalMs
- * (SET node:{id} PX a minute, so that a gone node still shows as down for a
- * while; ZADD nodes now) and reads everyone's in the same tick, handing the
- * fresh membership view to the agent. Runs on the `state` connection.
+ * (shared/redis/scripts/heartbeat.lua: the record, kept for
+ * cluster.heartbeat.forgetAfterMs, stamped with Redis's own TIME in the
+ * `nodes` zset) and reads everyone's in the same tick, handing the fresh
+ * membership view to the agent. Runs on the `state` connection.
  */
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '../../shared/redis/keys';
 import type { HeartbeatRecord } from '../../shared/records';
+import { scriptSource } from '../../shared/redis/script-source';
 import { readMembers, type Member } from './members';
-
-/** How long a heartbeat key outlives its last write: long enough for `wsha status` to show a gone node as down. */
-const HEARTBEAT_KEEP_MS = 60_000;
 
 /** What the heartbeat loop needs. */
 export interface HeartbeatOptions {
@@ -19,6 +18,8 @@ export interface HeartbeatOptions {
   keys: RedisKeys;
   intervalMs: number;
   timeoutMs: number;
+  /** How long the record outlives its last write (cluster.heartbeat.forgetAfterMs). */
+  keepMs: number;
   /** Builds the current record (sentAt is filled in here). */
   record: () => Omit<HeartbeatRecord, 'sentAt'>;
   /** Called after every successful tick with the fresh view. */
@@ -28,6 +29,8 @@ export interface HeartbeatOptions {
   logger: Logger;
 }
 
+const COMMAND = 'wshaHeartbeat';
+
 /** The heartbeat loop of one node. */
 export class Heartbeat {
   readonly #o: HeartbeatOptions;
@@ -35,7 +38,10 @@ export class Heartbeat {
   #running = false;
   #inFlight: Promise<void> | undefined;
 
-  constructor(o: HeartbeatOptions) { this.#o = o; }
+  constructor(o: HeartbeatOptions) {
+    this.#o = o;
+    if (!(COMMAND in o.redis)) o.redis.defineCommand(COMMAND, { numberOfKeys: 2, lua: scriptSource('heartbeat') });
+  }
 
   /** Starts beating (first beat at once). */
   start(): void {
@@ -68,18 +74,14 @@ export class Heartbeat {
 
   async #write(rec: HeartbeatRecord): Promise<void> {
     const { redis, keys } = this.#o;
-    await redis.multi()
-      .set(keys.node(rec.id), JSON.stringify(rec), 'PX', HEARTBEAT_KEEP_MS)
-      .zadd(keys.nodes(), rec.sentAt, rec.id)
-      .exec();
+    await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>)[COMMAND]!(keys.node(rec.id), keys.nodes(), rec.id, JSON.stringify(rec), this.#o.keepMs);
   }
 
   async #beat(): Promise<void> {
     const o = this.#o;
     try {
-      const now = Date.now();
-      await this.#write({ ...o.record(), sentAt: now });
-      const members = await readMembers(o.redis, o.keys, Date.now(), o.timeoutMs);
+      await this.#write({ ...o.record(), sentAt: Date.now() });
+      const members = await readMembers(o.redis, o.keys, o.timeoutMs);
       o.onRedis(true);
       o.onMembers(members);
     } catch (err) {

@@ -16,9 +16,6 @@ import { discoverKeys, type Discover, type Discovered } from './discover';
 import { STATUS_VERSION, type NodeStatus, type PoolStatus, type StatusDocument, type VipStatus } from './status-document';
 import { readPools } from './collect-pools';
 
-/** Nodes whose last heartbeat is older than this are no longer listed. */
-export const FORGET_NODE_AFTER_MS = 24 * 60 * 60 * 1000;
-
 /** Inputs of collectStatus. */
 export interface CollectOptions {
   redis: Redis;
@@ -45,21 +42,11 @@ function fromMember(m: Member, now: number): NodeStatus {
   };
 }
 
-/** Live and recently gone nodes (readMembers), plus nodes whose heartbeat key expired but that heartbeated within FORGET_NODE_AFTER_MS. */
+/** Live and recently gone nodes: every heartbeat kept for cluster.heartbeat.forgetAfterMs, aged on Redis's clock. */
 async function readNodes(o: CollectOptions, now: number): Promise<NodeStatus[]> {
   const timeoutMs = o.config?.cluster.heartbeat.timeoutMs ?? DEFAULTS.heartbeat.timeoutMs;
-  const [members, raw, drained] = await Promise.all([
-    readMembers(o.redis, o.keys, now, timeoutMs),
-    o.redis.zrangebyscore(o.keys.nodes(), now - FORGET_NODE_AFTER_MS, '+inf', 'WITHSCORES'),
-    o.redis.smembers(o.keys.drained()),
-  ]);
-  const out = new Map(members.map((m) => [m.record.id, fromMember(m, now)]));
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const id = raw[i];
-    if (out.has(id)) continue;
-    out.set(id, { id, alive: false, address: null, admin: null, role: null, state: 'down', priority: null, heartbeatAgeMs: Math.max(0, now - Number(raw[i + 1])), version: null, uptimeMs: null, connections: null, ready: null, drained: drained.includes(id), vips: [] });
-  }
-  return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const members = await readMembers(o.redis, o.keys, timeoutMs);
+  return members.map((m) => fromMember(m, now)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 function vipNames(o: CollectOptions, nodes: NodeStatus[], found: Discovered): string[] {

@@ -1,8 +1,14 @@
 /**
- * VIP leases in Redis with fencing epochs: acquire, renew, release, takeover
- * and handover, each one Lua script (shared/redis/scripts/lease-*.lua) run
- * on the `lease` connection, which never queues a command while disconnected
- * and times out fast, so a renewal can never land after the lease expired.
+ * VIP leases in Redis with fencing epochs: acquire, assert (renew, or
+ * re-assert at the same epoch), release, takeover and handover, each one Lua
+ * script (shared/redis/scripts/lease-*.lua) run on the `lease` connection,
+ * which never queues a command while disconnected and times out fast, so a
+ * renewal can never land after the lease expired.
+ *
+ * With replica acknowledgement on (cluster.redis.replicaAck), a write counts
+ * only when `WAIT 1` right after it says a replica has it too: an owner cut
+ * off together with an old master cannot renew there while a promoted
+ * replica hands the VIP to someone else.
  *
  * Lease acquisition, as the scripts see it:
  *
@@ -12,23 +18,43 @@
  *      |                              |          SET lease:{vip} "node:E" PX ttl
  *      |                              |          HSET vip:{vip} owner node epoch E ...
  *      |                              |          PUBLISH events {ownership}
- *      |<------- {1, "node:E"} -------|
- *      |   (owner; renews every renewIntervalMs with lease-renew "node:E")
+ *      |-- WAIT 1 timeout ----------->|  (with replica acknowledgement)
+ *      |<------- {1, "node:E", E} ----|
+ *      |   (owner; asserts every renewIntervalMs with lease-assert "node:E")
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { RedisKeys } from '../../shared/redis/keys';
+import { scriptSource } from '../../shared/redis/script-source';
 
 /** A parsed lease value "nodeId:epoch". */
 export interface LeaseValue { nodeId: string; epoch: number }
 
-/** Outcome of a lease script: `ok` with the lease now held, or the holder that stopped it (null when none). */
-export type LeaseResult = { ok: true; lease: LeaseValue } | { ok: false; holder: LeaseValue | null };
+/**
+ * Outcome of a lease script: `ok` with the lease now held (`reasserted` when
+ * assert brought back an expired or lost key), or why not: `held` (the
+ * holder, or null when the epoch moved on or the lease was released; `epoch`
+ * is the current counter) or `not-replicated` (written on the master, no
+ * replica acknowledged it in time: it does not count).
+ */
+export type LeaseResult =
+  | { ok: true; lease: LeaseValue; reasserted: boolean }
+  | { ok: false; why: 'held'; holder: LeaseValue | null; epoch: number }
+  | { ok: false; why: 'not-replicated'; written: LeaseValue | null };
 
-const SCRIPT_NAMES = ['acquire', 'renew', 'release', 'takeover', 'handover'] as const;
+/** What a standby reads: the holder, how long its key still lives, and the last recorded change. */
+export interface LeaseReading {
+  holder: LeaseValue | null;
+  /** Remaining TTL of the lease key in ms (0 when absent). */
+  ttlMs: number;
+  /** Current epoch counter. */
+  epoch: number;
+  /** The VIP record: last owner ('' after a release) and the epoch released, if the last change was a release. */
+  recordOwner: string | null;
+  releasedEpoch: number | null;
+}
+
+const SCRIPT_NAMES = ['acquire', 'assert', 'release', 'takeover', 'handover'] as const;
 type ScriptName = typeof SCRIPT_NAMES[number];
-const SCRIPT_KEYS: Readonly<Record<ScriptName, number>> = { acquire: 3, renew: 1, release: 3, takeover: 3, handover: 3 };
 
 /** Parses "nodeId:epoch" (node ids never contain ':'); null for absent or malformed values. */
 export function parseLease(v: string | null | undefined): LeaseValue | null {
@@ -43,86 +69,98 @@ export function parseLease(v: string | null | undefined): LeaseValue | null {
 /** Formats a lease value. */
 export function formatLease(l: LeaseValue): string { return `${l.nodeId}:${l.epoch}`; }
 
-function scriptDir(): string {
-  // Compiled code runs from dist/cluster/vip; the build copies the scripts to dist/shared/redis/scripts.
-  // A plain `tsc` build does not copy them, so fall back to the source folder beside dist/.
-  const built = join(__dirname, '..', '..', 'shared', 'redis', 'scripts');
-  if (existsSync(join(built, 'lease-acquire.lua'))) return built;
-  return join(__dirname, '..', '..', '..', 'shared', 'redis', 'scripts');
-}
+const commandName = (n: ScriptName): string => `wshaLease${n[0]!.toUpperCase()}${n.slice(1)}`;
+type Reply = [number, string, number];
 
-let scriptCache: Record<ScriptName, string> | undefined;
-function scripts(): Record<ScriptName, string> {
-  if (!scriptCache) {
-    const dir = scriptDir();
-    const out = {} as Record<ScriptName, string>;
-    for (const n of SCRIPT_NAMES) out[n] = readFileSync(join(dir, `lease-${n}.lua`), 'utf8');
-    scriptCache = out;
-  }
-  return scriptCache;
-}
-
-type ScriptFn = (...args: Array<string | number>) => Promise<[number, string]>;
+/** Replica acknowledgement of lease writes: whether the next write must wait (replica-watch.ts), and how long. */
+export interface ReplicaAck { required: () => boolean; timeoutMs: number }
 
 /** Lease operations of one node on one Redis connection (use the `lease` profile). */
 export class LeaseClient {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
+  readonly #ack: ReplicaAck;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: Redis, keys: RedisKeys, ack: ReplicaAck = { required: () => false, timeoutMs: 50 }) {
     this.#redis = redis;
     this.#keys = keys;
-    const src = scripts();
+    this.#ack = ack;
     for (const n of SCRIPT_NAMES) {
-      const cmd = `wshaLease${n[0].toUpperCase()}${n.slice(1)}`;
-      if (!(cmd in redis)) redis.defineCommand(cmd, { numberOfKeys: SCRIPT_KEYS[n], lua: src[n] });
+      if (!(commandName(n) in redis)) redis.defineCommand(commandName(n), { numberOfKeys: 3, lua: scriptSource(`lease-${n}`) });
     }
   }
 
-  #run(n: ScriptName, ...args: Array<string | number>): Promise<[number, string]> {
-    const fn = (this.#redis as unknown as Record<string, ScriptFn>)[`wshaLease${n[0].toUpperCase()}${n.slice(1)}`];
-    return fn.call(this.#redis, ...args);
-  }
+  /** Whether writes wait for a replica right now. */
+  get replicaAck(): boolean { return this.#ack.required(); }
 
-  #keys3(vip: string): string[] { return [this.#keys.lease(vip), this.#keys.epoch(vip), this.#keys.vip(vip)]; }
-
-  static #result([ok, value]: [number, string]): LeaseResult {
+  /** Runs a script, then (for writes that take effect) WAIT in the same round trip. */
+  async #run(n: ScriptName, vip: string, args: Array<string | number>, write = true): Promise<LeaseResult> {
+    const keys = [this.#keys.lease(vip), this.#keys.epoch(vip), this.#keys.vip(vip)];
+    const p = this.#redis.pipeline();
+    (p as unknown as Record<string, (...a: unknown[]) => void>)[commandName(n)]!(...keys, ...args);
+    const waits = write && this.#ack.required();
+    if (waits) p.call('WAIT', 1, this.#ack.timeoutMs);
+    const out = await p.exec();
+    if (!out) throw new Error('lease pipeline aborted');
+    const [err, reply] = out[0]!;
+    if (err) throw err;
+    const [code, value, epoch] = reply as Reply;
     const parsed = parseLease(value);
-    if (ok === 1 && parsed) return { ok: true, lease: parsed };
-    return { ok: false, holder: parsed };
+    if (code === 0 || !parsed) return { ok: false, why: 'held', holder: parsed, epoch: Number(epoch) || 0 };
+    if (waits) {
+      const [werr, acked] = out[1]!;
+      if (werr) throw werr;
+      if (Number(acked) < 1) return { ok: false, why: 'not-replicated', written: parsed };
+    }
+    return { ok: true, lease: parsed, reasserted: code === 2 };
   }
 
   /**
-   * Acquires a free lease with the next epoch; fails with the holder when
-   * held. `minEpoch` is the highest epoch the caller has seen: the new epoch
-   * is above it even if Redis lost its data (restart without persistence).
+   * Acquires a free lease with the next epoch. `minEpoch` is the highest
+   * epoch the caller has seen: the new epoch is above it even if Redis lost
+   * its data (restart without persistence).
    */
-  async acquire(vip: string, nodeId: string, ttlMs: number, reason: string, minEpoch = 0): Promise<LeaseResult> {
-    return LeaseClient.#result(await this.#run('acquire', ...this.#keys3(vip), nodeId, ttlMs, Date.now(), reason, this.#keys.events(), vip, minEpoch));
+  acquire(vip: string, nodeId: string, ttlMs: number, reason: string, minEpoch = 0): Promise<LeaseResult> {
+    return this.#run('acquire', vip, [nodeId, ttlMs, Date.now(), reason, this.#keys.events(), vip, minEpoch]);
   }
 
-  /** Renews our lease if it is still exactly ours. */
-  async renew(vip: string, lease: LeaseValue, ttlMs: number): Promise<LeaseResult> {
-    return LeaseClient.#result(await this.#run('renew', this.#keys.lease(vip), formatLease(lease), ttlMs));
+  /** Renews `lease` if it is still exactly it, or re-asserts it at its epoch when it expired and nobody took the VIP since. */
+  assert(vip: string, lease: LeaseValue, ttlMs: number): Promise<LeaseResult> {
+    return this.#run('assert', vip, [formatLease(lease), ttlMs, lease.epoch]);
   }
 
   /** Releases our lease (compare then delete). `ok` false when it was not ours any more. */
-  async release(vip: string, lease: LeaseValue, reason: string): Promise<LeaseResult> {
-    return LeaseClient.#result(await this.#run('release', ...this.#keys3(vip), formatLease(lease), Date.now(), reason, this.#keys.events(), vip, lease.nodeId, lease.epoch));
+  release(vip: string, lease: LeaseValue, reason: string): Promise<LeaseResult> {
+    return this.#run('release', vip, [formatLease(lease), Date.now(), reason, this.#keys.events(), vip, lease.nodeId, lease.epoch], false);
   }
 
-  /** Takes over the lease of a confirmed-dead owner (only if it still holds exactly `dead`, or nobody does). */
-  async takeover(vip: string, dead: LeaseValue, nodeId: string, ttlMs: number, reason: string, minEpoch = dead.epoch): Promise<LeaseResult> {
-    return LeaseClient.#result(await this.#run('takeover', ...this.#keys3(vip), formatLease(dead), nodeId, ttlMs, Date.now(), reason, this.#keys.events(), vip, dead.nodeId, Math.max(minEpoch, dead.epoch)));
+  /** Takes over the lease of a proven-dead owner (only if it still holds exactly `dead`, or nobody does). */
+  takeover(vip: string, dead: LeaseValue, nodeId: string, ttlMs: number, reason: string, minEpoch = dead.epoch): Promise<LeaseResult> {
+    return this.#run('takeover', vip, [formatLease(dead), nodeId, ttlMs, Date.now(), reason, this.#keys.events(), vip, dead.nodeId, Math.max(minEpoch, dead.epoch)]);
   }
 
   /** Hands our lease to `target` with the next epoch (planned handover). */
-  async handover(vip: string, lease: LeaseValue, target: string, ttlMs: number, reason: string): Promise<LeaseResult> {
-    return LeaseClient.#result(await this.#run('handover', ...this.#keys3(vip), formatLease(lease), target, ttlMs, Date.now(), reason, this.#keys.events(), vip, lease.nodeId));
+  handover(vip: string, lease: LeaseValue, target: string, ttlMs: number, reason: string): Promise<LeaseResult> {
+    return this.#run('handover', vip, [formatLease(lease), target, ttlMs, Date.now(), reason, this.#keys.events(), vip, lease.nodeId]);
   }
 
-  /** Reads the current lease holder (null when free). */
-  async read(vip: string): Promise<LeaseValue | null> {
-    return parseLease(await this.#redis.get(this.#keys.lease(vip)));
+  /** Reads the lease, its remaining TTL, the epoch counter and the last recorded change, in one round trip. */
+  async read(vip: string): Promise<LeaseReading> {
+    const out = await this.#redis.pipeline()
+      .get(this.#keys.lease(vip))
+      .pttl(this.#keys.lease(vip))
+      .get(this.#keys.epoch(vip))
+      .hmget(this.#keys.vip(vip), 'owner', 'releasedEpoch')
+      .exec();
+    if (!out) throw new Error('lease read aborted');
+    for (const [err] of out) if (err) throw err;
+    const [owner, released] = out[3]![1] as [string | null, string | null];
+    return {
+      holder: parseLease(out[0]![1] as string | null),
+      ttlMs: Math.max(0, Number(out[1]![1]) || 0),
+      epoch: Number(out[2]![1]) || 0,
+      recordOwner: owner,
+      releasedEpoch: released ? Number(released) : null,
+    };
   }
 }

@@ -1,97 +1,157 @@
 /**
  * The pure VIP ownership machine: its states, the table of legal moves, and
- * the decisions the VipManager asks of it (step down? acquire now?). Time
- * comes in as numbers from a monotonic clock, so tests drive it with
- * ManualClock and no timers.
+ * the one decision a standby makes on every look at a VIP. Time comes in as
+ * numbers from a monotonic clock and evidence as plain values, so tests
+ * drive it with no timers, sockets or Redis. The rules it encodes are the
+ * tables of deploy/docs/ownership.md; the states are the same names.
  *
- *            acquire ok / takeover ok
- *   standby ---> acquiring -------------> owner ---renew refused / deadline--> releasing --> standby
- *      |  \          |  (held, error)       |  \                                  ^
- *      |   \         v                      |   `--handover request--> handing-over
- *      |    `----- standby                  |                      (lease moved) |  (aborted: back to owner)
- *      |                                    v
- *      `--prepare--> receiving --commit--> owner          any state --stop--> stopped
- *                        `--abort / overlap deadline--> standby
+ *               acquire / takeover ok
+ *   standby ---> acquiring ------------> owner <------------- reasserting
+ *    |   ^          |  (held, failed)     |  |  (authority lapsed   ^  |
+ *    |   '----------'                     |  |   while stalled) ----'  | (refused, timed out)
+ *    |                                    |  '--> handing-off          v
+ *    '--prepare--> receiving --commit--> owner      |          stepping-down --> standby
+ *                     '-- abort --------------------+--------------->'
+ *   (any state) --stop--> stopped
  */
 import type { TransitionTable } from '../../shared/state-machine';
+import type { KernelVerdict } from '../peer/peer-mesh';
+import type { LeaseValue } from './lease';
 
 /** States of one VIP on one node. */
-export const VIP_STATES = ['standby', 'acquiring', 'owner', 'handing-over', 'releasing', 'receiving', 'stopped'] as const;
+export const VIP_STATES = ['standby', 'acquiring', 'owner', 'reasserting', 'handing-off', 'receiving', 'stepping-down', 'stopped'] as const;
 /** One of VIP_STATES. */
 export type VipState = typeof VIP_STATES[number];
 
 /** Legal moves; everything else is a bug and throws IllegalTransitionError. */
 export const VIP_TRANSITIONS: TransitionTable<VipState> = Object.freeze({
   standby: ['acquiring', 'receiving', 'stopped'],
-  acquiring: ['owner', 'releasing', 'standby', 'stopped'],
-  owner: ['releasing', 'handing-over', 'stopped'],
-  'handing-over': ['owner', 'releasing', 'stopped'],
-  releasing: ['standby', 'stopped'],
-  receiving: ['owner', 'releasing', 'standby', 'stopped'],
+  acquiring: ['owner', 'standby', 'stopped'],
+  owner: ['reasserting', 'handing-off', 'stepping-down', 'stopped'],
+  reasserting: ['owner', 'stepping-down', 'stopped'],
+  'handing-off': ['owner', 'stepping-down', 'stopped'],
+  receiving: ['owner', 'stepping-down', 'stopped'],
+  'stepping-down': ['standby', 'stopped'],
   stopped: [],
 });
 
 /** States in which this node believes it owns the VIP (and may serve it). */
 export function claimsOwnership(s: VipState): boolean {
-  return s === 'owner' || s === 'handing-over';
+  return s === 'owner' || s === 'handing-off';
 }
 
-/** Lease timings the decisions need (cluster.lease in the config). */
-export interface LeaseTimings {
+/** States in which this node must refuse to grant another node a peer lease: it holds, wants or is taking the VIP. */
+export function refusesGrants(s: VipState): boolean {
+  return s === 'owner' || s === 'handing-off' || s === 'reasserting' || s === 'acquiring' || s === 'receiving';
+}
+
+/** Lease timings the decisions need (cluster.lease and cluster.peer in the config). */
+export interface OwnershipTimings {
   ttlMs: number;
   renewIntervalMs: number;
   stepDownMarginMs: number;
   acquirePollMs: number;
   rankDelayMs: number;
+  stallBudgetMs: number;
+  guardLeadMs: number;
+  grantTtlMs: number;
+  beatIntervalMs: number;
+  forgetAfterMs: number;
 }
 
-/**
- * The instant (monotonic ms) at which an owner must have stepped down: the
- * start of its last successful renewal plus the TTL, minus the margin. The
- * renewal's start is used, not its reply, because Redis may have set the
- * expiry any time after the request left; counting from the start is
- * conservative, so the owner always lets go before Redis could let a
- * standby in.
- */
-export function stepDownAtMs(lastRenewStartMs: number, t: Pick<LeaseTimings, 'ttlMs' | 'stepDownMarginMs'>): number {
-  return lastRenewStartMs + t.ttlMs - t.stepDownMarginMs;
+/** What a standby knows about the node that last held the VIP. */
+export interface HolderEvidence {
+  /** When its incarnation was proven dead (closed link, refused reconnect, no lease connection in Redis), or null. */
+  provenDeadAtMs: number | null;
+  /** A beat from it, newer than the last time the lease was seen held, says it does not claim the VIP. */
+  saysNotClaiming: boolean;
+  /** Kernel probes of its host since its process went quiet. */
+  kernel: KernelVerdict;
+  /** Arrival of the last message from its process (monotonic), or null. */
+  lastSignMs: number | null;
+  /** This node's id is among the peers the holder last published (the holder would have needed this node's grant). */
+  knowsMe: boolean;
+  /** Age of its last heartbeat on Redis's clock, or null when none is left. */
+  heartbeatAgeMs: number | null;
 }
 
-/** True when the owner has gone too long without a confirmed renewal. */
-export function mustStepDown(nowMs: number, lastRenewStartMs: number, t: Pick<LeaseTimings, 'ttlMs' | 'stepDownMarginMs'>): boolean {
-  return nowMs >= stepDownAtMs(lastRenewStartMs, t);
-}
-
-/** What a standby does on one poll. */
-export type StandbyDecision =
-  | { action: 'wait'; why: 'held' | 'ineligible' | 'rank-delay'; retryInMs: number }
-  | { action: 'acquire' };
-
-/** Inputs of one standby poll. */
-export interface StandbyInput {
+/** Everything one standby decision looks at. */
+export interface StandbyView {
   nowMs: number;
-  /** Whether the lease is free right now. */
-  leaseFree: boolean;
-  /** When this node first saw it free in the current free spell (monotonic ms), or null. */
-  freeSinceMs: number | null;
-  /** Rank among eligible candidates (-1: not eligible). */
+  /** Eligible (alive, ready, not drained) and its rank among the candidates (0 best; -1 not eligible). */
   rank: number;
+  selfId: string;
+  /** The lease as last read from Redis. */
+  holder: LeaseValue | null;
+  /** The last holder this node knows of while the lease is free (expired, released or lost), or null if none ever. */
+  lastHolder: LeaseValue | null;
+  /** The last change recorded for the VIP was a release (not an expiry). */
+  released: boolean;
+  /** When this node first saw the lease free in the current free spell. */
+  freeSinceMs: number | null;
+  /** A peer lease this node granted and that has not run out (dropped when its holder is proven dead). */
+  promise: { holder: string; epoch: number; untilMs: number } | null;
+  /** No acquisition of a free lease before this instant (after start or a Redis reconnect). */
+  quietUntilMs: number;
+  /** A linked peer that claims the VIP in a fresh beat, though Redis shows no lease (Redis came back empty). */
+  claimedByPeer: string | null;
+  evidence: HolderEvidence;
 }
 
+/** What a standby does now. */
+export type StandbyDecision =
+  | { action: 'wait'; why: WaitReason; retryInMs: number }
+  | { action: 'acquire'; why: string }
+  | { action: 'takeover'; why: string }
+  | { action: 'release-own' };
+
+/** Why a standby waits; logged with the evidence whenever it changes. */
+export type WaitReason = 'ineligible' | 'held' | 'quiet' | 'promised' | 'rank-delay' | 'claimed-by-peer' | 'unknown-to-holder' | 'holder-stalled';
+
 /**
- * A free lease is tried at once by the best-ranked candidate; rank k waits
- * k * rankDelayMs after it first saw the lease free, so that the better node
- * normally wins without a race, yet a better node that is silently gone does
- * not keep the VIP down.
+ * The standby's rule (deploy/docs/ownership.md, "Taking a VIP"):
+ * - a held lease is taken over only from a holder proven dead;
+ * - a free lease is taken at once when it was released or never held, or
+ *   its last holder is proven dead or says it does not claim it;
+ * - otherwise (it expired) only once the holder cannot be serving: its host
+ *   is silent (kernel probes unanswered), or its process has been silent for
+ *   the whole stall budget plus the guard's lead;
+ * - never while this node's own peer grant runs, during the quiet period,
+ *   or before the better-ranked candidates had their turn;
+ * - a node the holder never counted on waits until the holder is forgotten
+ *   (its heartbeat is older than forgetAfterMs, or gone).
  */
-export function decideStandby(i: StandbyInput, t: Pick<LeaseTimings, 'rankDelayMs' | 'acquirePollMs'>): StandbyDecision {
-  if (i.rank < 0) return { action: 'wait', why: 'ineligible', retryInMs: t.acquirePollMs };
-  if (!i.leaseFree) return { action: 'wait', why: 'held', retryInMs: t.acquirePollMs };
-  const delay = i.rank * t.rankDelayMs;
-  const since = i.freeSinceMs ?? i.nowMs;
-  const waited = i.nowMs - since;
-  if (waited >= delay) return { action: 'acquire' };
-  return { action: 'wait', why: 'rank-delay', retryInMs: Math.min(t.acquirePollMs, delay - waited) };
+export function decideStandby(v: StandbyView, t: OwnershipTimings): StandbyDecision {
+  if (v.rank < 0) return { action: 'wait', why: 'ineligible', retryInMs: t.acquirePollMs };
+  const rankWait = v.rank * t.rankDelayMs;
+  if (v.holder) {
+    if (v.holder.nodeId === v.selfId) return { action: 'release-own' };
+    if (v.evidence.provenDeadAtMs !== null) {
+      const waited = v.nowMs - v.evidence.provenDeadAtMs;
+      if (waited < rankWait) return { action: 'wait', why: 'rank-delay', retryInMs: rankWait - waited };
+      return { action: 'takeover', why: 'holder-dead' };
+    }
+    return { action: 'wait', why: 'held', retryInMs: t.acquirePollMs };
+  }
+  if (v.nowMs < v.quietUntilMs) return { action: 'wait', why: 'quiet', retryInMs: Math.max(1, v.quietUntilMs - v.nowMs) };
+  if (v.promise && v.nowMs < v.promise.untilMs) return { action: 'wait', why: 'promised', retryInMs: Math.max(1, Math.min(t.acquirePollMs, v.promise.untilMs - v.nowMs)) };
+  if (v.claimedByPeer) return { action: 'wait', why: 'claimed-by-peer', retryInMs: t.acquirePollMs };
+  const since = v.freeSinceMs ?? v.nowMs;
+  const waited = v.nowMs - since;
+  if (waited < rankWait) return { action: 'wait', why: 'rank-delay', retryInMs: Math.min(t.acquirePollMs, rankWait - waited) };
+  const last = v.lastHolder;
+  if (!last) return { action: 'acquire', why: 'lease-free' };
+  if (v.released) return { action: 'acquire', why: 'lease-released' };
+  if (last.nodeId === v.selfId) return { action: 'acquire', why: 'lease-expired' };
+  const e = v.evidence;
+  if (e.provenDeadAtMs !== null) return { action: 'acquire', why: 'holder-dead' };
+  if (e.saysNotClaiming) return { action: 'acquire', why: 'holder-not-claiming' };
+  if (!e.knowsMe && e.heartbeatAgeMs !== null && e.heartbeatAgeMs < t.forgetAfterMs) return { action: 'wait', why: 'unknown-to-holder', retryInMs: t.acquirePollMs * 10 };
+  if (e.kernel === 'silent') return { action: 'acquire', why: 'holder-host-silent' };
+  const quietSince = Math.max(e.lastSignMs ?? -Infinity, since - t.ttlMs);
+  const readyAt = quietSince + t.stallBudgetMs + t.guardLeadMs;
+  if (v.nowMs >= readyAt) return { action: 'acquire', why: 'holder-stall-budget-spent' };
+  return { action: 'wait', why: 'holder-stalled', retryInMs: Math.max(1, Math.min(t.acquirePollMs, readyAt - v.nowMs)) };
 }
 
 /** A poll interval with up to ±20 % jitter so that standbys do not poll in lockstep. */

@@ -7,32 +7,59 @@ export const DEFAULTS = Object.freeze({
   redis: Object.freeze({
     url: 'redis://127.0.0.1:6379',
     /** Timeout of one command on the lease connection; a late renewal is worse than none. */
-    leaseCommandTimeoutMs: 300,
+    leaseCommandTimeoutMs: 100,
+    /** Lease writes wait for a replica's acknowledgement: `auto` = once the master was seen with a replica. */
+    replicaAck: 'auto' as const,
+    replicaAckTimeoutMs: 50,
     connectTimeoutMs: 1000,
     sentinelName: 'mymaster',
   }),
   heartbeat: Object.freeze({
     intervalMs: 200,
-    /** A peer whose heartbeat is older than this is seen as down (silent host). */
+    /** A peer whose heartbeat is older than this (Redis's clock) is seen as down. */
     timeoutMs: 1000,
+    /** A node's last heartbeat is kept this long after it stopped writing it. */
+    forgetAfterMs: 24 * 60 * 60 * 1000,
   }),
   lease: Object.freeze({
-    /** TTL of a VIP lease in Redis. */
-    ttlMs: 800,
-    /** How often the owner renews. */
-    renewIntervalMs: 100,
-    /** The owner steps down this long before its lease could expire unrenewed. */
-    stepDownMarginMs: 150,
+    /** TTL of a VIP lease in Redis: with the margin, how long a silent host keeps the VIP. */
+    ttlMs: 250,
+    /** How often the owner renews (and refreshes its peer grants). */
+    renewIntervalMs: 50,
+    /** The owner steps down this long before its lease (or a grant) could expire unrenewed. */
+    stepDownMarginMs: 50,
     /** How often a standby looks for a free lease. */
-    acquirePollMs: 100,
+    acquirePollMs: 50,
     /** Delay per priority rank below the best candidate before a standby tries to acquire. */
-    rankDelayMs: 150,
+    rankDelayMs: 50,
+    /** A stalled owner (process silent, host answering) keeps the VIP this long. */
+    stallBudgetMs: 2000,
+    /**
+     * A standby takes a stalled owner's VIP only this long after the stall budget ran out, the time the owner's
+     * guard needs to take the address (or the listeners) away first.
+     */
+    guardLeadMs: 200,
   }),
   peer: Object.freeze({
     /** Node-to-node link used to see a dead peer at once; port 0 picks a free port. */
     listen: '127.0.0.1:0',
     /** How long a standby waits for the refused-connect confirmation of a dead peer. */
     confirmTimeoutMs: 200,
+    /** Beats between peers (the owner's beats ask for grants). */
+    beatIntervalMs: 50,
+    /** A grant's life: the granter does not acquire before it runs out. */
+    grantTtlMs: 250,
+    /** Kernel probes of a peer whose process went quiet. */
+    probeIntervalMs: 25,
+    probeTimeoutMs: 40,
+    probeMisses: 3,
+    /** Unauthenticated peer connections are closed after this. */
+    authTimeoutMs: 1000,
+    maxConnections: 64,
+    /** After a link to a peer closed, how long death is looked for (refused reconnects) before the lease decides. */
+    confirmWindowMs: 1000,
+    /** Longest peer-link message line. */
+    maxLineBytes: 65_536,
   }),
   handover: Object.freeze({
     /** WebSocket clients closed with 1012 per second on the old owner. */

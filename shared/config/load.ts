@@ -33,6 +33,8 @@ function resolvePaths(raw: Record<string, unknown>, base: string): void {
     const certs = l?.tls?.certs;
     if (Array.isArray(certs)) for (const c of certs) if (c && typeof c === 'object') { c.cert = abs(c.cert); c.key = abs(c.key); }
   }
+  const cluster = raw.cluster as Record<string, unknown> | undefined;
+  if (cluster && typeof cluster === 'object' && 'secretFile' in cluster) cluster.secretFile = abs(cluster.secretFile);
   const tls = (raw.cluster as any)?.redis?.tls;
   if (tls && typeof tls === 'object') for (const k of ['ca', 'cert', 'key']) if (k in tls) tls[k] = abs(tls[k]);
 }

@@ -45,8 +45,16 @@ export const RedisSchema = z.strictObject({
     /** Verify the Redis server certificate. @default true */
     rejectUnauthorized: z.boolean().default(true),
   }).optional(),
-  /** Timeout of one lease command; never queued while disconnected. @default 300 */
+  /** Timeout of one lease command; never queued while disconnected. @default 100 */
   leaseCommandTimeoutMs: ms().default(DEFAULTS.redis.leaseCommandTimeoutMs),
+  /**
+   * Whether a lease write counts only once a replica acknowledged it (`WAIT 1`): `auto` = once this node has seen
+   * the master with a replica in sync (for as long as that master lives), `always`, or `never`. Keeps an owner cut
+   * off with an old master from renewing there while Sentinel promotes the replica. @default auto
+   */
+  replicaAck: z.enum(['auto', 'always', 'never'], { error: 'expected auto, always or never' }).default(DEFAULTS.redis.replicaAck),
+  /** Longest wait for that replica acknowledgement, inside the renew budget. @default 50 */
+  replicaAckTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.redis.replicaAckTimeoutMs),
   /** Connect timeout of every Redis connection. @default 1000 */
   connectTimeoutMs: ms().default(DEFAULTS.redis.connectTimeoutMs),
 });
@@ -55,22 +63,51 @@ export const RedisSchema = z.strictObject({
 export const HeartbeatSchema = z.strictObject({
   /** How often each node publishes its heartbeat. @default 200 */
   intervalMs: positiveInt('a duration in milliseconds').default(DEFAULTS.heartbeat.intervalMs),
-  /** A node whose heartbeat is older than this is seen as down. @default 1000 */
+  /** A node whose heartbeat is older than this (on Redis's clock) is seen as down. @default 1000 */
   timeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.heartbeat.timeoutMs),
+  /**
+   * How long a node's last heartbeat is kept: `wsha status` lists a gone node as down that long, and a node that
+   * joined while the owner was cut off from Redis waits that long before it takes an expired lease the owner never
+   * offered it. @default 86400000
+   */
+  forgetAfterMs: positiveInt('a duration in milliseconds').default(DEFAULTS.heartbeat.forgetAfterMs),
 });
 
 /** cluster.lease: VIP ownership leases. */
 export const LeaseSchema = z.strictObject({
-  /** TTL of a lease in Redis. @default 800 */
+  /** TTL of a lease in Redis. @default 250 */
   ttlMs: positiveInt('a duration in milliseconds').default(DEFAULTS.lease.ttlMs),
-  /** How often the owner renews its lease. @default 100 */
+  /** How often the owner renews its lease (and asks its peers for grants). @default 50 */
   renewIntervalMs: positiveInt('a duration in milliseconds').default(DEFAULTS.lease.renewIntervalMs),
-  /** The owner steps down this long before an unrenewed lease could expire. @default 150 */
+  /** The owner steps down this long before an unrenewed lease (or an unrefreshed grant) could expire. @default 50 */
   stepDownMarginMs: positiveInt('a duration in milliseconds').default(DEFAULTS.lease.stepDownMarginMs),
-  /** How often a standby checks for a free lease. @default 100 */
+  /** How often a standby checks for a free lease. @default 50 */
   acquirePollMs: positiveInt('a duration in milliseconds').default(DEFAULTS.lease.acquirePollMs),
-  /** Extra wait per priority rank below the best live candidate. @default 150 */
+  /** Extra wait per priority rank below the best live candidate. @default 50 */
   rankDelayMs: ms().default(DEFAULTS.lease.rankDelayMs),
+  /**
+   * A standby whose owner's process is silent while the owner's host still answers (a stall: GC, a busy VM,
+   * SIGSTOP) waits this long before it takes the VIP; the owner, resumed within it, keeps the VIP. @default 2000
+   */
+  stallBudgetMs: positiveInt('a duration in milliseconds').default(DEFAULTS.lease.stallBudgetMs),
+});
+
+/** cluster.peer: the authenticated node-to-node link (same values on every node). */
+export const PeerTimingsSchema = z.strictObject({
+  /** Each node sends a beat to every peer this often; the owner's beats ask for peer grants. @default 50 */
+  beatIntervalMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.beatIntervalMs),
+  /** How long a peer grant lasts: the granter does not acquire the VIP before it runs out. @default 250 */
+  grantTtlMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.grantTtlMs),
+  /** Kernel probes (TCP connects to a silent peer's port) are sent this often. @default 25 */
+  probeIntervalMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.probeIntervalMs),
+  /** A kernel probe unanswered (no SYN-ACK, no reset) within this time is a miss. @default 40 */
+  probeTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.probeTimeoutMs),
+  /** Misses in a row, after the peer's process went quiet, that make its host silent. @default 3 */
+  probeMisses: positiveInt('a count').default(DEFAULTS.peer.probeMisses),
+  /** A connection that has not authenticated within this time is closed. @default 1000 */
+  authTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.authTimeoutMs),
+  /** Most peer-link connections a node accepts at once (authenticated or not). @default 64 */
+  maxConnections: positiveInt('a count').default(DEFAULTS.peer.maxConnections),
 });
 
 /** cluster.health: how observations of all nodes merge into one verdict. */
@@ -105,12 +142,18 @@ export const HandoverSchema = z.strictObject({
 export const ClusterSchema = z.strictObject({
   /** Cluster name; Redis keys live under `wsha:{NAME}:`. */
   name: name('a cluster name'),
+  /**
+   * File holding the cluster secret (at least 16 bytes, mode 0600) that authenticates the peer link; the
+   * WSHA_CLUSTER_SECRET environment variable may carry the secret instead. Every node of a cluster has the same one.
+   */
+  secretFile: z.string().min(1, { error: 'expected a file path' }).optional(),
   redis: RedisSchema.prefault({}),
   heartbeat: HeartbeatSchema.prefault({}),
   lease: LeaseSchema.prefault({}),
   health: HealthMergeSchema.prefault({}),
   affinity: AffinitySchema.prefault({}),
   handover: HandoverSchema.prefault({}),
+  peer: PeerTimingsSchema.prefault({}),
 });
 
 /** node: this proxy process. */
@@ -132,6 +175,11 @@ export const NodeSchema = z.strictObject({
   peer: z.strictObject({
     /** HOST:PORT of the peer link; port 0 picks a free one. @default 127.0.0.1:0 */
     listen: hostPort.default(DEFAULTS.peer.listen),
+    /**
+     * HOST:PORT other nodes reach the peer link at, when it differs from `listen` (a wildcard listen address, NAT).
+     * Defaults to `listen`, with `node.address` in place of a wildcard host.
+     */
+    advertise: hostPort.optional(),
     /** How long to wait for the refused connect that confirms a dead peer. @default 200 */
     confirmTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.confirmTimeoutMs),
   }).prefault({}),

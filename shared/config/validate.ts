@@ -50,6 +50,12 @@ export function crossFieldProblems(c: Config): string[] {
   if (lease.renewIntervalMs >= lease.ttlMs - lease.stepDownMarginMs) out.push(`cluster.lease.renewIntervalMs: expected less than ttlMs - stepDownMarginMs (${lease.ttlMs - lease.stepDownMarginMs})`);
   if (lease.stepDownMarginMs >= lease.ttlMs) out.push('cluster.lease.stepDownMarginMs: expected less than ttlMs');
   if (heartbeat.intervalMs >= heartbeat.timeoutMs) out.push('cluster.heartbeat.intervalMs: expected less than cluster.heartbeat.timeoutMs');
+  if (heartbeat.forgetAfterMs < heartbeat.timeoutMs) out.push('cluster.heartbeat.forgetAfterMs: expected at least cluster.heartbeat.timeoutMs');
+  const { peer, redis } = c.cluster;
+  if (lease.stallBudgetMs < 2 * lease.ttlMs) out.push(`cluster.lease.stallBudgetMs: expected at least twice cluster.lease.ttlMs (${2 * lease.ttlMs})`);
+  if (peer.beatIntervalMs >= peer.grantTtlMs - lease.stepDownMarginMs) out.push(`cluster.peer.beatIntervalMs: expected less than cluster.peer.grantTtlMs - cluster.lease.stepDownMarginMs (${peer.grantTtlMs - lease.stepDownMarginMs})`);
+  if (redis.replicaAckTimeoutMs >= redis.leaseCommandTimeoutMs) out.push(`cluster.redis.replicaAckTimeoutMs: expected less than cluster.redis.leaseCommandTimeoutMs (${redis.leaseCommandTimeoutMs})`);
+  if (redis.leaseCommandTimeoutMs >= lease.ttlMs) out.push('cluster.redis.leaseCommandTimeoutMs: expected less than cluster.lease.ttlMs (a renewal answered later than that is worthless)');
   if (c.node.drain.graceMs >= c.node.drain.deadlineMs) out.push('node.drain.graceMs: expected less than node.drain.deadlineMs');
   if (c.cluster.redis.sentinels && !c.cluster.redis.name) out.push('cluster.redis.name: required with sentinels');
 

@@ -32,9 +32,17 @@ function tlsOptions(cfg: RedisConfig): RedisOptions['tls'] | undefined {
   };
 }
 
-function profile(purpose: RedisPurpose, cfg: RedisConfig): RedisOptions {
+/**
+ * The name a node's connection carries in CLIENT LIST: `wsha:CLUSTER:NODE:INCARNATION:PURPOSE`.
+ * Standbys look for the lease connection of an owner's incarnation there to prove that process dead.
+ */
+export function connectionName(cluster: string, node: string, inc: string, purpose: string): string {
+  return `wsha:${cluster}:${node}:${inc}:${purpose}`;
+}
+
+function profile(purpose: RedisPurpose, cfg: RedisConfig, name?: string): RedisOptions {
   const common: RedisOptions = {
-    connectionName: `wsha-${purpose}`,
+    connectionName: name ?? `wsha-${purpose}`,
     connectTimeout: cfg.connectTimeoutMs,
     lazyConnect: true,
     // Reconnect quickly but never hammer: 50 ms doubling to 1 s.
@@ -52,9 +60,9 @@ function profile(purpose: RedisPurpose, cfg: RedisConfig): RedisOptions {
   }
 }
 
-/** Creates (but does not connect) an ioredis client for one purpose. */
-export function createRedis(cfg: RedisConfig, purpose: RedisPurpose): Redis {
-  const opts = profile(purpose, cfg);
+/** Creates (but does not connect) an ioredis client for one purpose; `name` is its CLIENT SETNAME (see connectionName). */
+export function createRedis(cfg: RedisConfig, purpose: RedisPurpose, name?: string): Redis {
+  const opts = profile(purpose, cfg, name);
   const tls = tlsOptions(cfg);
   if (cfg.sentinels?.length) {
     let password = cfg.password;

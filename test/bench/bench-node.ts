@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from '../harness/ports';
 import { openWebSocket } from './ws-load';
+import { withClusterSecret } from '../harness/cluster-secret';
 
 const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
 const ECHO_BACKEND = join(__dirname, 'echo-backend.js');
@@ -80,7 +81,7 @@ export async function startWshaNode(opts: { backendPort: number; redisUrl: strin
   writeFileSync(configPath, benchConfigYaml({ port, tlsPort, adminPort, ...opts }));
   const logPath = join(dir, 'node.log');
   const logFd = openSync(logPath, 'w');
-  const proc = spawn(process.execPath, [CLI, 'node', 'start', '--config', configPath], { stdio: ['ignore', logFd, logFd] });
+  const proc = spawn(process.execPath, [CLI, 'node', 'start', '--config', configPath], { stdio: ['ignore', logFd, logFd], env: withClusterSecret() });
   closeSync(logFd);
   const logTail = () => { try { return readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n'); } catch { return ''; } };
   const stop = async () => { await stopChild(proc); rmSync(dir, { recursive: true, force: true }); };

@@ -35,6 +35,7 @@ import { startRedis } from '../harness/redis';
 import { freePort, sleep, waitFor } from '../harness/ports';
 import { vipNodeConfig } from '../fixtures/node-config';
 import { stringify } from 'yaml';
+import { withClusterSecret } from '../harness/cluster-secret';
 
 const DIST = resolve(__dirname, '..', '..');
 const CLI = join(DIST, 'cluster', 'cli', 'main.js');
@@ -147,7 +148,7 @@ const allChildren = new Set<ChildProcess>();
 process.on('exit', () => { for (const c of allChildren) { try { c.kill('SIGCONT'); c.kill('SIGKILL'); } catch { /* gone */ } } });
 
 function spawnTracked(children: Set<ChildProcess>, file: string, args: string[]): ChildProcess {
-  const c = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WSHA_LOG_PRETTY: '0' } });
+  const c = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...withClusterSecret(), WSHA_LOG_PRETTY: '0' } });
   const label = `${file === process.execPath ? args[0]?.split('/').pop() : file} ${args.slice(-1)[0]}`;
   for (const stream of [c.stdout, c.stderr]) {
     if (!stream) continue;

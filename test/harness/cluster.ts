@@ -6,7 +6,6 @@
  * resume nodes by PID, read the lease, and ask each node for its ownership
  * state over its peer link (`state` line).
  */
-import { createConnection, type Socket } from 'node:net';
 import type Redis from 'ioredis';
 import { startRedis, startSentinelSetup, type RedisProcess, type SentinelSetup } from './redis';
 import { startBackend, type TestBackend } from './backend';
@@ -17,6 +16,8 @@ import { RedisSchema } from '../../shared/config/schema';
 import { RedisKeys } from '../../shared/redis/keys';
 import { parseLease, type LeaseValue } from '../../cluster/vip/lease';
 import type { AgentSnapshot } from '../../cluster/cluster-agent';
+import { queryPeerState } from './peer-client';
+import { testSecretBytes } from './cluster-secret';
 
 /** Options of startCluster. */
 export interface ClusterOptions {
@@ -107,22 +108,9 @@ export function spawnClusterNode(config: object): NodeProcess {
   return spawnNodeProcess(config);
 }
 
-/** One `state` request over a fresh connection to a node's peer port. */
-export function queryState(port: number, timeoutMs = 300): Promise<AgentSnapshot | null> {
-  return new Promise((resolve) => {
-    let buf = '';
-    let done = false;
-    const s: Socket = createConnection({ host: '127.0.0.1', port });
-    const finish = (v: AgentSnapshot | null) => { if (done) return; done = true; clearTimeout(t); s.destroy(); resolve(v); };
-    const t = setTimeout(() => finish(null), timeoutMs);
-    s.on('connect', () => s.write('state\n'));
-    s.on('data', (d) => {
-      buf += d.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) { try { finish(JSON.parse(buf.slice(0, nl)) as AgentSnapshot); } catch { finish(null); } }
-    });
-    s.on('error', () => finish(null));
-  });
+/** One authenticated `state?` to a node's peer port (the cluster secret of this test process). */
+export function queryState(cluster: string, port: number, timeoutMs = 300): Promise<AgentSnapshot | null> {
+  return queryPeerState({ port, cluster, secret: testSecretBytes(), timeoutMs });
 }
 
 /** Starts redis, backends and nodes; register `t.after(() => c.close())` right after. */
@@ -159,7 +147,7 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
       const st = await c.state(id);
       return st?.vips.some((v) => v.vip === 'main' && v.claims) ? id : null;
     }, 'a VIP owner', timeoutMs, 10),
-    state: (id, timeoutMs = 300) => queryState(c.node(id).peerPort, timeoutMs),
+    state: (id, timeoutMs = 300) => queryState(name, c.node(id).peerPort, timeoutMs),
     kill: async (id, sig = 'SIGKILL') => {
       const p = c.node(id).proc;
       if (!p) return;

@@ -3,10 +3,10 @@
  * each call with its monotonic time and keeps a serving flag per VIP. The
  * real data plane (node/proxy-node.ts) is exercised by test/failover/.
  */
-import type { CloseClientsOptions, VipHost } from '../../node/vip-host';
+import type { CloseClientsOptions, VipHost } from '../../shared/ports/vip-host';
 
 /** One recorded call. */
-export interface HostEvent { op: 'open' | 'stop' | 'close'; vip: string; atMs: number; opts?: unknown }
+export interface HostEvent { op: 'open' | 'stop' | 'close' | 'fence'; vip: string; atMs: number; opts?: unknown }
 
 /** The in-memory VipHost (see the file comment). */
 export class MemoryVipHost implements VipHost {
@@ -26,4 +26,11 @@ export class MemoryVipHost implements VipHost {
   }
   isServing(vip: string): boolean { return this.#serving.has(vip); }
   tunnelCount(_vip: string): number { return 0; }
+  listeningPorts(vip: string): number[] { return this.#serving.has(vip) ? [8000] : []; }
+  /** The last fence per VIP (monotonic ms, or null when revoked). */
+  readonly fences = new Map<string, number | null>();
+  fence(vip: string, untilMs: number | null): void {
+    if (untilMs === null && this.fences.get(vip) !== null) this.events.push({ op: 'fence', vip, atMs: performance.now(), opts: null });
+    this.fences.set(vip, untilMs);
+  }
 }

@@ -13,6 +13,8 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { HUB_ADDRESS, type NetnsLab } from './netns';
 import { waitFor } from './ports';
+import { withClusterSecret } from './cluster-secret';
+import { DEFAULTS } from '../../shared/config/defaults';
 
 /** dist/ root, from dist/test/harness/. */
 const DIST = resolve(__dirname, '..', '..');
@@ -62,8 +64,12 @@ export async function startLabBackend(lab: NetnsLab, host: string): Promise<Chil
 /** Timings of the lab's nodes; short, as a test wants them. */
 export interface LabTimings { heartbeatIntervalMs: number; heartbeatTimeoutMs: number; leaseTtlMs: number; renewIntervalMs: number; stepDownMarginMs: number; acquirePollMs: number; garpCount: number; garpIntervalMs: number }
 
-/** The defaults of the config schema (the targets of issue 3: a silent host is noticed within 1 s). */
-export const DEFAULT_LAB_TIMINGS: LabTimings = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1000, leaseTtlMs: 800, renewIntervalMs: 100, stepDownMarginMs: 150, acquirePollMs: 100, garpCount: 3, garpIntervalMs: 200 };
+/** The defaults of the config schema. */
+export const DEFAULT_LAB_TIMINGS: LabTimings = {
+  heartbeatIntervalMs: DEFAULTS.heartbeat.intervalMs, heartbeatTimeoutMs: DEFAULTS.heartbeat.timeoutMs, leaseTtlMs: DEFAULTS.lease.ttlMs,
+  renewIntervalMs: DEFAULTS.lease.renewIntervalMs, stepDownMarginMs: DEFAULTS.lease.stepDownMarginMs, acquirePollMs: DEFAULTS.lease.acquirePollMs,
+  garpCount: DEFAULTS.vip.garpCount, garpIntervalMs: DEFAULTS.vip.garpIntervalMs,
+};
 
 /** YAML config of a node on lab host `host`, owning VIP `vipAddress` through the linux driver. */
 export function labNodeConfig(lab: NetnsLab, host: string, o: { redisUrl: string; vipAddress: string; priority: number; preempt?: boolean; timings?: LabTimings }): string {
@@ -125,7 +131,7 @@ export interface LabNode { host: string; proc: ChildProcess; pid: number; output
 export function startLabNode(lab: NetnsLab, host: string, dir: string, yaml: string): LabNode {
   const configFile = join(dir, `node-${host}.yaml`);
   writeFileSync(configFile, yaml);
-  const proc = lab.spawnIn(lab.member(host).ns, process.execPath, [CLI, 'node', 'start', '--config', configFile], { env: { ...process.env, WSHA_LOG_PRETTY: '0' } });
+  const proc = lab.spawnIn(lab.member(host).ns, process.execPath, [CLI, 'node', 'start', '--config', configFile], { env: { ...withClusterSecret(), WSHA_LOG_PRETTY: '0' } });
   const output: string[] = [];
   captureLines(proc, `node-${host}`, output);
   return { host, proc, pid: proc.pid as number, output, configFile };

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { waitFor } from './ports';
+import { withClusterSecret } from './cluster-secret';
 
 /** Path of the built CLI entry. */
 export const CLI_PATH = resolve(__dirname, '../../cluster/cli/main.js');
@@ -40,7 +41,7 @@ export function spawnNodeProcess(config: object | string, env: NodeJS.ProcessEnv
   const write = (c: object | string) => writeFileSync(configPath, typeof c === 'string' ? c : stringify(c));
   write(config);
   const proc = spawn(process.execPath, [CLI_PATH, 'node', 'start', '--config', configPath], {
-    env: { ...process.env, WSHA_LOG_PRETTY: '0', ...env },
+    env: { ...withClusterSecret(), WSHA_LOG_PRETTY: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, any>> = [];

@@ -6,7 +6,7 @@
  * handover can open the target's listeners before the old owner closes its
  * own (make-before-break, bounded by cluster.handover.maxOverlapMs).
  */
-import type { VipContext, VipDriver } from './driver';
+import type { GuardAction, VipContext, VipDriver } from './driver';
 
 /** The bind driver; every method is a no-op by design (see the file comment). */
 export class BindDriver implements VipDriver {
@@ -16,4 +16,6 @@ export class BindDriver implements VipDriver {
   async down(_ctx: VipContext): Promise<void> { /* closing the listeners is enough */ }
   async announce(_ctx: VipContext): Promise<void> { /* nothing to announce: no address moves */ }
   async cleanup(_ctx: Omit<VipContext, 'epoch'>): Promise<void> { /* a killed owner's listeners died with it */ }
+  /** Nothing to move: the guard kills a stalled owner's listeners itself (the node adds them, it knows the ports). */
+  guardActions(_ctx: VipContext): GuardAction[] { return []; }
 }

@@ -12,6 +12,19 @@ export interface VipContext {
   epoch: number;
 }
 
+/**
+ * What the VIP guard (cluster/vip/guard/) does for a VIP on its own when the
+ * node's process dies, or stalls past its guard deadline: the address goes
+ * first, before any standby may bring it up elsewhere. `run` executes a
+ * command (ip addr del, the exec driver's down script); `kill-listeners`
+ * destroys the listening sockets on ADDRESS:PORT (ss -K), for the bind
+ * driver, whose listeners are the VIP. `onDeath` false: only on a stall (a
+ * dead process's sockets are already gone).
+ */
+export type GuardAction =
+  | { kind: 'run'; file: string; args: string[]; env?: Record<string, string>; timeoutMs: number; onDeath: boolean }
+  | { kind: 'kill-listeners'; address: string; ports: number[]; onDeath: boolean };
+
 export interface VipDriver {
   readonly kind: 'bind' | 'linux' | 'exec';
   /** Whether the node's VIP listeners must be opened with SO_REUSEPORT (make-before-break on one address). */
@@ -22,6 +35,8 @@ export interface VipDriver {
   down(ctx: VipContext): Promise<void>;
   /** Re-announces the address (GARP/NA) after a partition heals or a rival claim is resolved. */
   announce(ctx: VipContext): Promise<void>;
+  /** The guard's actions while this node holds the VIP (see GuardAction). */
+  guardActions(ctx: VipContext): GuardAction[];
   /** Removes a leftover address at start (a killed node may have left it). */
   cleanup(ctx: Omit<VipContext, 'epoch'>): Promise<void>;
 }

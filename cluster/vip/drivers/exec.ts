@@ -29,7 +29,7 @@
 import type { Logger } from '../../../shared/logger';
 import type { VipConfig } from '../../../shared/config/schema';
 import { VipDriverError } from '../../../shared/errors';
-import type { VipContext, VipDriver } from './driver';
+import type { GuardAction, VipContext, VipDriver } from './driver';
 import { SerialQueue } from './serial';
 import { describeFailure, runCommand, succeeded } from './commands';
 import type { CommandRunner } from './linux';
@@ -83,6 +83,12 @@ export class ExecDriver implements VipDriver {
   announce(ctx: VipContext): Promise<void> { return this.#exec(this.#up, 'announce', ctx); }
 
   cleanup(ctx: Omit<VipContext, 'epoch'>): Promise<void> { return this.#exec(this.#down, 'cleanup', { ...ctx, epoch: 0 }); }
+
+  /** The guard runs the down command itself if the process dies or stalls past its deadline. */
+  guardActions(ctx: VipContext): GuardAction[] {
+    const inv = execInvocation(this.#down, 'down', ctx);
+    return [{ kind: 'run', file: inv.file, args: inv.args, env: inv.env, timeoutMs: this.#vip.execTimeoutMs, onDeath: true }];
+  }
 
   #exec(command: string, action: ExecAction, ctx: VipContext): Promise<void> {
     return this.#serial.run(() => this.#execNow(command, action, ctx));

@@ -26,7 +26,7 @@ import type { Logger } from '../../../shared/logger';
 import type { VipConfig } from '../../../shared/config/schema';
 import { DEFAULTS } from '../../../shared/config/defaults';
 import { VipDriverError } from '../../../shared/errors';
-import type { VipContext, VipDriver } from './driver';
+import type { GuardAction, VipContext, VipDriver } from './driver';
 import { SerialQueue } from './serial';
 import { describeFailure, runCommand, succeeded, type CommandResult, type RunOptions } from './commands';
 
@@ -142,6 +142,11 @@ export class LinuxDriver implements VipDriver {
   }
 
   cleanup(ctx: Omit<VipContext, 'epoch'>): Promise<void> { return this.down({ ...ctx, epoch: 0 }); }
+
+  /** The guard removes the address itself if the process dies or stalls past its deadline. */
+  guardActions(_ctx: VipContext): GuardAction[] {
+    return [{ kind: 'run', file: 'ip', args: ipAddrArgs('del', this.#vip.address, this.#prefix, this.#iface), timeoutMs: TOOL_TIMEOUT_MS, onDeath: true }];
+  }
 
   /** Stops a GARP series in flight (tests, shutdown). */
   close(): void { this.#cancelGarps(); }

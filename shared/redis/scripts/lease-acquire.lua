@@ -2,9 +2,9 @@
 -- KEYS[1] lease:{vip}  KEYS[2] epoch:{vip}  KEYS[3] vip:{vip}
 -- ARGV[1] nodeId  ARGV[2] ttlMs  ARGV[3] wall ms  ARGV[4] reason  ARGV[5] events channel  ARGV[6] vip name
 -- ARGV[7] highest epoch the caller has seen (a Redis that lost its data must not hand out an old epoch again)
--- Returns {1, "nodeId:epoch"} when acquired, {0, current value} when held.
+-- Returns {1, "nodeId:epoch"} when acquired, {0, current value} when held. (a third element is the current epoch counter)
 local cur = redis.call('GET', KEYS[1])
-if cur then return {0, cur} end
+if cur then return {0, cur, tonumber(redis.call('GET', KEYS[2]) or '0')} end
 if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[7]) then redis.call('SET', KEYS[2], ARGV[7]) end
 local epoch = redis.call('INCR', KEYS[2])
 local value = ARGV[1] .. ':' .. epoch
@@ -14,4 +14,4 @@ redis.call('HSET', KEYS[3], 'owner', ARGV[1], 'epoch', epoch, 'since', ARGV[3], 
 local previous = cjson.null
 if prev ~= '' then previous = prev end
 redis.call('PUBLISH', ARGV[5], cjson.encode({type = 'ownership', vip = ARGV[6], owner = ARGV[1], epoch = epoch, previousOwner = previous, reason = ARGV[4], at = tonumber(ARGV[3])}))
-return {1, value}
+return {1, value, epoch}

@@ -5,7 +5,7 @@ import { planHandover, worseBackends } from '../../../../cluster/control/preflig
 import type { Member } from '../../../../cluster/membership/members';
 
 const member = (id: string, priority: number, over: Partial<Member> = {}, down: string[] = [], ready = true): Member => ({
-  record: { id, address: '', admin: '', peer: '', priority, role: 'standby', state: 'ready', ready, drained: false, version: '0', startedAt: 0, sentAt: 0, connections: 0, vips: [], backendsDown: down },
+  record: { id, address: '', admin: '', peer: '', incarnation: 'i', peers: [], priority, role: 'standby', state: 'ready', ready, drained: false, version: '0', startedAt: 0, sentAt: 0, connections: 0, vips: [], backendsDown: down },
   ageMs: 0, alive: true, drained: false, ...over,
 });
 const lease = { nodeId: 'a', epoch: 7 };

@@ -1,0 +1,77 @@
+/**
+ * The address a node tells its peers to dial (node.peer.advertise, or the
+ * bound address with node.address in place of a wildcard host), and the
+ * check that it can work: a loopback or wildcard address reaches only this
+ * host, so a cluster whose other nodes run on other hosts (Redis sees their
+ * connections come from other addresses, or they advertise non-loopback
+ * peer addresses) cannot use it. `wsha node start` refuses to start then,
+ * naming the key to fix; a node that dialled such an address would only
+ * ever reach itself or nothing.
+ */
+import { isIP } from 'node:net';
+import type Redis from 'ioredis';
+import { ConfigError } from '../../shared/errors';
+import { clientEntries } from './death-proof';
+
+/** Splits HOST:PORT ([v6]:PORT too). */
+export function splitHostPort(hp: string): { host: string; port: number } {
+  const i = hp.lastIndexOf(':');
+  return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
+}
+
+/** Joins HOST and PORT, bracketing IPv6. */
+export function joinHostPort(host: string, port: number): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host) || host === '::ffff:127.0.0.1';
+}
+
+/** 0.0.0.0, ::, empty. */
+export function isWildcard(host: string): boolean {
+  return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** The address to advertise, from the bound one; throws ConfigError when a wildcard bind has nothing to advertise. */
+export function advertisedPeerAddress(bound: string, o: { advertise?: string; nodeAddress?: string; listen: string }): string {
+  if (o.advertise) return o.advertise;
+  const { host, port } = splitHostPort(bound);
+  if (!isWildcard(host)) return bound;
+  if (o.nodeAddress && !isWildcard(o.nodeAddress)) return joinHostPort(o.nodeAddress, port);
+  throw new ConfigError('cannot tell peers where to reach this node', [`node.peer.listen: ${o.listen} is a wildcard address; set node.peer.advertise (HOST:PORT other nodes dial) or node.address`]);
+}
+
+/** Other nodes of the cluster as Redis and their heartbeats show them. */
+export interface OtherNodes {
+  /** The addresses other nodes advertise for their peer links. */
+  advertised: Array<{ id: string; peer: string }>;
+}
+
+/**
+ * Throws ConfigError when this node advertises a loopback address but the
+ * cluster's other nodes are on other hosts: their Redis connections come
+ * from another address than this node's, or they advertise non-loopback
+ * peer addresses.
+ */
+export async function checkAdvertisedReachable(redis: Redis, cluster: string, selfId: string, advertised: string, others: OtherNodes): Promise<void> {
+  const { host } = splitHostPort(advertised);
+  if (!isLoopback(host)) return;
+  const remote = others.advertised.filter((o) => o.id !== selfId && o.peer && !isLoopback(splitHostPort(o.peer).host));
+  let hostsDiffer: string[] = [];
+  try {
+    const mine = String(await redis.call('CLIENT', 'INFO')).match(/\baddr=(\S+):\d+/)?.[1];
+    const list = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+    if (mine) {
+      hostsDiffer = clientEntries(list)
+        .filter((c) => c.name.startsWith(`wsha:${cluster}:`) && c.name.split(':')[2] !== selfId && c.ip !== mine)
+        .map((c) => `${c.name.split(':')[2]} (connects to Redis from ${c.ip}, this node from ${mine})`);
+    }
+  } catch { /* CLIENT INFO/LIST not allowed: rely on the advertised addresses */ }
+  const why = [...new Set([...remote.map((o) => `${o.id} advertises ${o.peer}`), ...hostsDiffer])];
+  if (why.length === 0) return;
+  throw new ConfigError('the peer link address is loopback, but other nodes of the cluster run on other hosts', [
+    `node.peer.listen: this node would advertise ${advertised}, which only this host can reach, while ${why.join('; ')}; set node.peer.listen (or node.peer.advertise) to an address the other hosts reach`,
+  ]);
+}

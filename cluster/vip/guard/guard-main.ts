@@ -1,0 +1,84 @@
+/**
+ * The VIP guard: a small child process of every node that takes a VIP away
+ * on its own when the node cannot. The node pushes a deadline forward with
+ * every renewal (`arm`); a process that is stopped (SIGSTOP, a frozen VM
+ * process, a GC pause past the stall budget) stops pushing, and at the
+ * deadline the guard runs the driver's actions: the address goes (ip addr
+ * del, the exec down script) or the bind listeners are destroyed (ss -K),
+ * before any standby may bring the VIP up elsewhere.
+ *
+ * When the node dies, the IPC channel closes at once; the guard then runs
+ * the actions marked onDeath and only then closes its copy of the node's
+ * peer listening socket. Until that close the kernel keeps completing
+ * connects to the peer port, so a standby's death proof (a refused
+ * reconnect) cannot arrive before the address is gone: the new owner
+ * cannot add the address while the dead one still holds it.
+ *
+ * Signals other than SIGKILL are ignored: the node decides when the guard
+ * ends (it disarms and disconnects on a graceful stop).
+ */
+import { closeSync } from 'node:fs';
+import { monotonicMs } from '../../../shared/clock';
+import type { GuardAction } from '../drivers/driver';
+import { runGuardActions } from './guard-actions';
+import { GUARD_PEER_FD, type FromGuard, type ToGuard } from './guard-protocol';
+
+interface Armed { untilMs: number; actions: GuardAction[]; timer: NodeJS.Timeout }
+
+const armed = new Map<string, Armed>();
+const holdsPeerFd = process.env.WSHA_GUARD_PEER_FD === String(GUARD_PEER_FD);
+let peerReleased = !holdsPeerFd;
+let ending = false;
+
+function send(m: FromGuard): void { if (process.connected) process.send!(m); }
+
+function releasePeer(): void {
+  if (peerReleased) return;
+  peerReleased = true;
+  try { closeSync(GUARD_PEER_FD); } catch { /* already closed */ }
+}
+
+async function fire(vip: string): Promise<void> {
+  const a = armed.get(vip);
+  if (!a) return;
+  armed.delete(vip);
+  const problems = await runGuardActions(a.actions, false);
+  send({ t: 'fired', vip, why: 'deadline', problems });
+}
+
+function onMessage(m: ToGuard): void {
+  if (ending) return;
+  switch (m.t) {
+    case 'arm': {
+      const prev = armed.get(m.vip);
+      if (prev) clearTimeout(prev.timer);
+      const timer = setTimeout(() => void fire(m.vip), Math.max(0, m.untilMs - monotonicMs()));
+      armed.set(m.vip, { untilMs: m.untilMs, actions: m.actions, timer });
+      return;
+    }
+    case 'disarm': {
+      const prev = armed.get(m.vip);
+      if (prev) clearTimeout(prev.timer);
+      armed.delete(m.vip);
+      return;
+    }
+    case 'release-peer': return releasePeer();
+  }
+}
+
+/** The node is gone (died or disconnected): address first, then let peers see the death. */
+async function onDisconnect(): Promise<void> {
+  if (ending) return;
+  ending = true;
+  const all = [...armed.values()];
+  for (const a of all) clearTimeout(a.timer);
+  armed.clear();
+  await Promise.all(all.map((a) => runGuardActions(a.actions, true)));
+  releasePeer();
+  process.exit(0);
+}
+
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => { /* the node ends the guard */ });
+process.on('message', (m: ToGuard) => onMessage(m));
+process.on('disconnect', () => void onDisconnect());
+send({ t: 'ready', peerFd: holdsPeerFd });

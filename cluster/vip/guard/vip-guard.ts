@@ -1,0 +1,116 @@
+/**
+ * The node's side of the VIP guard (guard-main.ts): forks it with a copy of
+ * the peer listening socket, pushes each owned VIP's guard deadline to it,
+ * restarts it with backoff if it ever exits while the node runs (re-sending
+ * every armed deadline), and reports when it took a VIP away on its own.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { GuardAction } from '../drivers/driver';
+import { GUARD_PEER_FD, type FromGuard, type ToGuard } from './guard-protocol';
+
+/** Restart backoff of a guard that exited. */
+const RESTART_MIN_MS = 100;
+const RESTART_MAX_MS = 5000;
+
+/** What the VIP machines ask of the guard. */
+export interface GuardPort {
+  /** This node holds `vip` until `untilMs` unless it pushes the deadline again; past it the guard runs `actions`. */
+  arm(vip: string, untilMs: number, actions: GuardAction[]): void;
+  /** This node no longer holds `vip`. */
+  disarm(vip: string): void;
+}
+
+/** The running guard of one node. */
+export class VipGuard implements GuardPort {
+  readonly #log: Logger;
+  readonly #peerFd: number;
+  readonly #armed = new Map<string, Extract<ToGuard, { t: 'arm' }>>();
+  #child: ChildProcess | null = null;
+  #stopping = false;
+  #restartMs = RESTART_MIN_MS;
+  #peerReleased = false;
+  #onFired: (vip: string, problems: string[]) => void = () => {};
+
+  constructor(o: { logger: Logger; peerFd: number }) {
+    this.#log = o.logger.child({ component: 'vip-guard' });
+    this.#peerFd = o.peerFd;
+  }
+
+  /** Called when the guard took a VIP away on its own (the node was stalled past its deadline). */
+  onFired(fn: (vip: string, problems: string[]) => void): void { this.#onFired = fn; }
+
+  /** Forks the guard; resolves once it runs. */
+  start(): Promise<void> {
+    return new Promise((resolve) => {
+      const withFd = this.#peerFd >= 0 && !this.#peerReleased;
+      const stdio: Array<'ignore' | 'inherit' | 'ipc' | number> = ['ignore', 'inherit', 'inherit', 'ipc'];
+      if (withFd) stdio.push(this.#peerFd);
+      const child = fork(join(__dirname, 'guard-main.js'), [], {
+        stdio,
+        env: { PATH: process.env.PATH ?? '', WSHA_GUARD_PEER_FD: withFd ? String(GUARD_PEER_FD) : '' },
+        serialization: 'json',
+      });
+      this.#child = child;
+      child.on('message', (m: FromGuard) => {
+        if (m.t === 'ready') {
+          this.#restartMs = RESTART_MIN_MS;
+          for (const a of this.#armed.values()) this.#send(a);
+          resolve();
+        } else if (m.t === 'fired') {
+          this.#armed.delete(m.vip);
+          this.#log.error({ vip: m.vip, problems: m.problems }, 'VIP guard took the VIP away: this process did not renew before its guard deadline (stalled)');
+          this.#onFired(m.vip, m.problems);
+        }
+      });
+      child.on('error', (err) => this.#log.error({ err }, 'VIP guard error'));
+      child.once('exit', (code, signal) => {
+        if (this.#child === child) this.#child = null;
+        resolve();
+        if (this.#stopping) return;
+        this.#log.error({ code, signal, restartInMs: this.#restartMs }, 'VIP guard exited; restarting it');
+        const wait = this.#restartMs;
+        this.#restartMs = Math.min(RESTART_MAX_MS, this.#restartMs * 2);
+        setTimeout(() => { if (!this.#stopping) void this.start(); }, wait).unref();
+      });
+    });
+  }
+
+  /** PID of the guard process, or null. */
+  get pid(): number | null { return this.#child?.pid ?? null; }
+
+  arm(vip: string, untilMs: number, actions: GuardAction[]): void {
+    const m: ToGuard = { t: 'arm', vip, untilMs, actions };
+    this.#armed.set(vip, m);
+    this.#send(m);
+  }
+
+  disarm(vip: string): void {
+    if (!this.#armed.delete(vip)) return;
+    this.#send({ t: 'disarm', vip });
+  }
+
+  /** The node closes its peer listener: the guard closes its copy too, so that connects are refused from now on. */
+  releasePeer(): void {
+    this.#peerReleased = true;
+    this.#send({ t: 'release-peer' });
+  }
+
+  /** Graceful stop: nothing armed any more, peer socket released, guard ends. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const vip of [...this.#armed.keys()]) this.disarm(vip);
+    this.releasePeer();
+    const c = this.#child;
+    if (!c) return;
+    const exited = new Promise<void>((r) => { c.once('exit', () => r()); setTimeout(r, 2000).unref(); });
+    if (c.connected) c.disconnect();
+    await exited;
+  }
+
+  #send(m: ToGuard): void {
+    const c = this.#child;
+    if (c?.connected) c.send(m);
+  }
+}
