@@ -149,8 +149,27 @@ export const FAULTS: readonly FaultSpec[] = [
     },
   },
   {
-    id: 'loopback-peer', issue: 9, title: 'every host keeps the default loopback peer.listen; no other fault, 8 s', nodes: [2, 3], peerListen: 'default', observeMs: 8000,
-    run: async () => ({ at: Date.now() }),
+    // The risky moment is a standby's first connect to an owner it knows: at its start (restarted 3 times here) ...
+    id: 'loopback-peer', issue: 9, title: 'default loopback peer.listen on every host; the standbys restarted 3 times', nodes: [2, 3], peerListen: 'default',
+    run: async ({ fl, standbys }) => {
+      const at = Date.now();
+      for (let i = 0; i < 3; i++) {
+        await Promise.all(standbys.map((s) => fl.restartNode(s)));
+        await sleep(3000);
+      }
+      return { at };
+    },
+  },
+  {
+    // ... and when the owner's heartbeat comes back after a gap (the standby makes a new link to it).
+    id: 'loopback-peer-stall', issue: 9, title: 'default loopback peer.listen on every host; owner SIGSTOP 1.5 s (past the heartbeat timeout)', nodes: [2, 3], peerListen: 'default', gap: true,
+    run: async ({ fl, owner }) => {
+      const at = Date.now();
+      fl.signalNode(owner, 'SIGSTOP');
+      await sleep(1500);
+      fl.signalNode(owner, 'SIGCONT');
+      return { at, victim: owner };
+    },
   },
   ownerStop('owner-stop-2s', 9, 2000),
   {

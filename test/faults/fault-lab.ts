@@ -179,6 +179,16 @@ export class FaultLab {
     this.startNode(host);
   }
 
+  /** SIGTERM (drain), wait for the exit (SIGKILL after 10 s), start again. */
+  async restartNode(host: string): Promise<LabProc> {
+    const p = this.nodes.get(host);
+    if (p && this.nodeAlive(host)) {
+      p.proc.kill('SIGTERM');
+      if (!(await Promise.race([p.exited.then(() => true), sleep(10_000).then(() => false)]))) { p.proc.kill('SIGKILL'); await Promise.race([p.exited, sleep(2000)]); }
+    }
+    return this.startNode(host);
+  }
+
   /** `wsha vip cleanup --config FILE` in the host's namespace (the unit's ExecStopPost). */
   vipCleanup(host: string): void {
     const file = this.configs.get(host);

@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, waitFor } from '../harness/ports';
-import { watchHolders } from './address-watch';
+import { watchHolders, type HolderWatch } from './address-watch';
 import { FAULT_PORTS } from './fault-config';
 import { FaultLab, VIP } from './fault-lab';
 import type { FaultSpec } from './fault-catalog';
@@ -48,21 +48,23 @@ export async function runFault(spec: FaultSpec, nodes: 2 | 3, o: RunOptions): Pr
   const fl = new FaultLab({ nodes, redis: spec.redis ?? 'single', peerListen: spec.peerListen });
   const nft = new NftFaults(fl.lab);
   const notes: string[] = [];
+  let watch: HolderWatch | undefined;
   fl.note(`fault ${spec.id}, ${nodes} nodes`);
   try {
     await fl.startRedis();
     await fl.startBackends();
+    const watchFrom = Date.now();
     const sampler = new SamplerHandle(fl);
+    watch = watchHolders(fl.lab, fl.proxies, VIP, FAULT_PORTS.vip, (h) => fl.backends.get(h)?.proc.pid);
     fl.startNode('p1');
     await sampler.waitForOwner(SETUP_TIMEOUT_MS, 'p1').catch((e: Error) => { throw new Error(`${e.message}; p1: ${lastMessage(fl.nodes.get('p1')!.tail)}`); });
     for (const h of fl.proxies.slice(1)) fl.startNode(h);
     await waitFor(() => fl.proxies.every((h) => sampler.ready(h) || !fl.nodeAlive(h)), 'every node ready', SETUP_TIMEOUT_MS, 50);
     for (const h of fl.proxies) if (!fl.nodeAlive(h)) notes.push(`${h} refused to start: ${lastMessage(fl.nodes.get(h)!.tail)}`);
-    const watch = watchHolders(fl.lab, fl.proxies, VIP, FAULT_PORTS.vip, (h) => fl.backends.get(h)?.proc.pid);
     const url = `ws://${VIP}:${FAULT_PORTS.vip}/`;
     const prober = new ProberHandle(fl, url, o.probeEveryMs);
     const load = new LoadHandle(fl, url, o.clients, o.messageMs);
-    const steadyAt = await load.waitConnected(SETUP_TIMEOUT_MS);
+    await load.waitConnected(SETUP_TIMEOUT_MS);
     await sleep(o.settleMs);
     const claimants = sampler.claimants();
     if (claimants.length !== 1) notes.push(`before the fault: ${claimants.length} claimants (${claimants.join(', ')})`);
@@ -78,10 +80,11 @@ export async function runFault(spec: FaultSpec, nodes: 2 | 3, o: RunOptions): Pr
     await prober.stop();
     await sampler.stop();
     const seen = watch.stop();
+    watch = undefined;
     if (!load.final) notes.push('load clients gave no final report');
     if (!sampler.final) notes.push('sampler gave no final report');
     const data: RunData = {
-      at: outcome.at, victim: outcome.victim, gap: spec.gap ?? false, ownerBefore: owner, steadyAt, endAt,
+      at: outcome.at, victim: outcome.victim, gap: spec.gap ?? false, ownerBefore: owner, watchFrom, endAt,
       attempts: prober.attempts.filter((a) => a.t0 <= endAt), drops: load.drops.filter((d) => d.at <= endAt), load: load.final,
       claims: sampler.final?.spans ?? [], address: seen.address, listener: seen.listener, notes,
     };
@@ -91,6 +94,7 @@ export async function runFault(spec: FaultSpec, nodes: 2 | 3, o: RunOptions): Pr
     for (const [h, p] of fl.nodes) process.stderr.write(`--- node ${h} (last lines) ---\n${p.tail.slice(-15).join('\n')}\n`);
     throw err;
   } finally {
+    watch?.stop();
     try { nft.heal(); } catch { /* lab gone */ }
     await fl.destroy(o.keepLogs ? join(o.keepLogs, `${spec.id}-${nodes}n-${new Date().toISOString().replace(/[:.]/g, '')}`) : undefined);
   }

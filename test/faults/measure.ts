@@ -1,8 +1,9 @@
 /**
  * One run's figures, from what its instruments saw (pure; see timeline.ts).
  * Effects on clients (drops, lost messages, refused connects, VIP down time)
- * count from the failure on; owners and holders count over the whole
- * steady part of the run, since two owners at any instant is a failure.
+ * count from the failure on; owners and holders count over the whole run,
+ * from before the first node started, since two owners at any instant
+ * (also while a node starts) is a failure.
  */
 import type { DropEvent, LoadFinal } from './instruments';
 import { downMs, firstAnswerGap, maxConcurrent, outages, spansFromObservations, takeovers, type Attempt, type Observation, type Span } from './timeline';
@@ -17,8 +18,8 @@ export interface RunData {
   gap: boolean;
   /** Owner before the fault. */
   ownerBefore: string;
-  /** Start of the steady part (load connected). */
-  steadyAt: number;
+  /** Start of the watch (before the first node started): owners and holders count from here. */
+  watchFrom: number;
   endAt: number;
   attempts: Attempt[];
   drops: DropEvent[];
@@ -65,9 +66,9 @@ export function measureRun(d: RunData): RunMetrics {
   for (const a of after) if (a.who === undefined && a.err) refusedBy[a.err] = (refusedBy[a.err] ?? 0) + 1;
   const drops = d.drops.filter((x) => x.at >= d.at);
   const lostInDrops = drops.reduce((s, x) => s + x.lost, 0);
-  const owners = maxConcurrent(clip(d.claims, d.steadyAt, d.endAt));
-  const addr = maxConcurrent(clip(spansFromObservations(d.address, d.endAt), d.steadyAt, d.endAt));
-  const listeners = maxConcurrent(clip(spansFromObservations(d.listener, d.endAt), d.steadyAt, d.endAt));
+  const owners = maxConcurrent(clip(d.claims, d.watchFrom, d.endAt));
+  const addr = maxConcurrent(clip(spansFromObservations(d.address, d.endAt), d.watchFrom, d.endAt));
+  const listeners = maxConcurrent(clip(spansFromObservations(d.listener, d.endAt), d.watchFrom, d.endAt));
   const claimsAfter = d.claims.filter((s) => s.to >= d.at);
   const last = [...d.claims].sort((a, b) => a.to - b.to).pop();
   const notes = [...d.notes];
