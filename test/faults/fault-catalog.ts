@@ -111,9 +111,11 @@ export const FAULTS: readonly FaultSpec[] = [
     id: 'sentinel-owner-partition', issue: 9, title: 'Sentinel: owner and old master (r1, s1) partitioned from the rest for 10 s', nodes: [2, 3], redis: 'sentinel', gap: true, observeMs: 6000,
     run: async ({ fl, nft, owner }) => {
       const at = Date.now();
+      fl.leaveSegment(owner);
       nft.cut([owner, 'r1'], everyoneBut(fl, [owner, 'r1']), VIP);
       await sleep(10_000);
       nft.heal();
+      fl.joinSegment(owner);
       return { at, victim: owner };
     },
   },
@@ -192,9 +194,11 @@ export const FAULTS: readonly FaultSpec[] = [
     id: 'owner-link-down', issue: 13, title: "owner host's link down for 3 s", nodes: [2, 3], gap: true,
     run: async ({ fl, owner }) => {
       const at = Date.now();
+      fl.leaveSegment(owner);
       fl.lab.linkDown(owner);
       await sleep(3000);
       fl.lab.linkUp(owner);
+      fl.joinSegment(owner);
       return { at, victim: owner };
     },
   },
@@ -202,9 +206,11 @@ export const FAULTS: readonly FaultSpec[] = [
     id: 'owner-partition', issue: 13, title: "owner's bridge port down for 3 s (partition)", nodes: [2, 3], gap: true,
     run: async ({ fl, owner }) => {
       const at = Date.now();
+      fl.leaveSegment(owner);
       fl.lab.partition(owner);
       await sleep(3000);
       fl.lab.heal(owner);
+      fl.joinSegment(owner);
       return { at, victim: owner };
     },
   },

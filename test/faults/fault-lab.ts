@@ -58,6 +58,9 @@ export class FaultLab {
   readonly backends = new Map<string, LabProc>();
   readonly redis = new Map<string, LabProc>();
   readonly configs = new Map<string, string>();
+  /** Spans during which a host was off the segment (link or bridge port down, ARP cut): its address answered nobody. */
+  readonly offSegment: Array<{ who: string; from: number; to: number }> = [];
+  readonly #offSince = new Map<string, number>();
   readonly #logs: WriteStream;
 
   constructor(readonly o: FaultLabOptions) {
@@ -66,6 +69,22 @@ export class FaultLab {
     this.lab = createLab([...this.proxies, ...this.redisHosts, 'c']);
     this.dir = mkdtempSync(join(tmpdir(), 'wsha-faults-'));
     this.#logs = createWriteStream(join(this.dir, 'run.log'));
+  }
+
+  /** Marks `host` off the segment from now (call before cutting it). */
+  leaveSegment(host: string): void { if (!this.#offSince.has(host)) this.#offSince.set(host, Date.now()); }
+
+  /** Marks `host` back on the segment (call after healing it). */
+  joinSegment(host: string): void {
+    const from = this.#offSince.get(host);
+    if (from === undefined) return;
+    this.#offSince.delete(host);
+    this.offSegment.push({ who: host, from, to: Date.now() });
+  }
+
+  /** Off-segment spans, open ones ending now. */
+  offSegmentSpans(): Array<{ who: string; from: number; to: number }> {
+    return [...this.offSegment, ...[...this.#offSince].map(([who, from]) => ({ who, from, to: Date.now() }))];
   }
 
   /** Address of a lab host. */

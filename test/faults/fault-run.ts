@@ -86,7 +86,7 @@ export async function runFault(spec: FaultSpec, nodes: 2 | 3, o: RunOptions): Pr
     const data: RunData = {
       at: outcome.at, victim: outcome.victim, gap: spec.gap ?? false, ownerBefore: owner, watchFrom, endAt,
       attempts: prober.attempts.filter((a) => a.t0 <= endAt), drops: load.drops.filter((d) => d.at <= endAt), load: load.final,
-      claims: sampler.final?.spans ?? [], address: seen.address, listener: seen.listener, notes,
+      claims: sampler.final?.spans ?? [], address: seen.address, offSegment: fl.offSegmentSpans(), listener: seen.listener, notes,
     };
     if (o.keepLogs) writeFileSync(join(fl.dir, 'data.json'), JSON.stringify({ fault: spec.id, nodes, claimEvents: sampler.claimEvents, ...data }));
     return measureRun(data);

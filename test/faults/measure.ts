@@ -6,7 +6,7 @@
  * (also while a node starts) is a failure.
  */
 import type { DropEvent, LoadFinal } from './instruments';
-import { downMs, firstAnswerGap, maxConcurrent, outages, spansFromObservations, takeovers, type Attempt, type Observation, type Span } from './timeline';
+import { downMs, firstAnswerGap, maxConcurrent, outages, spansFromObservations, subtractSpans, takeovers, type Attempt, type Observation, type Span } from './timeline';
 
 /** Everything one run observed. */
 export interface RunData {
@@ -26,6 +26,8 @@ export interface RunData {
   load: LoadFinal | null;
   claims: Span[];
   address: Observation[];
+  /** Spans a host was off the segment: its address then answered nobody and is not counted. */
+  offSegment: Span[];
   listener: Observation[];
   notes: string[];
 }
@@ -67,7 +69,7 @@ export function measureRun(d: RunData): RunMetrics {
   const drops = d.drops.filter((x) => x.at >= d.at);
   const lostInDrops = drops.reduce((s, x) => s + x.lost, 0);
   const owners = maxConcurrent(clip(d.claims, d.watchFrom, d.endAt));
-  const addr = maxConcurrent(clip(spansFromObservations(d.address, d.endAt), d.watchFrom, d.endAt));
+  const addr = maxConcurrent(clip(subtractSpans(spansFromObservations(d.address, d.endAt), d.offSegment), d.watchFrom, d.endAt));
   const listeners = maxConcurrent(clip(spansFromObservations(d.listener, d.endAt), d.watchFrom, d.endAt));
   const claimsAfter = d.claims.filter((s) => s.to >= d.at);
   const last = [...d.claims].sort((a, b) => a.to - b.to).pop();

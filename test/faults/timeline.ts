@@ -94,3 +94,18 @@ export function takeovers(claims: readonly Span[]): number {
   for (let i = 1; i < sorted.length; i++) if (sorted[i]!.who !== sorted[i - 1]!.who) n++;
   return n;
 }
+
+/** `spans` minus, per `who`, the parts that fall inside `holes` of the same `who`. */
+export function subtractSpans(spans: readonly Span[], holes: readonly Span[]): Span[] {
+  let out = [...spans];
+  for (const h of holes) {
+    const next: Span[] = [];
+    for (const s of out) {
+      if (s.who !== h.who || s.to <= h.from || s.from >= h.to) { next.push(s); continue; }
+      if (s.from < h.from) next.push({ who: s.who, from: s.from, to: h.from });
+      if (s.to > h.to) next.push({ who: s.who, from: h.to, to: s.to });
+    }
+    out = next;
+  }
+  return out;
+}
