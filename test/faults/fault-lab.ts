@@ -42,6 +42,10 @@ const PRIORITIES = [200, 100, 50];
 /** systemd's RestartSec in deploy/systemd/wsha.service. */
 const RESTART_SEC_MS = 1000;
 
+/** Run folders not yet removed; a process 'exit' hook removes them (netns.ts's own hook removes the namespaces). */
+const liveDirs = new Set<string>();
+process.on('exit', () => { for (const d of liveDirs) rmSync(d, { recursive: true, force: true }); });
+
 /** A process of the lab with its output kept. */
 export interface LabProc { name: string; host: string; proc: ChildProcess; tail: string[]; exited: Promise<{ code: number | null; signal: string | null }> }
 
@@ -68,6 +72,7 @@ export class FaultLab {
     this.redisHosts = o.redis === 'sentinel' ? ['r1', 'r2', 'r3'] : ['r1'];
     this.lab = createLab([...this.proxies, ...this.redisHosts, 'c']);
     this.dir = mkdtempSync(join(tmpdir(), 'wsha-faults-'));
+    liveDirs.add(this.dir);
     this.#logs = createWriteStream(join(this.dir, 'run.log'));
   }
 
@@ -229,5 +234,6 @@ export class FaultLab {
     await new Promise<void>((r) => this.#logs.end(r));
     if (keepAs) { mkdirSync(dirname(keepAs), { recursive: true }); spawnSync('cp', ['-r', this.dir, keepAs]); }
     rmSync(this.dir, { recursive: true, force: true });
+    liveDirs.delete(this.dir);
   }
 }
