@@ -61,6 +61,10 @@ export async function runFault(spec: FaultSpec, nodes: 2 | 3, o: RunOptions): Pr
     for (const h of fl.proxies.slice(1)) fl.startNode(h);
     await waitFor(() => fl.proxies.every((h) => sampler.ready(h) || !fl.nodeAlive(h)), 'every node ready', SETUP_TIMEOUT_MS, 50);
     for (const h of fl.proxies) if (!fl.nodeAlive(h)) notes.push(`${h} refused to start: ${lastMessage(fl.nodes.get(h)!.tail)}`);
+    if (spec.peerListen === 'default') {
+      const started = fl.proxies.filter((h) => fl.nodeAlive(h));
+      notes.push(`${started.length} of ${fl.proxies.length} nodes started (peer links ${started.map((h) => `${h} ${sampler.peers.get(h) ?? '?'}`).join(', ')})`);
+    }
     const url = `ws://${VIP}:${FAULT_PORTS.vip}/`;
     const prober = new ProberHandle(fl, url, o.probeEveryMs);
     const load = new LoadHandle(fl, url, o.clients, o.messageMs);

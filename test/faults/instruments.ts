@@ -27,6 +27,8 @@ export interface ClaimEvent { node: string; pid: number; claims: boolean; change
 /** The running owner sampler. */
 export class SamplerHandle {
   readonly claimEvents: ClaimEvent[] = [];
+  /** Peer-link address each node reports (its advertised `peer`). */
+  readonly peers = new Map<string, string>();
   readonly #claims = new Map<string, boolean>();
   readonly #ready = new Map<string, boolean>();
   #final: { spans: Span[]; polls: Record<string, { ok: number; fail: number }> } | null = null;
@@ -43,7 +45,7 @@ export class SamplerHandle {
     let o: { type?: string } & Record<string, unknown>;
     try { o = JSON.parse(line) as typeof o; } catch { return; }
     if (o.type === 'claim') { const e = o as unknown as ClaimEvent; this.claimEvents.push(e); this.#claims.set(e.node, e.claims); }
-    else if (o.type === 'ready') this.#ready.set(o.node as string, o.ready as boolean);
+    else if (o.type === 'ready') { this.#ready.set(o.node as string, o.ready as boolean); if (typeof o.peer === 'string') this.peers.set(o.node as string, o.peer); }
     else if (o.type === 'final') this.#final = o as unknown as NonNullable<SamplerHandle['final']>;
   }
 

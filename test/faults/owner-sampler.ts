@@ -8,7 +8,7 @@
  * request per node at a time, every EVERY_MS, and tracks claim periods
  * (claim-periods.ts). It prints JSON lines:
  *   {"type":"claim","node","pid","claims","changedAt","epoch","state","at"}   when a claim starts or ends
- *   {"type":"ready","node","pid","ready","at"}                                when a node's readiness changes
+ *   {"type":"ready","node","pid","ready","peer","at"}                         when a node's readiness changes
  *   {"type":"final","spans":[…],"polls":{node:{ok,fail}}}                     on `stop` (stdin) or SIGTERM, then exits
  */
 import { request, Agent } from 'node:http';
@@ -17,7 +17,7 @@ import { ClaimTracker } from './claim-periods';
 
 interface Target { id: string; address: string }
 interface VipView { vip: string; state: string; epoch: number | null; claims: boolean; claimChangedAt: number }
-interface AgentView { node: string; pid: number; ready?: boolean; at: number; vips: VipView[] }
+interface AgentView { node: string; pid: number; ready?: boolean; peer?: string; at: number; vips: VipView[] }
 
 const targets = JSON.parse(process.argv[2] ?? '[]') as Target[];
 const port = Number(process.argv[3]);
@@ -51,7 +51,7 @@ function onSnapshot(id: string, a: AgentView): void {
     }
   }
   const ready = a.ready !== false;
-  if (readyOf.get(`${id}#${pid}`) !== ready) { readyOf.set(`${id}#${pid}`, ready); emit({ type: 'ready', node: id, pid, ready, at: a.at }); }
+  if (readyOf.get(`${id}#${pid}`) !== ready) { readyOf.set(`${id}#${pid}`, ready); emit({ type: 'ready', node: id, pid, ready, peer: a.peer ?? null, at: a.at }); }
 }
 
 function count(id: string, ok: boolean): void {
