@@ -15,10 +15,15 @@
  */
 import type { Span } from './timeline';
 
-/** What the tracker needs of one answered poll. */
-export interface ClaimSample { node: string; pid: number; at: number; claims: boolean; claimChangedAt: number }
+/**
+ * What the tracker needs of one answered poll. `claimUntil` (optional; not
+ * in today's snapshot) is the wall-clock instant up to which the node holds
+ * its claim valid on its own clock (its step-down deadline): a node that then
+ * went silent claimed at most until then.
+ */
+export interface ClaimSample { node: string; pid: number; at: number; claims: boolean; claimChangedAt: number; claimUntil?: number }
 
-interface Open { from: number; lastAt: number }
+interface Open { from: number; lastAt: number; until?: number }
 
 /** Tracks claim periods per incarnation; feed every answered poll in order of arrival. */
 export class ClaimTracker {
@@ -30,15 +35,17 @@ export class ClaimTracker {
     const key = `${s.node}#${s.pid}`;
     const cur = this.#open.get(key);
     if (s.claims) {
-      if (cur && cur.from === s.claimChangedAt) { cur.lastAt = Math.max(cur.lastAt, s.at); return false; }
+      if (cur && cur.from === s.claimChangedAt) { cur.lastAt = Math.max(cur.lastAt, s.at); cur.until = s.claimUntil; return false; }
       // A new period while one was open: the old one ended, unseen, before this one began.
       if (cur) this.#closed.push({ who: s.node, from: cur.from, to: Math.min(cur.lastAt, s.claimChangedAt) });
-      this.#open.set(key, { node: s.node, from: s.claimChangedAt, lastAt: s.at });
+      this.#open.set(key, { node: s.node, from: s.claimChangedAt, lastAt: s.at, until: s.claimUntil });
       return true;
     }
     if (!cur) return false;
-    const end = s.claimChangedAt >= cur.from ? s.claimChangedAt : cur.lastAt;
-    this.#closed.push({ who: s.node, from: cur.from, to: Math.max(end, cur.lastAt) });
+    const said = Math.max(s.claimChangedAt >= cur.from ? s.claimChangedAt : cur.lastAt, cur.lastAt);
+    // Past its own deadline a silent node claimed nothing, whenever it got round to saying so.
+    const end = cur.until !== undefined && cur.until >= cur.lastAt ? Math.min(said, cur.until) : said;
+    this.#closed.push({ who: s.node, from: cur.from, to: end });
     this.#open.delete(key);
     return true;
   }

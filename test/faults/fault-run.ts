@@ -60,7 +60,7 @@ export async function runFault(spec: FaultSpec, nodes: 2 | 3, o: RunOptions): Pr
     await sampler.waitForOwner(SETUP_TIMEOUT_MS, 'p1').catch((e: Error) => { throw new Error(`${e.message}; p1: ${lastMessage(fl.nodes.get('p1')!.tail)}`); });
     for (const h of fl.proxies.slice(1)) fl.startNode(h);
     await waitFor(() => fl.proxies.every((h) => sampler.ready(h) || !fl.nodeAlive(h)), 'every node ready', SETUP_TIMEOUT_MS, 50);
-    for (const h of fl.proxies) if (!fl.nodeAlive(h)) notes.push(`${h} refused to start: ${lastMessage(fl.nodes.get(h)!.tail)}`);
+    const startRefusals = fl.proxies.filter((h) => !fl.nodeAlive(h)).map((h) => `${h} refused to start: ${lastMessage(fl.nodes.get(h)!.tail)}`);
     if (spec.peerListen === 'default') {
       const started = fl.proxies.filter((h) => fl.nodeAlive(h));
       notes.push(`${started.length} of ${fl.proxies.length} nodes started (peer links ${started.map((h) => `${h} ${sampler.peers.get(h) ?? '?'}`).join(', ')})`);
@@ -90,7 +90,7 @@ export async function runFault(spec: FaultSpec, nodes: 2 | 3, o: RunOptions): Pr
     const data: RunData = {
       at: outcome.at, victim: outcome.victim, gap: spec.gap ?? false, ownerBefore: owner, watchFrom, endAt,
       attempts: prober.attempts.filter((a) => a.t0 <= endAt), drops: load.drops.filter((d) => d.at <= endAt), load: load.final,
-      claims: sampler.final?.spans ?? [], address: seen.address, offSegment: fl.offSegmentSpans(), listener: seen.listener, notes,
+      claims: sampler.final?.spans ?? [], address: seen.address, offSegment: fl.offSegmentSpans(), listener: seen.listener, startRefusals, notes,
     };
     if (o.keepLogs) writeFileSync(join(fl.dir, 'data.json'), JSON.stringify({ fault: spec.id, nodes, claimEvents: sampler.claimEvents, ...data }));
     return measureRun(data);

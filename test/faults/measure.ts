@@ -29,6 +29,8 @@ export interface RunData {
   /** Spans a host was off the segment: its address then answered nobody and is not counted. */
   offSegment: Span[];
   listener: Observation[];
+  /** Nodes that exited during setup, with their last message. */
+  startRefusals: string[];
   notes: string[];
 }
 
@@ -50,10 +52,27 @@ export interface RunMetrics {
   maxAddressHolders: number;
   addressOverlapMs: number;
   maxListeners: number;
+  /** Prober answers from a host at an instant it did not claim (tolerance SAMPLE_SLACK_MS). */
+  servedOutsideClaim: number;
   /** Times the VIP moved to another node after the failure. */
   takeovers: number;
   ownerAfter: string;
+  /** Nodes that refused to start (exited during setup). */
+  startRefusals: number;
   notes: string[];
+}
+
+/** Claim ends are known to a sampling period (20 ms); answers this close to a claim count as inside it. */
+const SAMPLE_SLACK_MS = 40;
+
+/** Answers by a host outside every claim span of that host. */
+export function answersOutsideClaims(attempts: readonly Attempt[], claims: readonly Span[], from: number): number {
+  let n = 0;
+  for (const a of attempts) {
+    if (a.who === undefined || a.t1 < from) continue;
+    if (!claims.some((s) => s.who === a.who && a.t1 >= s.from - SAMPLE_SLACK_MS && a.t1 <= s.to + SAMPLE_SLACK_MS)) n++;
+  }
+  return n;
 }
 
 /** Clips spans to [from, to]. */
@@ -73,8 +92,10 @@ export function measureRun(d: RunData): RunMetrics {
   const listeners = maxConcurrent(clip(spansFromObservations(d.listener, d.endAt), d.watchFrom, d.endAt));
   const claimsAfter = d.claims.filter((s) => s.to >= d.at);
   const last = [...d.claims].sort((a, b) => a.to - b.to).pop();
-  const notes = [...d.notes];
+  const notes = [...d.startRefusals, ...d.notes];
   if (d.load && d.load.mismatched > 0) notes.push(`${d.load.mismatched} echoes out of order`);
+  const outside = answersOutsideClaims(d.attempts, d.claims, d.watchFrom);
+  if (outside > 0) notes.push(`${outside} prober answers from a host that did not claim the VIP`);
   if (owners.max >= 2) notes.push(`two owners: ${owners.whoAtMax.join('+')} for ${owners.overlapMs} ms`);
   return {
     vipDownMs: downMs(outages(after, d.endAt), d.at),
@@ -88,8 +109,10 @@ export function measureRun(d: RunData): RunMetrics {
     maxAddressHolders: addr.max,
     addressOverlapMs: addr.overlapMs,
     maxListeners: listeners.max,
+    servedOutsideClaim: outside,
     takeovers: takeovers([{ who: d.ownerBefore, from: d.at - 1, to: d.at }, ...claimsAfter.filter((s) => s.from >= d.at)]),
     ownerAfter: last?.who ?? '-',
+    startRefusals: d.startRefusals.length,
     notes,
   };
 }

@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { ClaimTracker } from './claim-periods';
 
 interface Target { id: string; address: string }
-interface VipView { vip: string; state: string; epoch: number | null; claims: boolean; claimChangedAt: number }
+interface VipView { vip: string; state: string; epoch: number | null; claims: boolean; claimChangedAt: number; claimUntil?: number }
 interface AgentView { node: string; pid: number; ready?: boolean; peer?: string; at: number; vips: VipView[] }
 
 const targets = JSON.parse(process.argv[2] ?? '[]') as Target[];
@@ -46,7 +46,7 @@ export function agentOf(body: unknown): AgentView | null {
 function onSnapshot(id: string, a: AgentView): void {
   const pid = typeof a.pid === 'number' ? a.pid : 0;
   for (const v of a.vips) {
-    if (tracker.add({ node: id, pid, at: a.at, claims: v.claims, claimChangedAt: v.claimChangedAt })) {
+    if (tracker.add({ node: id, pid, at: a.at, claims: v.claims, claimChangedAt: v.claimChangedAt, claimUntil: typeof v.claimUntil === 'number' ? v.claimUntil : undefined })) {
       emit({ type: 'claim', node: id, pid, claims: v.claims, changedAt: v.claimChangedAt, epoch: v.epoch, state: v.state, at: a.at });
     }
   }

@@ -11,7 +11,7 @@ import { median } from './timeline';
 export const STALL_BUDGET_MS = 2000;
 
 const REDIS_OUTAGES = new Set(['redis-kill-5s', 'redis-kill-60s', 'redis-stop-5s', 'sentinel-master-kill']);
-const KEEP_OWNER = new Set([...REDIS_OUTAGES, 'peer-reset', 'proxy-partition', 'owner-redis-cut', 'standby-kill', 'loopback-peer']);
+const KEEP_OWNER = new Set([...REDIS_OUTAGES, 'peer-reset', 'proxy-partition', 'owner-redis-cut', 'standby-kill', 'loopback-peer', 'loopback-peer-blip']);
 const GAP_LIMIT_MS: Record<string, number> = { 'owner-kill': 100, 'owner-link-down': 300, 'owner-partition': 300, 'owner-stop-5s': STALL_BUDGET_MS + 300 };
 
 function med(r: RowRuns, f: (m: RowRuns['runs'][number]) => number | null): number | null {
@@ -36,6 +36,8 @@ export function missedTargets(r: RowRuns): string[] {
   if (REDIS_OUTAGES.has(r.id) && (med(r, (m) => m.refused) ?? 0) > 0) miss.push('new connections refused');
   const keeps = KEEP_OWNER.has(r.id) || (stopMs !== null && stopMs < STALL_BUDGET_MS) || r.id.startsWith('soak-');
   if (keeps && (med(r, (m) => m.takeovers) ?? 0) > 0) miss.push('VIP moved');
+  // Issue 9: `wsha node start` refuses a loopback peer address when the other nodes are on other hosts.
+  if (r.id.startsWith('loopback-peer') && r.runs.some((m) => m.startRefusals === 0)) miss.push('started with a loopback peer address');
   const limit = GAP_LIMIT_MS[r.id];
   if (limit !== undefined) {
     const gap = med(r, (m) => m.gapMs);

@@ -9,7 +9,7 @@ import { ClaimTracker } from './claim-periods';
 import { parseMonitorLine } from './address-watch';
 import { missedTargets, stopMsOf } from './targets';
 import { stat } from './report';
-import type { RunMetrics } from './measure';
+import { answersOutsideClaims, type RunMetrics } from './measure';
 
 test('maxConcurrent: touching spans do not overlap; the overlap of two is measured', () => {
   assert.deepEqual(maxConcurrent([{ who: 'a', from: 0, to: 10 }, { who: 'b', from: 10, to: 20 }]), { max: 1, overlapMs: 0, whoAtMax: ['a'] });
@@ -52,6 +52,18 @@ test('ClaimTracker: a period seen again after silence ends where the node says i
   assert.deepEqual(t.spans().sort((a, b) => a.from - b.from), [{ who: 'p1', from: 50, to: 900 }, { who: 'p2', from: 940, to: 950 }]);
 });
 
+test('ClaimTracker: with claimUntil, a node silent past its own deadline claimed only until then', () => {
+  const t = new ClaimTracker();
+  t.add({ node: 'p1', pid: 1, at: 100, claims: true, claimChangedAt: 50, claimUntil: 750 });
+  t.add({ node: 'p1', pid: 1, at: 2000, claims: false, claimChangedAt: 1990 });
+  assert.deepEqual(t.spans(), [{ who: 'p1', from: 50, to: 750 }]);
+});
+
+test('answersOutsideClaims: an answer from a host that claimed nothing then is counted', () => {
+  const claims = [{ who: 'p1', from: 0, to: 100 }, { who: 'p2', from: 100, to: 300 }];
+  assert.equal(answersOutsideClaims([{ t0: 50, t1: 60, who: 'p1' }, { t0: 130, t1: 135, who: 'p1' }, { t0: 200, t1: 210, who: 'p1' }, { t0: 200, t1: 210, who: 'p2' }], claims, 0), 1);
+});
+
 test('parseMonitorLine reads ip -ts -o monitor address (add and Deleted) for the VIP only', () => {
   const add = parseMonitorLine('[2026-12-01T11:23:54.621793] 2: eth0    inet 10.213.0.100/32 scope global eth0\\       valid_lft forever', '10.213.0.100');
   assert.equal(add?.on, true);
@@ -61,7 +73,7 @@ test('parseMonitorLine reads ip -ts -o monitor address (add and Deleted) for the
 });
 
 function metrics(o: Partial<RunMetrics>): RunMetrics {
-  return { vipDownMs: 0, gapMs: null, dropped: 0, lost: 0, refused: 0, refusedBy: {}, maxOwners: 1, ownersOverlapMs: 0, maxAddressHolders: 1, addressOverlapMs: 0, maxListeners: 1, takeovers: 0, ownerAfter: 'p1', notes: [], ...o };
+  return { vipDownMs: 0, gapMs: null, dropped: 0, lost: 0, refused: 0, refusedBy: {}, maxOwners: 1, ownersOverlapMs: 0, maxAddressHolders: 1, addressOverlapMs: 0, maxListeners: 1, servedOutsideClaim: 0, takeovers: 0, ownerAfter: 'p1', startRefusals: 0, notes: [], ...o };
 }
 
 test('targets: Redis outages must drop nothing; a kill needs a gap within 100 ms; two owners always miss', () => {
