@@ -23,7 +23,8 @@
  * rejoin as standby; ownership then stays where it went (preempt off), so
  * the runs alternate between the two nodes.
  *
- *   npm run -s build && node dist/test/bench/failover-gap.js [--runs 5] [--only linux|bind] [--kinds kill,hang,link-down,partition]
+ *   npm run -s build && node dist/test/bench/failover-gap.js [--runs 5] [--only linux|bind]
+ *       [--kinds kill,hang,link-down,partition,stop-0.3,stop-1,stop-1.9,stop-5]
  *
  * WSHA_TEST_VERBOSE=1 copies the namespaced processes' output to stderr.
  *
