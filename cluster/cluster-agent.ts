@@ -211,7 +211,7 @@ export class ClusterAgent {
           return m ? m.grant(from, epoch, ownerReachesRedis, arrivedMs) : { vip, epoch, ok: false, ttlMs: 0, why: `no VIP ${vip} on ${config.node.id}` };
         },
         granted: (vip, peer, sentAtMs, g) => this.#machines.get(vip)?.granted(peer, sentAtMs, g),
-        dead: (d) => { for (const m of this.#machines.values()) m.peerDead(d.id); },
+        dead: (d) => { for (const m of this.#machines.values()) m.peerDead(d.id, d.detectMs); },
         changed: () => { for (const m of this.#machines.values()) m.evidenceChanged(); },
         snapshot: () => this.snapshot(),
         presence: (node, inc) => this.#redis ? leaseConnectionPresence(this.#redis.state, config.cluster.name, node, inc) : Promise.resolve('unknown'),
@@ -224,7 +224,7 @@ export class ClusterAgent {
     const peers = this.#peers!;
     return new VipMachine({
       vip, nodeId: config.node.id, lease, driver: createDriver(vip, this.#o.logger), host, timings, handover: config.cluster.handover,
-      leaseCommandTimeoutMs: config.cluster.redis.leaseCommandTimeoutMs, clock: this.#clock, logger: this.#o.logger, metrics,
+      clock: this.#clock, logger: this.#o.logger, metrics,
       peers: { evidence: (id) => peers.evidence(id), required: () => peers.required(), beatNow: () => peers.beatNow(), claimants: (v) => peers.claimants(v) },
       guard: this.#guard ?? { arm: () => {}, disarm: () => {} },
       self: () => this.#self(), members: () => this.#members, member: (id) => this.#memberView.get(id),

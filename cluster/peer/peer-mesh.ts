@@ -72,6 +72,8 @@ export interface MeshTarget { id: string; address: string; inc?: string }
 /** How often the mesh re-asks Redis after a refusal, and for how long. */
 const PROOF_RETRY_MS = 5;
 const PROOF_TRIES = 40;
+/** A peer whose last message is older than this many beat intervals is quiet: its kernel is probed. */
+const QUIET_BEATS = 1.5;
 /** Beats whose answer is still expected, per link. */
 const MAX_PENDING_BEATS = 64;
 
@@ -103,6 +105,7 @@ export class PeerMesh extends EventEmitter {
   readonly #log: Logger;
   readonly #peers = new Map<string, PeerRecord>();
   #timer: NodeJS.Timeout | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(o: MeshOptions) {
@@ -111,8 +114,11 @@ export class PeerMesh extends EventEmitter {
     this.#log = o.logger.child({ component: 'peer-mesh' });
   }
 
-  /** Starts the beat and probe loop. */
-  start(): void { this.#tick(); }
+  /** Starts the beat loop and the quiet-peer check. */
+  start(): void {
+    this.#tick();
+    this.#probeTick();
+  }
 
   /** Keeps one link to each target (self skipped); a changed address gets a new link. Peers not listed keep their links. */
   update(targets: readonly MeshTarget[]): void {
@@ -186,6 +192,7 @@ export class PeerMesh extends EventEmitter {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#probeTimer);
     for (const p of this.#peers.values()) { p.link?.close(); p.probe?.stop(); }
   }
 
@@ -297,14 +304,20 @@ export class PeerMesh extends EventEmitter {
   #tick(): void {
     if (this.#closed) return;
     this.beatNow();
-    const now = this.#o.clock.nowMs();
-    for (const p of this.#peers.values()) this.#probeIfQuiet(p, now);
     this.#timer = setTimeout(() => this.#tick(), this.#o.beatIntervalMs);
   }
 
-  /** Probes the kernel of a peer whose process has been quiet for two beats. */
+  /** Looks for quiet peers every probe interval, so that probing starts as soon as a beat is overdue. */
+  #probeTick(): void {
+    if (this.#closed) return;
+    const now = this.#o.clock.nowMs();
+    for (const p of this.#peers.values()) this.#probeIfQuiet(p, now);
+    this.#probeTimer = setTimeout(() => this.#probeTick(), this.#o.probe.intervalMs);
+  }
+
+  /** Probes the kernel of a peer whose process missed a beat (quiet for QUIET_BEATS intervals). */
   #probeIfQuiet(p: PeerRecord, now: number): void {
-    const quiet = p.everUp && p.lastSignMs !== null && now - p.lastSignMs > 2 * this.#o.beatIntervalMs && p.deadInc !== p.inc && !p.leftGracefully;
+    const quiet = p.everUp && p.lastSignMs !== null && now - p.lastSignMs > QUIET_BEATS * this.#o.beatIntervalMs && p.deadInc !== p.inc && !p.leftGracefully;
     if (!quiet) { p.probe?.stop(); return; }
     if (!p.probe) {
       const link = p.link!;

@@ -34,6 +34,13 @@ export interface OfficeListener {
   granted(sentAtMs: number): void;
 }
 
+/**
+ * Renewals that may be in flight at once. A slow answer is still a good one
+ * (its authority counts from when it was sent), so a Redis that takes longer
+ * than a renew interval to answer does not stop the renewals behind it; the
+ * cap keeps a hung Redis from piling them up.
+ */
+const MAX_RENEWALS_IN_FLIGHT = 4;
 /** Longest single wait of the deadline timer (setTimeout cannot wait for ever). */
 const MAX_DEADLINE_WAIT_MS = 60_000;
 /** A guard push is skipped when the deadline moved by less than this. */
@@ -47,7 +54,8 @@ export class Office {
   #listener: OfficeListener | null = null;
   #renewTimer: NodeJS.Timeout | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
-  #inFlight = false;
+  /** Renewals sent and not answered yet, by send time (monotonic). */
+  readonly #inFlight = new Set<number>();
   #closed = false;
   /** When the renewal loop last ran (alive or not, successful or not). */
   #lastTickMs: number;
@@ -146,13 +154,13 @@ export class Office {
     const d = this.#m.d;
     this.#lastTickMs = d.clock.nowMs();
     this.#scheduleRenew(d.timings.renewIntervalMs);
-    if (!this.#inFlight) void this.#renew();
+    if (this.#inFlight.size < MAX_RENEWALS_IN_FLIGHT) void this.#renew();
   }
 
   async #renew(): Promise<void> {
     const d = this.#m.d;
     const start = d.clock.nowMs();
-    this.#inFlight = true;
+    this.#inFlight.add(start);
     let r;
     try {
       r = await d.lease.assert(this.#m.name, this.lease, d.timings.ttlMs);
@@ -162,7 +170,7 @@ export class Office {
       this.#failing((err as Error).message ?? String(err), start);
       return;
     } finally {
-      this.#inFlight = false;
+      this.#inFlight.delete(start);
     }
     if (this.#closed) return;
     if (!r.ok && r.why === 'held') {
@@ -203,6 +211,7 @@ export class Office {
     const evidence = {
       epoch: this.lease.epoch, stalled, loopGapMs: Math.round(now - this.#lastTickMs), lateMs: Math.round(now - until),
       sinceRenewMs: Math.round(now - this.authority.lastRenewStartMs), renewError: this.#lastError,
+      renewalsInFlight: this.#inFlight.size, oldestInFlightMs: this.#inFlight.size ? Math.round(now - Math.min(...this.#inFlight)) : null,
       peersRequired: required, peersUntilInMs: Math.round(this.authority.peersUntilMs(required) - now),
     };
     this.#listener?.lapsed(stalled, evidence);

@@ -63,6 +63,8 @@ export interface OwnershipTimings {
 export interface HolderEvidence {
   /** When its incarnation was proven dead (closed link, refused reconnect, no lease connection in Redis), or null. */
   provenDeadAtMs: number | null;
+  /** When the link to that incarnation closed (monotonic), with the proof. */
+  lostAtMs: number | null;
   /** A beat from it, newer than the last time the lease was seen held, says it does not claim the VIP. */
   saysNotClaiming: boolean;
   /** Kernel probes of its host since its process went quiet. */
@@ -81,8 +83,9 @@ export interface StandbyView {
   /** Eligible (alive, ready, not drained) and its rank among the candidates (0 best; -1 not eligible). */
   rank: number;
   selfId: string;
-  /** The lease as last read from Redis. */
+  /** The lease as last read from Redis, and its remaining TTL. */
   holder: LeaseValue | null;
+  holderTtlMs: number;
   /** The last holder this node knows of while the lease is free (expired, released or lost), or null if none ever. */
   lastHolder: LeaseValue | null;
   /** The last change recorded for the VIP was a release (not an expiry). */
@@ -110,7 +113,8 @@ export type WaitReason = 'ineligible' | 'held' | 'quiet' | 'promised' | 'rank-de
 
 /**
  * The standby's rule (deploy/docs/ownership.md, "Taking a VIP"):
- * - a held lease is taken over only from a holder proven dead;
+ * - a held lease is taken over only from a holder proven dead, and only if
+ *   nobody renewed it since the link to the holder closed;
  * - a free lease is taken at once when it was released or never held, or
  *   its last holder is proven dead or says it does not claim it;
  * - otherwise (it expired) only once the holder cannot be serving: its host
@@ -126,12 +130,17 @@ export function decideStandby(v: StandbyView, t: OwnershipTimings): StandbyDecis
   const rankWait = v.rank * t.rankDelayMs;
   if (v.holder) {
     if (v.holder.nodeId === v.selfId) return { action: 'release-own' };
-    if (v.evidence.provenDeadAtMs !== null) {
-      const waited = v.nowMs - v.evidence.provenDeadAtMs;
+    const e = v.evidence;
+    if (e.provenDeadAtMs !== null) {
+      // Renewed after the link closed (its remaining TTL is longer than what was left then): someone keeps that
+      // lease alive (a granter, on behalf of an owner still alive behind a partition): no takeover, the lease decides.
+      if (e.lostAtMs !== null && v.holderTtlMs > t.ttlMs - (v.nowMs - e.lostAtMs) + RENEWED_SLACK_MS) return { action: 'wait', why: 'held', retryInMs: t.acquirePollMs };
+      const waited = v.nowMs - e.provenDeadAtMs;
       if (waited < rankWait) return { action: 'wait', why: 'rank-delay', retryInMs: rankWait - waited };
       return { action: 'takeover', why: 'holder-dead' };
     }
-    return { action: 'wait', why: 'held', retryInMs: t.acquirePollMs };
+    // Look again when the lease runs out (a silent holder's lease is taken the moment it expires), or at the next poll.
+    return { action: 'wait', why: 'held', retryInMs: Math.max(1, Math.min(t.acquirePollMs, v.holderTtlMs + 1)) };
   }
   if (v.nowMs < v.quietUntilMs) return { action: 'wait', why: 'quiet', retryInMs: Math.max(1, v.quietUntilMs - v.nowMs) };
   if (v.promise && v.nowMs < v.promise.untilMs) return { action: 'wait', why: 'promised', retryInMs: Math.max(1, Math.min(t.acquirePollMs, v.promise.untilMs - v.nowMs)) };
@@ -153,6 +162,9 @@ export function decideStandby(v: StandbyView, t: OwnershipTimings): StandbyDecis
   if (v.nowMs >= readyAt) return { action: 'acquire', why: 'holder-stall-budget-spent' };
   return { action: 'wait', why: 'holder-stalled', retryInMs: Math.max(1, Math.min(t.acquirePollMs, readyAt - v.nowMs)) };
 }
+
+/** A renewal in flight when the owner died may land this much after its link closed. */
+const RENEWED_SLACK_MS = 15;
 
 /** A poll interval with up to ±20 % jitter so that standbys do not poll in lockstep. */
 export function jittered(ms: number, random: () => number = Math.random): number {

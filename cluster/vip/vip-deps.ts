@@ -44,8 +44,6 @@ export interface VipDeps {
   host: VipHost;
   timings: OwnershipTimings;
   handover: HandoverTimings;
-  /** Longest a lease command may take (cluster.redis.leaseCommandTimeoutMs). */
-  leaseCommandTimeoutMs: number;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;

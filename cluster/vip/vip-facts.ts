@@ -25,17 +25,19 @@ export class VipFacts {
   /** A holder that Redis says holds a newer epoch than the one a peer asked a grant for (from a maintenance assert). */
   refusal: { epoch: number; holder: LeaseValue | null } | null = null;
   quietUntilMs = 0;
-  /** When each peer was proven dead (monotonic), by node id. */
-  readonly #deaths = new Map<string, number>();
+  /** Failed attempts in a row to bring the VIP up on this node (driver or listeners). */
+  upFailures = 0;
+  /** When each peer was proven dead, and when its link had closed (monotonic), by node id. */
+  readonly #deaths = new Map<string, { atMs: number; lostAtMs: number }>();
 
-  /** A peer was proven dead at `atMs`: its promise is void. */
-  died(id: string, atMs: number): void {
-    this.#deaths.set(id, atMs);
+  /** A peer was proven dead at `atMs` (its link closed at `lostAtMs`): its promise is void. */
+  died(id: string, atMs: number, lostAtMs: number): void {
+    this.#deaths.set(id, { atMs, lostAtMs });
     this.releasePromiseOf(id);
   }
 
-  /** When `id` was proven dead, or null. */
-  deathAt(id: string): number | null { return this.#deaths.get(id) ?? null; }
+  /** When `id` was proven dead and its link had closed, or null. */
+  deathOf(id: string): { atMs: number; lostAtMs: number } | null { return this.#deaths.get(id) ?? null; }
 
   /** Records a lease reading taken at `nowMs`. */
   observe(r: LeaseReading, nowMs: number): void {

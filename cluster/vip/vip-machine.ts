@@ -119,9 +119,10 @@ export class VipMachine implements MachineApi {
   /** Evidence about a peer changed (beat, kernel verdict, link). */
   evidenceChanged(): void { this.#current.evidence(); }
 
-  /** A peer was proven dead: a promise to it is void; a standby looks again at once. */
-  peerDead(id: string): void {
-    this.facts.died(id, this.d.clock.nowMs());
+  /** A peer was proven dead (`detectMs` after its link closed): a promise to it is void; a standby looks again at once. */
+  peerDead(id: string, detectMs: number): void {
+    const now = this.d.clock.nowMs();
+    this.facts.died(id, now, now - detectMs);
     this.#current.evidence();
   }
 

@@ -6,8 +6,11 @@
 export const DEFAULTS = Object.freeze({
   redis: Object.freeze({
     url: 'redis://127.0.0.1:6379',
-    /** Timeout of one command on the lease connection; a late renewal is worse than none. */
-    leaseCommandTimeoutMs: 100,
+    /**
+     * Timeout of one command on the lease connection (never queued while disconnected). Not a safety margin: a
+     * renewal's authority counts from when it was sent, so a slow answer is still a good one.
+     */
+    leaseCommandTimeoutMs: 1000,
     /** Lease writes wait for a replica's acknowledgement: `auto` = once the master was seen with a replica. */
     replicaAck: 'auto' as const,
     replicaAckTimeoutMs: 50,
@@ -23,11 +26,11 @@ export const DEFAULTS = Object.freeze({
   }),
   lease: Object.freeze({
     /** TTL of a VIP lease in Redis: with the margin, how long a silent host keeps the VIP. */
-    ttlMs: 250,
+    ttlMs: 200,
     /** How often the owner renews (and refreshes its peer grants). */
-    renewIntervalMs: 50,
+    renewIntervalMs: 40,
     /** The owner steps down this long before its lease (or a grant) could expire unrenewed. */
-    stepDownMarginMs: 50,
+    stepDownMarginMs: 40,
     /** How often a standby looks for a free lease. */
     acquirePollMs: 50,
     /** Delay per priority rank below the best candidate before a standby tries to acquire. */
@@ -46,11 +49,11 @@ export const DEFAULTS = Object.freeze({
     /** How long a standby waits for the refused-connect confirmation of a dead peer. */
     confirmTimeoutMs: 200,
     /** Beats between peers (the owner's beats ask for grants). */
-    beatIntervalMs: 50,
+    beatIntervalMs: 40,
     /** A grant's life: the granter does not acquire before it runs out. */
-    grantTtlMs: 250,
+    grantTtlMs: 200,
     /** Kernel probes of a peer whose process went quiet. */
-    probeIntervalMs: 25,
+    probeIntervalMs: 20,
     probeTimeoutMs: 40,
     probeMisses: 3,
     /** Unauthenticated peer connections are closed after this. */

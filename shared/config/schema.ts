@@ -45,7 +45,7 @@ export const RedisSchema = z.strictObject({
     /** Verify the Redis server certificate. @default true */
     rejectUnauthorized: z.boolean().default(true),
   }).optional(),
-  /** Timeout of one lease command; never queued while disconnected. @default 100 */
+  /** Timeout of one lease command; never queued while disconnected (a renewal counts from when it was sent). @default 1000 */
   leaseCommandTimeoutMs: ms().default(DEFAULTS.redis.leaseCommandTimeoutMs),
   /**
    * Whether a lease write counts only once a replica acknowledged it (`WAIT 1`): `auto` = once this node has seen
@@ -75,11 +75,11 @@ export const HeartbeatSchema = z.strictObject({
 
 /** cluster.lease: VIP ownership leases. */
 export const LeaseSchema = z.strictObject({
-  /** TTL of a lease in Redis. @default 250 */
+  /** TTL of a lease in Redis. @default 200 */
   ttlMs: positiveInt('a duration in milliseconds').default(DEFAULTS.lease.ttlMs),
-  /** How often the owner renews its lease (and asks its peers for grants). @default 50 */
+  /** How often the owner renews its lease. @default 40 */
   renewIntervalMs: positiveInt('a duration in milliseconds').default(DEFAULTS.lease.renewIntervalMs),
-  /** The owner steps down this long before an unrenewed lease (or an unrefreshed grant) could expire. @default 50 */
+  /** The owner steps down this long before an unrenewed lease (or an unrefreshed grant) could expire. @default 40 */
   stepDownMarginMs: positiveInt('a duration in milliseconds').default(DEFAULTS.lease.stepDownMarginMs),
   /** How often a standby checks for a free lease. @default 50 */
   acquirePollMs: positiveInt('a duration in milliseconds').default(DEFAULTS.lease.acquirePollMs),
@@ -94,11 +94,11 @@ export const LeaseSchema = z.strictObject({
 
 /** cluster.peer: the authenticated node-to-node link (same values on every node). */
 export const PeerTimingsSchema = z.strictObject({
-  /** Each node sends a beat to every peer this often; the owner's beats ask for peer grants. @default 50 */
+  /** Each node sends a beat to every peer this often; the owner's beats ask for peer grants. @default 40 */
   beatIntervalMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.beatIntervalMs),
-  /** How long a peer grant lasts: the granter does not acquire the VIP before it runs out. @default 250 */
+  /** How long a peer grant lasts: the granter does not acquire the VIP before it runs out. @default 200 */
   grantTtlMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.grantTtlMs),
-  /** Kernel probes (TCP connects to a silent peer's port) are sent this often. @default 25 */
+  /** Kernel probes (TCP connects to a quiet peer's port) are sent this often. @default 20 */
   probeIntervalMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.probeIntervalMs),
   /** A kernel probe unanswered (no SYN-ACK, no reset) within this time is a miss. @default 40 */
   probeTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.probeTimeoutMs),

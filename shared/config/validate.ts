@@ -55,7 +55,6 @@ export function crossFieldProblems(c: Config): string[] {
   if (lease.stallBudgetMs < 2 * lease.ttlMs) out.push(`cluster.lease.stallBudgetMs: expected at least twice cluster.lease.ttlMs (${2 * lease.ttlMs})`);
   if (peer.beatIntervalMs >= peer.grantTtlMs - lease.stepDownMarginMs) out.push(`cluster.peer.beatIntervalMs: expected less than cluster.peer.grantTtlMs - cluster.lease.stepDownMarginMs (${peer.grantTtlMs - lease.stepDownMarginMs})`);
   if (redis.replicaAckTimeoutMs >= redis.leaseCommandTimeoutMs) out.push(`cluster.redis.replicaAckTimeoutMs: expected less than cluster.redis.leaseCommandTimeoutMs (${redis.leaseCommandTimeoutMs})`);
-  if (redis.leaseCommandTimeoutMs >= lease.ttlMs) out.push('cluster.redis.leaseCommandTimeoutMs: expected less than cluster.lease.ttlMs (a renewal answered later than that is worthless)');
   if (c.node.drain.graceMs >= c.node.drain.deadlineMs) out.push('node.drain.graceMs: expected less than node.drain.deadlineMs');
   if (c.cluster.redis.sentinels && !c.cluster.redis.name) out.push('cluster.redis.name: required with sentinels');
 

@@ -9,7 +9,8 @@
  * Timings are left to the product's defaults on purpose: the matrix measures
  * what an operator gets out of the box.
  */
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 
@@ -45,7 +46,12 @@ export interface FaultNodeOptions {
    */
   peerListen?: 'lab' | 'default';
   logLevel?: string;
+  /** The cluster secret file every node of the lab shares (written by writeFaultNodeConfig). */
+  secretFile?: string;
 }
+
+/** The cluster secret of this run of the matrix (the nodes read it from a 0600 file). */
+const CLUSTER_SECRET = randomBytes(24).toString('hex');
 
 /** The raw config object of one node (as it would sit in the YAML file). */
 export function faultNodeConfig(o: FaultNodeOptions): Record<string, unknown> {
@@ -54,7 +60,7 @@ export function faultNodeConfig(o: FaultNodeOptions): Record<string, unknown> {
     : { url: 'redis://127.0.0.1:6379', name: o.redis.name, sentinels: o.redis.sentinels };
   const peer = (o.peerListen ?? 'lab') === 'lab' ? { listen: `${o.address}:${FAULT_PORTS.peer}` } : {};
   return {
-    cluster: { name: 'faults', redis },
+    cluster: { name: 'faults', redis, ...(o.secretFile ? { secretFile: o.secretFile } : {}) },
     node: {
       id: o.id,
       priority: o.priority,
@@ -77,7 +83,9 @@ export function faultNodeConfig(o: FaultNodeOptions): Record<string, unknown> {
 
 /** Writes a node's config as YAML into `dir`; returns the file path. */
 export function writeFaultNodeConfig(dir: string, o: FaultNodeOptions): string {
+  const secretFile = join(dir, 'cluster.secret');
+  if (!existsSync(secretFile)) writeFileSync(secretFile, `${CLUSTER_SECRET}\n`, { mode: 0o600 });
   const file = join(dir, `node-${o.id}.yaml`);
-  writeFileSync(file, stringify(faultNodeConfig(o)));
+  writeFileSync(file, stringify(faultNodeConfig({ ...o, secretFile })));
   return file;
 }

@@ -5,10 +5,11 @@
  * holders, where one run with two is a miss.
  */
 import type { RowRuns } from './report';
+import { DEFAULTS } from '../../shared/config/defaults';
 import { median } from './timeline';
 
 /** Stall budget of issue 13 (default 2 s): a stop shorter than this must not move the VIP. */
-export const STALL_BUDGET_MS = 2000;
+export const STALL_BUDGET_MS = DEFAULTS.lease.stallBudgetMs;
 
 const REDIS_OUTAGES = new Set(['redis-kill-5s', 'redis-kill-60s', 'redis-stop-5s', 'sentinel-master-kill']);
 const KEEP_OWNER = new Set([...REDIS_OUTAGES, 'peer-reset', 'proxy-partition', 'owner-redis-cut', 'standby-kill', 'loopback-peer', 'loopback-peer-blip']);

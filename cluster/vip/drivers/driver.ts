@@ -15,14 +15,16 @@ export interface VipContext {
 /**
  * What the VIP guard (cluster/vip/guard/) does for a VIP on its own when the
  * node's process dies, or stalls past its guard deadline: the address goes
- * first, before any standby may bring it up elsewhere. `run` executes a
- * command (ip addr del, the exec driver's down script); `kill-listeners`
+ * first, before any standby may bring it up elsewhere. `ip-del` removes an
+ * address (through a warm `ip` batch process, else `ip addr del`); `run`
+ * executes a command (the exec driver's down script); `kill-listeners`
  * destroys the listening sockets on ADDRESS:PORT (ss -K), for the bind
  * driver, whose listeners are the VIP. `onDeath` false: only on a stall (a
  * dead process's sockets are already gone).
  */
 export type GuardAction =
   | { kind: 'run'; file: string; args: string[]; env?: Record<string, string>; timeoutMs: number; onDeath: boolean }
+  | { kind: 'ip-del'; address: string; prefix: number; dev: string; timeoutMs: number; onDeath: boolean }
   | { kind: 'kill-listeners'; address: string; ports: number[]; onDeath: boolean };
 
 export interface VipDriver {

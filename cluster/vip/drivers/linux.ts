@@ -29,6 +29,8 @@ import { VipDriverError } from '../../../shared/errors';
 import type { GuardAction, VipContext, VipDriver } from './driver';
 import { SerialQueue } from './serial';
 import { describeFailure, runCommand, succeeded, type CommandResult, type RunOptions } from './commands';
+import { listsAddress } from './address-text';
+import { IpBatch } from './ip-batch';
 
 /** Timeout of one `ip` or `arping` run. */
 const TOOL_TIMEOUT_MS = 3000;
@@ -36,10 +38,7 @@ const TOOL_TIMEOUT_MS = 3000;
 /** Runs a command; injectable so that unit tests can record argument lists. */
 export type CommandRunner = (file: string, args: readonly string[], opts: RunOptions) => Promise<CommandResult>;
 
-/** Canonical text of an address, so `fd00::0001` and `fd00::1` compare equal. */
-export function canonicalAddress(address: string): string {
-  return isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
-}
+export { canonicalAddress, listsAddress } from './address-text';
 
 /** `ip` arguments to add or delete the VIP. */
 export function ipAddrArgs(action: 'add' | 'del', address: string, prefix: number, iface: string): string[] {
@@ -72,14 +71,6 @@ export function na6Args(address: string, iface: string): string[] {
   return ['-i', iface, '-s', address, '-d', 'ff02::1', '-t', address, '-o', '-e'];
 }
 
-/** Whether `ip -o addr show` output lists the address (any prefix). */
-export function listsAddress(ipShowOutput: string, address: string): boolean {
-  const want = canonicalAddress(address);
-  return ipShowOutput.split('\n').some((line) => {
-    const m = /\binet6?\s+([0-9a-fA-F:.]+)\//.exec(line);
-    return m !== null && canonicalAddress(m[1] as string) === want;
-  });
-}
 
 /** The Linux VIP driver; see the file comment. */
 export class LinuxDriver implements VipDriver {
@@ -98,6 +89,9 @@ export class LinuxDriver implements VipDriver {
   /** Set once `na6` turned out not to be installed; IPv6 then relies on the kernel's NA at add. */
   #na6Missing = false;
 
+  /** A warm `ip` batch process for add/del (the takeover's critical path); null with an injected runner (tests). */
+  readonly #batch: IpBatch | null;
+
   constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand) {
     if (!vip.interface) throw new VipDriverError(vip.name, 'linux', 'no interface configured');
     this.#vip = vip;
@@ -106,6 +100,8 @@ export class LinuxDriver implements VipDriver {
     this.#prefix = vip.prefix ?? (this.#v6 ? DEFAULTS.vip.prefixV6 : DEFAULTS.vip.prefixV4);
     this.#log = logger.child({ component: 'vip-driver', driver: 'linux', vip: vip.name });
     this.#run = run;
+    this.#batch = run === runCommand ? new IpBatch() : null;
+    this.#batch?.warm();
   }
 
   up(ctx: VipContext): Promise<void> { return this.#serial.run(() => this.#up(ctx)); }
@@ -145,11 +141,14 @@ export class LinuxDriver implements VipDriver {
 
   /** The guard removes the address itself if the process dies or stalls past its deadline. */
   guardActions(_ctx: VipContext): GuardAction[] {
-    return [{ kind: 'run', file: 'ip', args: ipAddrArgs('del', this.#vip.address, this.#prefix, this.#iface), timeoutMs: TOOL_TIMEOUT_MS, onDeath: true }];
+    return [{ kind: 'ip-del', address: this.#vip.address, prefix: this.#prefix, dev: this.#iface, timeoutMs: TOOL_TIMEOUT_MS, onDeath: true }];
   }
 
-  /** Stops a GARP series in flight (tests, shutdown). */
-  close(): void { this.#cancelGarps(); }
+  /** Stops a GARP series in flight and the ip batch process (tests, shutdown). */
+  close(): void {
+    this.#cancelGarps();
+    this.#batch?.close();
+  }
 
   #cancelGarps(): void {
     for (const t of this.#garpTimers) clearTimeout(t);
@@ -172,6 +171,16 @@ export class LinuxDriver implements VipDriver {
 
   /** Adds or deletes the address; a failure is accepted when the interface already is as wanted. */
   async #ensure(action: 'add' | 'del'): Promise<void> {
+    if (this.#batch) {
+      try {
+        const b = await this.#batch.change(action, this.#vip.address, this.#prefix, this.#iface);
+        if (b.present === (action === 'add')) return;
+        throw new VipDriverError(this.#vip.name, 'linux', `ip addr ${action} ${this.#vip.address}/${this.#prefix} dev ${this.#iface}: no effect`);
+      } catch (err) {
+        if (err instanceof VipDriverError) throw err;
+        this.#log.warn({ err: (err as Error).message }, 'ip batch process failed; running ip instead');
+      }
+    }
     const r = await this.#run('ip', ipAddrArgs(action, this.#vip.address, this.#prefix, this.#iface), { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log });
     if (succeeded(r)) return;
     const present = await this.#present();

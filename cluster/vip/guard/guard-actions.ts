@@ -6,6 +6,19 @@
 import { execFile } from 'node:child_process';
 import { isIP } from 'node:net';
 import type { GuardAction } from '../drivers/driver';
+import { IpBatch } from '../drivers/ip-batch';
+import { ipAddrArgs } from '../drivers/linux';
+
+/** The guard's warm `ip` batch process: removing the address is on a takeover's critical path. */
+const batch = new IpBatch();
+let warmed = false;
+
+/** Starts the ip batch process before it is needed (idempotent). */
+export function warmGuardTools(): void {
+  if (warmed) return;
+  warmed = true;
+  batch.warm();
+}
 
 /** Timeout of one `ss -K` run. */
 const SS_TIMEOUT_MS = 2000;
@@ -29,7 +42,12 @@ export async function runGuardActions(actions: readonly GuardAction[], death: bo
   const problems: string[] = [];
   for (const a of actions) {
     if (death && !a.onDeath) continue;
-    if (a.kind === 'run') {
+    if (a.kind === 'ip-del') {
+      const done = await batch.change('del', a.address, a.prefix, a.dev).then((r) => !r.present, () => false);
+      if (done) continue;
+      const p = await run('ip', ipAddrArgs('del', a.address, a.prefix, a.dev), { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, a.timeoutMs);
+      if (p) problems.push(p);
+    } else if (a.kind === 'run') {
       const p = await run(a.file, a.args, { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...(a.env ?? {}) }, a.timeoutMs);
       if (p) problems.push(p);
     } else {

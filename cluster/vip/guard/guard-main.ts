@@ -20,7 +20,7 @@
 import { closeSync } from 'node:fs';
 import { monotonicMs } from '../../../shared/clock';
 import type { GuardAction } from '../drivers/driver';
-import { runGuardActions } from './guard-actions';
+import { runGuardActions, warmGuardTools } from './guard-actions';
 import { GUARD_PEER_FD, type FromGuard, type ToGuard } from './guard-protocol';
 
 interface Armed { untilMs: number; actions: GuardAction[]; timer: NodeJS.Timeout }
@@ -50,6 +50,7 @@ function onMessage(m: ToGuard): void {
   if (ending) return;
   switch (m.t) {
     case 'arm': {
+      if (m.actions.some((a) => a.kind === 'ip-del')) warmGuardTools();
       const prev = armed.get(m.vip);
       if (prev) clearTimeout(prev.timer);
       const timer = setTimeout(() => void fire(m.vip), Math.max(0, m.untilMs - monotonicMs()));

@@ -23,6 +23,10 @@ export type OwnerEntry =
   | { lease: LeaseValue; renewStartMs: number; reason: string; previous: string | null }
   | { office: Office; reason: string };
 
+/** Backoff after a failed bring-up (doubling per failure in a row). */
+const UP_RETRY_MIN_MS = 500;
+const UP_RETRY_MAX_MS = 30_000;
+
 export class OwnerState extends StateHandler implements OfficeListener {
   readonly name = 'owner' as const;
   readonly #office: Office;
@@ -68,9 +72,14 @@ export class OwnerState extends StateHandler implements OfficeListener {
       if (this.active && !d.host.isServing(this.m.name)) await d.host.openVip(this.m.name, d.vip.address, { reusePort: d.driver.reusePort });
       // Left this state while the listeners opened: the state that followed has already closed what was open then.
       if (!this.active) { await d.host.stopAccepting(this.m.name); return; }
+      this.m.facts.upFailures = 0;
       this.#office.publish();
     } catch (err) {
-      this.m.log.error({ err, epoch: ctx.epoch }, 'cannot bring the VIP up; giving the lease back');
+      // Back off before the next try, so that a broken driver or address does not spin through epochs.
+      const facts = this.m.facts;
+      const backoffMs = Math.min(UP_RETRY_MAX_MS, UP_RETRY_MIN_MS * 2 ** facts.upFailures++);
+      facts.quietFor(d.clock.nowMs(), backoffMs);
+      this.m.log.error({ err, epoch: ctx.epoch, retryInMs: backoffMs }, 'cannot bring the VIP up; giving the lease back');
       if (this.active) this.#stepDown('vip-up-failed', true);
     }
   }

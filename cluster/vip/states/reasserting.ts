@@ -14,6 +14,9 @@ import { StateHandler, type MachineApi } from './state';
 import { OwnerState } from './owner';
 import { SteppingDownState } from './stepping-down';
 
+/** How many renew intervals a re-assert may take before the node steps down. */
+const REASSERT_INTERVALS = 4;
+
 export class ReassertingState extends StateHandler implements OfficeListener {
   readonly name = 'reasserting' as const;
   readonly #office: Office;
@@ -33,7 +36,9 @@ export class ReassertingState extends StateHandler implements OfficeListener {
     this.#office.bind(this);
     this.#office.renewNow();
     d.peers.beatNow();
-    const limit = Math.max(3 * d.timings.renewIntervalMs, d.leaseCommandTimeoutMs + d.timings.renewIntervalMs);
+    // Long enough for a Redis round trip or a beat's answer on a loaded host, short enough that a node which is not
+    // only stalled but also cut off (its host silent to the standbys, who then go by the lease) lets go promptly.
+    const limit = REASSERT_INTERVALS * d.timings.renewIntervalMs;
     this.after(limit, () => this.#stepDown('reassert-timeout', { waitedMs: limit }));
   }
 

@@ -70,8 +70,11 @@ export class StandbyState extends StateHandler {
         return this.m.go(new AcquiringState(this.m, { kind: 'takeover', dead: reading.holder!, reason: 'peer-dead', previous: reading.holder!.nodeId }), decision.why);
       case 'acquire':
         return this.m.go(new AcquiringState(this.m, { kind: 'acquire', dead: null, reason: decision.why, previous: view.lastHolder?.nodeId ?? null }), decision.why);
-      case 'wait':
-        return this.#schedule(decision.why === 'held' || decision.why === 'ineligible' ? jittered(decision.retryInMs) : decision.retryInMs);
+      case 'wait': {
+        // Jitter the plain polls so that standbys do not poll in lockstep; a look timed to an expiry stays exact.
+        const plainPoll = decision.retryInMs >= d.timings.acquirePollMs && (decision.why === 'held' || decision.why === 'ineligible');
+        return this.#schedule(plainPoll ? jittered(decision.retryInMs) : decision.retryInMs);
+      }
     }
   }
 
@@ -86,7 +89,7 @@ export class StandbyState extends StateHandler {
     const claimants = d.peers.claimants(this.m.name).filter((p) => p !== d.nodeId);
     return {
       nowMs: now, selfId: d.nodeId, rank: rankOf(d.self(), d.members(), exclude),
-      holder: reading.holder, lastHolder, released, freeSinceMs: facts.freeSinceMs, promise,
+      holder: reading.holder, holderTtlMs: reading.ttlMs, lastHolder, released, freeSinceMs: facts.freeSinceMs, promise,
       quietUntilMs: facts.quietUntilMs, claimedByPeer: reading.holder ? null : claimants[0] ?? null,
       evidence: this.#evidence(about, now),
     };
@@ -95,17 +98,18 @@ export class StandbyState extends StateHandler {
   /** What this node knows about `h`, the holder or last holder. */
   #evidence(h: LeaseValue | null, now: number): HolderEvidence {
     const { d, facts } = this.m;
-    const none: HolderEvidence = { provenDeadAtMs: null, saysNotClaiming: false, kernel: 'unknown', lastSignMs: null, knowsMe: false, heartbeatAgeMs: null };
+    const none: HolderEvidence = { provenDeadAtMs: null, lostAtMs: null, saysNotClaiming: false, kernel: 'unknown', lastSignMs: null, knowsMe: false, heartbeatAgeMs: null };
     if (!h || h.nodeId === d.nodeId) return none;
     const ev = d.peers.evidence(h.nodeId);
     const hb = d.member(h.nodeId);
-    const dead = ev && ev.deadInc !== null && ev.deadInc === ev.inc ? facts.deathAt(h.nodeId) : null;
+    const dead = ev && ev.deadInc !== null && ev.deadInc === ev.inc ? facts.deathOf(h.nodeId) : null;
     const claim = ev?.claims.get(this.m.name);
     const fresh = ev?.claimsAtMs !== null && ev?.claimsAtMs !== undefined && ev.claimsAtMs > facts.heldSeenAtMs && now - ev.claimsAtMs <= FRESH_BEATS * d.timings.beatIntervalMs;
     // Only a holder that has finished stepping down says it does not claim: while stepping down it may still hold the address.
     const notClaiming = (fresh && claim !== undefined && !claim.claims && (claim.state === 'standby' || claim.state === 'stopped')) || (fresh && claim === undefined) || ev?.leftGracefully === true;
     return {
-      provenDeadAtMs: dead,
+      provenDeadAtMs: dead?.atMs ?? null,
+      lostAtMs: dead?.lostAtMs ?? null,
       saysNotClaiming: notClaiming,
       kernel: ev?.kernel ?? 'unknown',
       lastSignMs: ev?.lastSignMs ?? null,

@@ -7,9 +7,9 @@ import { DEFAULTS } from '../../../../shared/config/defaults';
 
 const T: OwnershipTimings = { ...DEFAULTS.lease, grantTtlMs: DEFAULTS.peer.grantTtlMs, beatIntervalMs: DEFAULTS.peer.beatIntervalMs, forgetAfterMs: DEFAULTS.heartbeat.forgetAfterMs };
 
-const noEvidence: HolderEvidence = { provenDeadAtMs: null, saysNotClaiming: false, kernel: 'unknown', lastSignMs: null, knowsMe: true, heartbeatAgeMs: 100 };
+const noEvidence: HolderEvidence = { provenDeadAtMs: null, lostAtMs: null, saysNotClaiming: false, kernel: 'unknown', lastSignMs: null, knowsMe: true, heartbeatAgeMs: 100 };
 const view = (over: Omit<Partial<StandbyView>, 'evidence'> & { evidence?: Partial<HolderEvidence> } = {}): StandbyView => ({
-  nowMs: 10_000, rank: 0, selfId: 'b', holder: null, lastHolder: { nodeId: 'a', epoch: 3 }, released: false, freeSinceMs: 10_000,
+  nowMs: 10_000, rank: 0, selfId: 'b', holder: null, holderTtlMs: 0, lastHolder: { nodeId: 'a', epoch: 3 }, released: false, freeSinceMs: 10_000,
   promise: null, quietUntilMs: 0, claimedByPeer: null, ...over, evidence: { ...noEvidence, ...over.evidence },
 });
 
@@ -43,6 +43,10 @@ test('a held lease: wait, release our own stale one, take over only a holder pro
   assert.equal(second.action, 'wait');
   assert.equal(second.action === 'wait' && second.why, 'rank-delay');
   assert.equal(decideStandby(view({ rank: 1, nowMs: 9_990 + T.rankDelayMs, holder: heldBy, evidence: { provenDeadAtMs: 9_990 } }), T).action, 'takeover');
+  // A lease renewed after the link closed is kept alive by someone (a granter for an owner behind a partition): no takeover.
+  const lost = 9_900;
+  assert.equal(decideStandby(view({ holder: heldBy, holderTtlMs: T.ttlMs - 100, evidence: { provenDeadAtMs: 9_990, lostAtMs: lost } }), T).action, 'takeover');
+  assert.equal(decideStandby(view({ holder: heldBy, holderTtlMs: T.ttlMs - 10, evidence: { provenDeadAtMs: 9_990, lostAtMs: lost } }), T).action, 'wait');
 });
 
 test('a free lease is not taken while ineligible, quiet, promised to a peer, or claimed by a linked peer', () => {

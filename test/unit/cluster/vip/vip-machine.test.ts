@@ -68,7 +68,7 @@ test('VipMachines against real Redis: acquire, grants, address-first step-down, 
     const driver = new RecordingDriver();
     const lease = new LeaseClient(redis, keys);
     const m: VipMachine = new VipMachine({
-      vip, nodeId: id, lease, driver, host, timings: T, leaseCommandTimeoutMs: DEFAULTS.redis.leaseCommandTimeoutMs,
+      vip, nodeId: id, lease, driver, host, timings: T,
       handover: { closeRatePerSec: 1000, closeWindowMs: 0, maxOverlapMs: 1000, timeoutMs: 2000 },
       clock: systemClock, logger: silentLogger(), metrics: new Metrics({ defaultMetrics: false }),
       peers: {
