@@ -13,7 +13,7 @@ export const DEFAULTS = Object.freeze({
     leaseCommandTimeoutMs: 1000,
     /** Lease writes wait for a replica's acknowledgement: `auto` = once the master was seen with a replica. */
     replicaAck: 'auto' as const,
-    replicaAckTimeoutMs: 50,
+    replicaAckTimeoutMs: 100,
     connectTimeoutMs: 1000,
     sentinelName: 'mymaster',
   }),

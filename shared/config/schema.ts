@@ -53,7 +53,7 @@ export const RedisSchema = z.strictObject({
    * off with an old master from renewing there while Sentinel promotes the replica. @default auto
    */
   replicaAck: z.enum(['auto', 'always', 'never'], { error: 'expected auto, always or never' }).default(DEFAULTS.redis.replicaAck),
-  /** Longest wait for that replica acknowledgement, inside the renew budget. @default 50 */
+  /** Longest wait for that replica acknowledgement (a renewal not acknowledged by then does not count). @default 100 */
   replicaAckTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.redis.replicaAckTimeoutMs),
   /** Connect timeout of every Redis connection. @default 1000 */
   connectTimeoutMs: ms().default(DEFAULTS.redis.connectTimeoutMs),
@@ -92,7 +92,7 @@ export const LeaseSchema = z.strictObject({
   stallBudgetMs: positiveInt('a duration in milliseconds').default(DEFAULTS.lease.stallBudgetMs),
 });
 
-/** cluster.peer: the authenticated node-to-node link (same values on every node). */
+/** cluster.peer: Timings and limits of the authenticated node-to-node link (the same on every node). */
 export const PeerTimingsSchema = z.strictObject({
   /** Each node sends a beat to every peer this often; the owner's beats ask for peer grants. @default 40 */
   beatIntervalMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.beatIntervalMs),
