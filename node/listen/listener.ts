@@ -2,11 +2,13 @@
  * One listener: a TCP server that accepts connections, reads the PROXY
  * header when the listener requires one, counts the connection against the
  * caps, wraps it in TLS when configured, and hands it to an HTTP server that
- * never listens itself (`http.emit('connection')`). The HTTP server enforces
- * the handshake timeout (headersTimeout, 408) and the header size (431);
- * its 'clientError' answers on the raw socket and never throws.
+ * never listens itself (`http.emit('connection')`), once the first request
+ * line has been checked (pending-request-line.ts: HTTP/0.9 and unknown
+ * versions get 400 at once). The HTTP server enforces the handshake timeout
+ * (headersTimeout, 408) and the header size (431); its 'clientError'
+ * answers on the raw socket and never throws. CONNECT gets 405.
  *
- *   accept --[PROXY header]--> admit (caps) --[TLS]--> HTTP parser --> request | upgrade
+ *   accept --[PROXY header]--> admit (caps) --[TLS]--> request line --> HTTP parser --> request | upgrade
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,6 +23,7 @@ import type { TimerWheel } from '../timer-wheel';
 import { abortSocket } from '../http/abort';
 import { sniCallback, type TlsMaterial } from '../tls/secure-contexts';
 import { PendingProxyHeader } from './pending-proxy-header';
+import { PendingRequestLine, type RequestLineOwner } from './pending-request-line';
 
 /** What a listener calls into. */
 export interface ListenerHandlers {
@@ -41,7 +44,7 @@ export interface ListenerDeps {
 const kListener = Symbol('wsha.listener');
 
 /** One configured listener bound to one address. */
-export class Listener {
+export class Listener implements RequestLineOwner {
   readonly config: ListenerConfig;
   readonly info: ListenerInfo;
   readonly #net: NetServer;
@@ -81,6 +84,8 @@ export class Listener {
     this.#http.on('request', deps.handlers.onRequest);
     this.#http.on('upgrade', deps.handlers.onUpgrade);
     this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
+    // A CONNECT on a keep-alive connection (the first request line refuses it already): never a tunnel to anywhere.
+    this.#http.on('connect', (_req: IncomingMessage, socket: Duplex) => { deps.handlers.onClientError('status-405'); abortSocket(socket, 405, 'CONNECT is not supported'); });
     // The HTTP server never listens; 'listening' starts its timeout checker (headersTimeout).
     this.#http.emit('listening');
   }
@@ -166,9 +171,7 @@ export class Listener {
     const conn: ClientConn = { listener: this.info, clientAddress, clientPort, destAddress, destPort, reject };
     (socket as any)[kConn] = conn;
     if (!this.#tls) {
-      this.#http.emit('connection', socket);
-      // After a PROXY header the socket was paused with the rest unshifted; the HTTP parser needs it flowing.
-      if (socket.isPaused()) socket.resume();
+      new PendingRequestLine(socket, this.#limits.handshakeTimeoutMs, this.#limits.maxHeaderBytes, this.#deps.wheel, this);
       return;
     }
     const tlsSocket = new TLSSocket(socket, {
@@ -179,7 +182,20 @@ export class Listener {
     });
     (tlsSocket as any)[kConn] = conn;
     tlsSocket.on('error', tlsSocketOnError);
-    this.#http.emit('connection', tlsSocket);
+    new PendingRequestLine(tlsSocket, this.#limits.handshakeTimeoutMs, this.#limits.maxHeaderBytes, this.#deps.wheel, this);
+  }
+
+  /** The first request line is good: Node's HTTP parser takes the connection (with the bytes read so far). */
+  requestLineOk(socket: Duplex): void {
+    this.#http.emit('connection', socket);
+    // Resumed in this tick, so the unshifted bytes reach the parser before anything read later.
+    if (socket.isPaused()) socket.resume();
+  }
+
+  /** The first request line is refused (bad, unknown version, too long, too slow). */
+  requestLineRefused(socket: Duplex, status: number, reason: string): void {
+    this.#deps.handlers.onClientError(`status-${status}`);
+    abortSocket(socket, status, reason);
   }
 
   /** The PROXY header was missing, malformed or too slow. */

@@ -3,6 +3,7 @@
  * node. Kept one shape: every field is set in the constructor.
  */
 import type { BackendConfig } from '../../shared/config/schema';
+import { DEFAULT_BACKEND_TLS, type BackendTls } from './backend-tls';
 
 /** A backend of a pool as the data plane uses it. */
 export class Backend {
@@ -13,6 +14,8 @@ export class Backend {
   port: number;
   /** True for https:// and wss:// backends (TLS to the backend). */
   tls: boolean;
+  /** The pool's TLS settings (verification, CA, name), set by the pool on every apply. */
+  tlsSettings: BackendTls = DEFAULT_BACKEND_TLS;
   /** Relative weight for round-robin; 0 takes no new connections. */
   weight: number;
   /** Live WebSocket tunnels to this backend from this node. */

@@ -1,0 +1,89 @@
+/**
+ * The phase of a connection between accept (after its PROXY header and TLS
+ * handshake, when used) and Node's HTTP parser: read until the first request
+ * line is complete, check it (request-line.ts), then hand the socket to the
+ * HTTP server with the bytes put back (`unshift`). A line wsha does not
+ * speak is answered at once; a client that sends nothing, or too little,
+ * gets 408 at the handshake timeout (an absolute deadline on the wheel).
+ * Only the first request of a connection passes here: later keep-alive
+ * requests are checked by the handlers (request-checks.ts).
+ */
+import type { Duplex } from 'node:stream';
+import type { TimerWheel, WheelEntry } from '../timer-wheel';
+import { checkRequestLine } from './request-line';
+
+/** What the pending phase reports to. */
+export interface RequestLineOwner {
+  /** The line is good: start HTTP on `socket` (paused, the bytes read so far unshifted). */
+  requestLineOk(socket: Duplex): void;
+  /** Answer `status` and close. */
+  requestLineRefused(socket: Duplex, status: number, reason: string): void;
+}
+
+const kPendingLine = Symbol('wsha.pendingRequestLine');
+
+/** One connection waiting for its first request line. */
+export class PendingRequestLine implements WheelEntry {
+  readonly socket: Duplex;
+  readonly owner: RequestLineOwner;
+  readonly wheel: TimerWheel;
+  readonly maxBytes: number;
+  buf: Buffer | null = null;
+  active = 0;
+  idleMs = 0;
+  timeoutMs: number;
+
+  constructor(socket: Duplex, timeoutMs: number, maxBytes: number, wheel: TimerWheel, owner: RequestLineOwner) {
+    this.socket = socket;
+    this.owner = owner;
+    this.wheel = wheel;
+    this.maxBytes = maxBytes;
+    this.timeoutMs = timeoutMs;
+    (socket as any)[kPendingLine] = this;
+    socket.on('data', pendingOnData);
+    socket.on('end', pendingOnEnd);
+    socket.on('close', pendingOnClose);
+    wheel.track(this);
+    // After a PROXY header the socket was paused with the rest unshifted.
+    if (socket.isPaused()) socket.resume();
+  }
+
+  data(chunk: Buffer): void {
+    const buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+    const v = checkRequestLine(buf, this.maxBytes);
+    if (v.state === 'need-more') { this.buf = buf; return; }
+    this.#done();
+    if (v.state === 'bad') return this.owner.requestLineRefused(this.socket, v.status, v.reason);
+    this.socket.pause();
+    this.socket.unshift(buf);
+    this.owner.requestLineOk(this.socket);
+  }
+
+  /** The client half-closed before its line was complete. */
+  ended(): void {
+    const partial = this.buf !== null && this.buf.length > 0;
+    this.#done();
+    if (partial) this.owner.requestLineRefused(this.socket, 400, 'connection closed inside the request line');
+    else this.socket.destroy();
+  }
+
+  #done(): void {
+    this.buf = null;
+    this.socket.off('data', pendingOnData);
+    this.socket.off('end', pendingOnEnd);
+    this.socket.off('close', pendingOnClose);
+    this.wheel.untrack(this);
+  }
+
+  onWheelTimeout(): void {
+    this.#done();
+    this.owner.requestLineRefused(this.socket, 408, 'request line not received in time');
+  }
+
+  closed(): void { this.#done(); }
+}
+
+function pendingOf(s: Duplex): PendingRequestLine { return (s as any)[kPendingLine] as PendingRequestLine; }
+function pendingOnData(this: Duplex, chunk: Buffer): void { pendingOf(this).data(chunk); }
+function pendingOnEnd(this: Duplex): void { pendingOf(this).ended(); }
+function pendingOnClose(this: Duplex): void { pendingOf(this).closed(); }
