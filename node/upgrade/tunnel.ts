@@ -39,6 +39,7 @@ import type { Backend } from '../pool/backend';
 import { abortSocket } from '../http/abort';
 import { MAX_RESPONSE_HEAD_BYTES, invalid101Reason, relayHead, switchingHead } from './handshake';
 import { FrameBoundary } from './frame-boundary';
+import { BadUpgradeResponseError } from '../../shared/errors';
 
 /** Tunnel states. */
 export const TUNNEL_STATES = ['connecting', 'open', 'closing', 'closed'] as const;
@@ -206,7 +207,7 @@ export class Tunnel implements WheelEntry {
     if (this.sm.state !== 'connecting') return;
     this.request = null;
     const bad = invalid101Reason(res, this.expectedAccept);
-    if (bad) return this.fail(502, `backend sent an invalid 101 (${bad})`, true);
+    if (bad) return this.#badSwitch(bad);
     // Bytes the client pushed before the 101, counted against limits.maxHeaderBytes (RFC 6455 4.1 says it must wait).
     if ((this.held?.length ?? 0) + this.client.readableLength > this.heldBudget) return this.fail(400, 'client sent too much before the 101', false);
     this.open(res, rest);
@@ -216,7 +217,7 @@ export class Tunnel implements WheelEntry {
   refused(res: IncomingMessage): void {
     if (this.sm.state !== 'connecting') { res.destroy(); return; }
     // A 101 without Upgrade/Connection headers reaches 'response': Node did not switch, and neither do we.
-    if (res.statusCode === 101) { this.request = null; return this.fail(502, 'backend sent an invalid 101 (no Upgrade or Connection)', true); }
+    if (res.statusCode === 101) { this.request = null; return this.#badSwitch('no Upgrade or Connection'); }
     const status = res.statusCode ?? 502;
     this.relaying = true;
     this.held = null;
@@ -227,6 +228,11 @@ export class Tunnel implements WheelEntry {
     res.on('error', relayOnError);
     this.client.write(relayHead(res));
     res.pipe(this.client);
+  }
+
+  #badSwitch(why: string): void {
+    const err = new BadUpgradeResponseError(`backend sent an invalid 101 (${why})`);
+    this.fail(err.httpStatus ?? 502, err.message, true);
   }
 
   /** The relayed answer is complete (or broken): both connections end, nothing is reused. */
