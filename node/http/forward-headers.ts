@@ -33,6 +33,8 @@ export interface ForwardInfo {
   extra: string;
   /** Lower-case name of the pool's sticky header, which a `Connection` list must not remove either; '' for none. */
   stickyHeader: string;
+  /** Host header for an HTTP/1.0 request that had none (the request goes out as HTTP/1.1, which needs one): the backend's host:port. */
+  backendHost: string;
 }
 
 /** Lower-case names the client's Connection headers list, minus the protected ones. */
@@ -65,11 +67,12 @@ export function forwardHeaderList(req: IncomingMessage, fwd: ForwardInfo, kind: 
   let cookieAt = -1;
   let sawConnection = false;
   let sawUpgrade = false;
+  let sawHost = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const lower = name.toLowerCase();
     const value = raw[i + 1];
-    if (lower === 'host') host = value;
+    if (lower === 'host') { host = value; sawHost = true; }
     if (lower === 'x-forwarded-for') { xff = xff ? `${xff}, ${value}` : value; continue; }
     if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue;
     if (kind === 'upgrade' && lower === 'connection') { if (!sawConnection) out.push(name, 'Upgrade'); sawConnection = true; continue; }
@@ -78,6 +81,7 @@ export function forwardHeaderList(req: IncomingMessage, fwd: ForwardInfo, kind: 
     if (lower === 'cookie' && cookieAt < 0) cookieAt = out.length;
     out.push(name, value);
   }
+  if (!sawHost) out.unshift('Host', fwd.backendHost);
   if (kind === 'http' && framing === 'chunked') out.push('Transfer-Encoding', 'chunked');
   out.push('X-Forwarded-For', xff ? `${xff}, ${fwd.clientAddress}` : fwd.clientAddress);
   out.push('X-Forwarded-Proto', fwd.proto);

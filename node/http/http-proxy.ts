@@ -65,11 +65,25 @@ function reply(res: ServerResponse, status: number, reason: string): void {
   res.end(body);
 }
 
-/** Answers a refused request and closes the connection: what follows it on the wire is not framed for us. */
-function refuse(rt: NodeRuntime, res: ServerResponse, err: WshaError): void {
-  countRefusal(rt, refusalTag(err));
+/** Marks a connection whose next requests must not be served (its stream after a refused request is not framed for us). */
+const kLastRequest = Symbol('wsha.lastRequest');
+
+/**
+ * Answers with `Connection: close` and ignores whatever Node's parser finds
+ * after this request on the connection: llhttp dispatches pipelined
+ * requests before the first answer is out, and bytes behind a request we
+ * refused are not requests we can trust.
+ */
+function closeAfter(req: IncomingMessage, res: ServerResponse, status: number, reason: string): void {
+  (req.socket as unknown as Record<symbol, boolean>)[kLastRequest] = true;
   res.shouldKeepAlive = false;
-  reply(res, err.httpStatus ?? 400, err.message);
+  reply(res, status, reason);
+}
+
+/** Answers a refused request and closes the connection. */
+function refuse(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse, err: WshaError): void {
+  countRefusal(rt, refusalTag(err));
+  closeAfter(req, res, err.httpStatus ?? 400, err.message);
 }
 
 /** Handles one 'request' event of a listener's HTTP server. */
@@ -81,21 +95,23 @@ export function handleRequest(rt: NodeRuntime, req: IncomingMessage, res: Server
 }
 
 async function proxy(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // A request pipelined behind one we refused: never served, the connection closes after that answer.
+  if ((req.socket as unknown as Record<symbol, boolean>)[kLastRequest]) return;
   const conn = connOf(req.socket);
   if (!conn) return reply(res, 500, 'connection without listener context');
   if (conn.reject) {
     countRefusal(rt, conn.reject.limit);
-    res.shouldKeepAlive = false;
-    return reply(res, conn.reject.httpStatus ?? 503, conn.reject.message);
+    return closeAfter(req, res, conn.reject.httpStatus ?? 503, conn.reject.message);
   }
   if (rt.draining) res.shouldKeepAlive = false;
   const checked = checkRequest(req);
-  if (checked instanceof WshaError) return refuse(rt, res, checked);
+  if (checked instanceof WshaError) return refuse(rt, req, res, checked);
   // Node's parser treats `Upgrade: websocket` without `Connection: upgrade` as a plain request; refuse it rather than proxy it half-stripped.
-  if (req.headers.upgrade && req.headers.upgrade.toLowerCase() === 'websocket') { countRefusal(rt, 'bad-handshake'); res.shouldKeepAlive = false; return reply(res, 400, 'Connection header must include upgrade'); }
+  if (req.headers.upgrade && req.headers.upgrade.toLowerCase() === 'websocket') { countRefusal(rt, 'bad-handshake'); return closeAfter(req, res, 400, 'Connection header must include upgrade'); }
   const route = rt.router.match(checked.host, checked.path);
+  // An encoded slash is refused unless the route that matched allows it (400 before 404: it is the path that is wrong).
+  if (checked.encodedSlash && !route?.allowEncodedSlashes) return refuse(rt, req, res, new BadPathError('encoded slash in path'));
   if (!route) { countRefusal(rt, 'no-route'); return reply(res, 404, 'no route for this host and path'); }
-  if (checked.encodedSlash && !route.allowEncodedSlashes) return refuse(rt, res, new BadPathError('encoded slash in path'));
   const pool = rt.pools.get(route.pool);
   const sel = pool ? await selectBackend(pool, rt.view, req, conn.clientAddress, rt.affinityLookupTimeoutMs) : null;
   if (!pool || !sel) { countRefusal(rt, 'no-backend'); return reply(res, 503, `no healthy backend in pool ${route.pool}`); }
@@ -134,7 +150,7 @@ class Exchange {
     this.#pool = pool;
     this.#sel = sel;
     this.#b = sel.backend;
-    this.#headers = forwardHeaderList(req, { clientAddress, proto, extra: sel.requestExtra, stickyHeader: pool.config.sticky?.header?.toLowerCase() ?? '' }, 'http', checked.framing);
+    this.#headers = forwardHeaderList(req, { clientAddress, proto, extra: sel.requestExtra, stickyHeader: pool.config.sticky?.header?.toLowerCase() ?? '', backendHost: sel.backend.authority }, 'http', checked.framing);
     this.#pp = proxyHeaderFor(pool, connOf(req.socket)!);
     this.#retryable = RETRYABLE.has(req.method ?? '') && checked.framing === 'none';
     const total = rt.limits.requestTimeoutMs;

@@ -28,6 +28,8 @@ export class Backend {
   removed = false;
   /** The URL as configured, for snapshots and logs. */
   url: string;
+  /** host[:port] of the URL, the Host header for a client request that had none. */
+  authority: string;
 
   constructor(pool: string, cfg: BackendConfig) {
     this.pool = pool;
@@ -37,6 +39,7 @@ export class Backend {
     this.tls = false;
     this.weight = 1;
     this.url = '';
+    this.authority = '';
     this.update(cfg);
   }
 
@@ -48,6 +51,7 @@ export class Backend {
     this.port = u.port ? Number(u.port) : this.tls ? 443 : 80;
     this.weight = cfg.weight;
     this.url = cfg.url;
+    this.authority = u.host;
   }
 
   /** Live connections from this node (tunnels plus HTTP requests in flight). */

@@ -6,7 +6,7 @@
  * The request passes the same checks as plain HTTP (request-checks.ts),
  * and the backend gets the normalised path that was routed. Never throws.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -40,6 +40,13 @@ function refuse(rt: NodeRuntime, socket: Duplex, status: number, reason: string,
 
 async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   socket.on('error', socketOnErrorDuringPick);
+  // Pipelined behind a request whose response is still going out: a 101 now would land inside or before it.
+  const earlier = (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (earlier && !earlier.writableFinished) {
+    countRefusal(rt, 'bad-handshake');
+    earlier.once('close', () => abortSocket(socket, 400, 'upgrade pipelined behind another request'));
+    return;
+  }
   const conn = connOf(socket);
   if (!conn) return refuse(rt, socket, 500, 'connection without listener context', 'internal');
   if (conn.reject) return refuse(rt, socket, conn.reject.httpStatus ?? 503, conn.reject.message, conn.reject.limit);
@@ -49,8 +56,8 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
   const invalid = invalidUpgradeReason(req, checked.framing);
   if (invalid) return refuse(rt, socket, 400, invalid, 'bad-handshake');
   const route = rt.router.match(checked.host, checked.path);
+  if (checked.encodedSlash && !route?.allowEncodedSlashes) return refuse(rt, socket, 400, 'encoded slash in path', 'bad-path');
   if (!route) return refuse(rt, socket, 404, 'no route for this host and path', 'no-route');
-  if (checked.encodedSlash && !route.allowEncodedSlashes) return refuse(rt, socket, 400, 'encoded slash in path', 'bad-path');
   const heldBudget = rt.limits.maxHeaderBytes - requestHeadBytes(req);
   if (head.length > heldBudget) return refuse(rt, socket, 400, `client sent more than limits.maxHeaderBytes (${rt.limits.maxHeaderBytes}) before the 101`, 'bad-handshake');
   const pool = rt.pools.get(route.pool);
@@ -62,7 +69,7 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
   }
   if (!sel) return refuse(rt, socket, 503, `no healthy backend in pool ${pool.name}`, 'no-backend');
   socket.off('error', socketOnErrorDuringPick);
-  const headers = forwardHeaderList(req, { clientAddress: conn.clientAddress, proto: conn.listener.proto, extra: sel.requestExtra, stickyHeader: pool.config.sticky?.header?.toLowerCase() ?? '' }, 'upgrade', checked.framing);
+  const headers = forwardHeaderList(req, { clientAddress: conn.clientAddress, proto: conn.listener.proto, extra: sel.requestExtra, stickyHeader: pool.config.sticky?.header?.toLowerCase() ?? '', backendHost: sel.backend.authority }, 'upgrade', checked.framing);
   rt.registry.create({
     client: socket,
     backend: connectBackend(sel.backend, proxyHeaderFor(pool, conn)),

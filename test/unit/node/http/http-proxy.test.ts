@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { forwardHeaderList } from '../../../../node/http/forward-headers';
 import { responseHeaders } from '../../../../node/http/http-proxy';
 
-const fwd = { clientAddress: '192.0.2.5', proto: 'https', extra: 'Cookie: sid=xyz\r\n', stickyHeader: 'x-session' };
+const fwd = { clientAddress: '192.0.2.5', proto: 'https', extra: 'Cookie: sid=xyz\r\n', stickyHeader: 'x-session', backendHost: 'b:1' };
 const req = (raw: string[]) => ({ rawHeaders: raw }) as unknown as IncomingMessage;
 const names = (out: string[]) => out.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
 

@@ -56,7 +56,7 @@ test('the 101 keeps the backend headers and adds extra lines; a relayed refusal 
 
 test('upgrade headers: case and order kept, Connection normalised, hop-by-hop and listed headers dropped, X-Forwarded-* set', () => {
   const out = forwardHeaderList(req({ ...good, 'X-Forwarded-For': '10.0.0.1', 'Sec-WebSocket-Protocol': 'a, b', 'X-Forwarded-Proto': 'spoofed', 'Keep-Alive': '5', Cookie: 'c=1' }),
-    { clientAddress: '192.0.2.9', proto: 'https', extra: 'Cookie: s=1\r\n', stickyHeader: '' }, 'upgrade', 'none');
+    { clientAddress: '192.0.2.9', proto: 'https', extra: 'Cookie: s=1\r\n', stickyHeader: '', backendHost: 'b:1' }, 'upgrade', 'none');
   assert.deepEqual(out, ['Host', 'a.test', 'Upgrade', 'websocket', 'Connection', 'Upgrade', 'Sec-WebSocket-Key', KEY, 'Sec-WebSocket-Version', '13', 'Sec-WebSocket-Protocol', 'a, b', 'Cookie', 'c=1; s=1',
     'X-Forwarded-For', '10.0.0.1, 192.0.2.9', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'a.test']);
   assert.equal(requestHeadBytes(req({ Host: 'a' })), 'GET /ws HTTP/1.1\r\nHost: a\r\n\r\n'.length);
