@@ -34,6 +34,7 @@ import { BadPathError, WshaError } from '../../shared/errors';
 import { checkRequest, type CheckedRequest } from './request-checks';
 import { HOP_BY_HOP, forwardHeaderList } from './forward-headers';
 import { refusalTag } from './refusal-tag';
+import { isLastRequest, markLastRequest } from './abort';
 
 /** Methods that, sent without a body, are safe to resend once on a keep-alive socket the backend had just closed. */
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -65,9 +66,6 @@ function reply(res: ServerResponse, status: number, reason: string): void {
   res.end(body);
 }
 
-/** Marks a connection whose next requests must not be served (its stream after a refused request is not framed for us). */
-const kLastRequest = Symbol('wsha.lastRequest');
-
 /**
  * Answers with `Connection: close` and ignores whatever Node's parser finds
  * after this request on the connection: llhttp dispatches pipelined
@@ -75,7 +73,7 @@ const kLastRequest = Symbol('wsha.lastRequest');
  * refused are not requests we can trust.
  */
 function closeAfter(req: IncomingMessage, res: ServerResponse, status: number, reason: string): void {
-  (req.socket as unknown as Record<symbol, boolean>)[kLastRequest] = true;
+  markLastRequest(req.socket);
   res.shouldKeepAlive = false;
   reply(res, status, reason);
 }
@@ -96,7 +94,7 @@ export function handleRequest(rt: NodeRuntime, req: IncomingMessage, res: Server
 
 async function proxy(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
   // A request pipelined behind one we refused: never served, the connection closes after that answer.
-  if ((req.socket as unknown as Record<symbol, boolean>)[kLastRequest]) return;
+  if (isLastRequest(req.socket)) return;
   const conn = connOf(req.socket);
   if (!conn) return reply(res, 500, 'connection without listener context');
   if (conn.reject) {
@@ -193,6 +191,13 @@ class Exchange {
 
   #response(preq: http.ClientRequest, pres: IncomingMessage): void {
     if (this.#done) { pres.destroy(); return; }
+    // Node hands a 101 to 'response' when it did not switch; a plain request never switches protocols here.
+    if ((pres.statusCode ?? 0) < 200) {
+      preq.destroy();
+      this.#finish(502);
+      this.#rt.view.passive.connectFailed(this.#pool.name, this.#b.id, 'switching protocols on a plain request');
+      return reply(this.#res, 502, `backend ${this.#b.id} answered a plain request with ${pres.statusCode}`);
+    }
     this.#gotHead = true;
     if (!preq.reusedSocket) this.#rt.view.passive.connectSucceeded(this.#pool.name, this.#b.id);
     // The rest of requestTimeoutMs bounds the body.

@@ -20,7 +20,7 @@ import type { ListenerConfig, LimitsConfig } from '../../shared/config/schema';
 import { kConn, type ClientConn, type ListenerInfo } from '../conn';
 import { TCP_KEEPALIVE_MS, type ConnectionLimiter } from '../limits';
 import type { TimerWheel } from '../timer-wheel';
-import { abortSocket } from '../http/abort';
+import { abortSocket, closeAfterResponse, isHeadRequest, isLastRequest, markLastRequest, pendingResponse } from '../http/abort';
 import { sniCallback, type TlsMaterial } from '../tls/secure-contexts';
 import { PendingProxyHeader } from './pending-proxy-header';
 import { PendingRequestLine, type RequestLineOwner } from './pending-request-line';
@@ -193,9 +193,9 @@ export class Listener implements RequestLineOwner {
   }
 
   /** The first request line is refused (bad, unknown version, too long, too slow). */
-  requestLineRefused(socket: Duplex, status: number, reason: string): void {
+  requestLineRefused(socket: Duplex, status: number, reason: string, headRequest: boolean): void {
     this.#deps.handlers.onClientError(`status-${status}`);
-    abortSocket(socket, status, reason);
+    abortSocket(socket, status, reason, { headRequest });
   }
 
   /** The PROXY header was missing, malformed or too slow. */
@@ -214,7 +214,15 @@ export class Listener implements RequestLineOwner {
     else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') { status = 408; reason = `request head not received within ${this.#limits.handshakeTimeoutMs} ms`; }
     else if (code.startsWith('ERR_SSL') || (err as { library?: string }).library === 'SSL routines') { socket.destroy(); this.#deps.handlers.onClientError('tls'); return; }
     this.#deps.handlers.onClientError(`status-${status}`);
-    abortSocket(socket, status, reason);
+    // Bad bytes pipelined behind a request still being answered: that answer goes out whole and is the last.
+    const pending = pendingResponse(socket);
+    if (pending || isLastRequest(socket)) {
+      markLastRequest(socket);
+      if (pending) closeAfterResponse(socket, pending);
+      return;
+    }
+    // The parser hands over the bytes it failed on; a HEAD gets no body.
+    abortSocket(socket, status, reason, { headRequest: isHeadRequest((err as { rawPacket?: Buffer }).rawPacket) });
   }
 
   /** The raw socket closed: release its slot. */

@@ -11,13 +11,14 @@
 import type { Duplex } from 'node:stream';
 import type { TimerWheel, WheelEntry } from '../timer-wheel';
 import { checkRequestLine } from './request-line';
+import { isHeadRequest } from '../http/abort';
 
 /** What the pending phase reports to. */
 export interface RequestLineOwner {
   /** The line is good: start HTTP on `socket` (paused, the bytes read so far unshifted). */
   requestLineOk(socket: Duplex): void;
-  /** Answer `status` and close. */
-  requestLineRefused(socket: Duplex, status: number, reason: string): void;
+  /** Answer `status` and close (`headRequest`: the line was a HEAD, so the answer has no body). */
+  requestLineRefused(socket: Duplex, status: number, reason: string, headRequest: boolean): void;
 }
 
 const kPendingLine = Symbol('wsha.pendingRequestLine');
@@ -53,7 +54,7 @@ export class PendingRequestLine implements WheelEntry {
     const v = checkRequestLine(buf, this.maxBytes);
     if (v.state === 'need-more') { this.buf = buf; return; }
     this.#done();
-    if (v.state === 'bad') return this.owner.requestLineRefused(this.socket, v.status, v.reason);
+    if (v.state === 'bad') return this.owner.requestLineRefused(this.socket, v.status, v.reason, isHeadRequest(buf));
     this.socket.pause();
     this.socket.unshift(buf);
     this.owner.requestLineOk(this.socket);
@@ -61,9 +62,9 @@ export class PendingRequestLine implements WheelEntry {
 
   /** The client half-closed before its line was complete. */
   ended(): void {
-    const partial = this.buf !== null && this.buf.length > 0;
+    const buf = this.buf;
     this.#done();
-    if (partial) this.owner.requestLineRefused(this.socket, 400, 'connection closed inside the request line');
+    if (buf !== null && buf.length > 0) this.owner.requestLineRefused(this.socket, 400, 'connection closed inside the request line', isHeadRequest(buf));
     else this.socket.destroy();
   }
 
@@ -76,8 +77,9 @@ export class PendingRequestLine implements WheelEntry {
   }
 
   onWheelTimeout(): void {
+    const head = isHeadRequest(this.buf ?? undefined);
     this.#done();
-    this.owner.requestLineRefused(this.socket, 408, 'request line not received in time');
+    this.owner.requestLineRefused(this.socket, 408, 'request line not received in time', head);
   }
 
   closed(): void { this.#done(); }

@@ -6,11 +6,11 @@
  * The request passes the same checks as plain HTTP (request-checks.ts),
  * and the backend gets the normalised path that was routed. Never throws.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { abortSocket } from '../http/abort';
+import { abortSocket, isLastRequest, pendingResponse } from '../http/abort';
 import { connOf, type ClientConn } from '../conn';
 import { countRefusal, type NodeRuntime } from '../runtime';
 import { selectBackend } from '../balance/select';
@@ -33,28 +33,33 @@ export function handleUpgrade(rt: NodeRuntime, req: IncomingMessage, socket: Dup
   });
 }
 
-function refuse(rt: NodeRuntime, socket: Duplex, status: number, reason: string, tag: string): void {
+function refuse(rt: NodeRuntime, socket: Duplex, status: number, reason: string, tag: string, headRequest = false): void {
   countRefusal(rt, tag);
-  abortSocket(socket, status, reason);
+  abortSocket(socket, status, reason, { headRequest });
 }
 
 async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   socket.on('error', socketOnErrorDuringPick);
   // Pipelined behind a request whose response is still going out: a 101 now would land inside or before it.
-  const earlier = (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (earlier && !earlier.writableFinished) {
+  const earlier = pendingResponse(socket);
+  if (earlier) {
     countRefusal(rt, 'bad-handshake');
-    earlier.once('close', () => abortSocket(socket, 400, 'upgrade pipelined behind another request'));
+    let answered = false;
+    const answer = () => { if (!answered) { answered = true; abortSocket(socket, 400, 'upgrade pipelined behind another request'); } };
+    earlier.once('finish', answer);
+    earlier.once('close', answer);
     return;
   }
+  // Behind a request that was refused with a close: that answer was the last.
+  if (isLastRequest(socket)) { socket.end(); return; }
   const conn = connOf(socket);
   if (!conn) return refuse(rt, socket, 500, 'connection without listener context', 'internal');
   if (conn.reject) return refuse(rt, socket, conn.reject.httpStatus ?? 503, conn.reject.message, conn.reject.limit);
   if (rt.draining) return refuse(rt, socket, 503, 'node is draining', 'draining');
   const checked = checkRequest(req);
-  if (checked instanceof WshaError) return refuse(rt, socket, checked.httpStatus ?? 400, checked.message, refusalTag(checked));
+  if (checked instanceof WshaError) return refuse(rt, socket, checked.httpStatus ?? 400, checked.message, refusalTag(checked), req.method === 'HEAD');
   const invalid = invalidUpgradeReason(req, checked.framing);
-  if (invalid) return refuse(rt, socket, 400, invalid, 'bad-handshake');
+  if (invalid) return refuse(rt, socket, 400, invalid, 'bad-handshake', req.method === 'HEAD');
   const route = rt.router.match(checked.host, checked.path);
   if (checked.encodedSlash && !route?.allowEncodedSlashes) return refuse(rt, socket, 400, 'encoded slash in path', 'bad-path');
   if (!route) return refuse(rt, socket, 404, 'no route for this host and path', 'no-route');
