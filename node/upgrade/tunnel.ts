@@ -40,6 +40,9 @@ import { abortSocket } from '../http/abort';
 import { MAX_RESPONSE_HEAD_BYTES, invalid101Reason, relayHead, switchingHead } from './handshake';
 import { FrameBoundary } from './frame-boundary';
 import { BadUpgradeResponseError } from '../../shared/errors';
+import type { HandshakeRequest, TunnelInit, TunnelOrigin, TunnelOwner } from './tunnel-types';
+
+export type { HandshakeRequest, TunnelInit, TunnelOrigin, TunnelOwner } from './tunnel-types';
 
 /** Tunnel states. */
 export const TUNNEL_STATES = ['connecting', 'open', 'closing', 'closed'] as const;
@@ -59,54 +62,6 @@ export const CLOSE_TIMEOUT_MS = 3000;
 
 /** Back-reference from a socket (and the handshake request) to its tunnel (cross-module internal). */
 export const kTunnel = Symbol('wsha.tunnel');
-
-/** What a tunnel reports to whoever owns it (the registry). */
-export interface TunnelOwner {
-  /** Node-level byte counters (integer fields, read at scrape time). */
-  stats: { bytesIn: number; bytesOut: number };
-  tunnelOpened(t: Tunnel): void;
-  tunnelFailed(t: Tunnel, status: number, reason: string, backendFault: boolean): void;
-  tunnelClosed(t: Tunnel): void;
-  /** Starts/stops watching the tunnel's timeouts. */
-  track(t: Tunnel): void;
-  untrack(t: Tunnel): void;
-}
-
-/** Where a tunnel came from, for counts and paced closes. */
-export interface TunnelOrigin {
-  listener: string;
-  /** VIP name when the listener is `on: vip:NAME`, else null. */
-  vip: string | null;
-  clientAddress: string;
-}
-
-/** The handshake request for the backend: origin-form path and the flat header list. */
-export interface HandshakeRequest {
-  path: string;
-  headers: string[];
-}
-
-/** What a tunnel is made from (the registry adds the owner). */
-export interface TunnelInit {
-  client: Duplex;
-  backend: Socket;
-  target: Backend;
-  origin: TunnelOrigin;
-  owner: TunnelOwner;
-  request: HandshakeRequest;
-  /** Bytes the client sent after its request head, held until a verified 101. */
-  held: Buffer;
-  /** Most bytes the client may have sent beyond its head before the 101 (limits.maxHeaderBytes minus the head). */
-  heldBudget: number;
-  /** Sec-WebSocket-Accept the backend's 101 must carry. */
-  expectedAccept: string;
-  responseExtra: string;
-  sessionKey: string | null;
-  connectTimeoutMs: number;
-  /** Wait for the backend's answer once connected. */
-  headTimeoutMs: number;
-  idleTimeoutMs: number;
-}
 
 /** One spliced WebSocket connection. */
 export class Tunnel implements WheelEntry {

@@ -40,6 +40,8 @@ export async function startEchoBackend(report: BackendReport): Promise<FuzzBacke
     req.on('end', () => { const body = JSON.stringify({ url: req.url, size }); res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }); res.end(body); });
     req.on('error', () => {});
   });
+  // Idle keep-alive sockets from the node's agents go soon, so that the node's fd count settles quickly after a run.
+  http.keepAliveTimeout = 1000;
   http.on('connection', (s: Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   http.on('clientError', (_e, s) => s.destroy());
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
