@@ -23,7 +23,7 @@ import type { TimerWheel } from '../timer-wheel';
 import { abortSocket, closeAfterResponse, isHeadRequest, isLastRequest, markLastRequest, pendingResponse } from '../http/abort';
 import { sniCallback, type TlsMaterial } from '../tls/secure-contexts';
 import { PendingProxyHeader } from './pending-proxy-header';
-import { PendingRequestLine, type RequestLineOwner } from './pending-request-line';
+import { PendingRequestLine, headCompleted, type RequestLineOwner } from './pending-request-line';
 
 /** What a listener calls into. */
 export interface ListenerHandlers {
@@ -81,6 +81,10 @@ export class Listener implements RequestLineOwner {
       connectionsCheckingInterval: checkingIntervalMs(limits),
       keepAliveTimeout: 5000,
     });
+    // The first complete head ends the handshake deadline armed at accept (pending-request-line.ts).
+    this.#http.on('request', httpOnHead);
+    this.#http.on('upgrade', httpOnHead);
+    this.#http.on('connect', httpOnHead);
     this.#http.on('request', deps.handlers.onRequest);
     this.#http.on('upgrade', deps.handlers.onUpgrade);
     this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
@@ -206,6 +210,7 @@ export class Listener implements RequestLineOwner {
   }
 
   #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    headCompleted(socket);
     const code = err.code ?? '';
     if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) { socket.destroy(); return; }
     let status = 400;
@@ -238,6 +243,7 @@ function checkingIntervalMs(limits: LimitsConfig): number {
   return Math.min(1000, Math.max(50, Math.floor(limits.handshakeTimeoutMs / 4)));
 }
 
+function httpOnHead(req: IncomingMessage): void { headCompleted(req.socket); }
 function netOnConnection(this: NetServer, socket: Socket): void { ((this as any)[kListener] as Listener).accepted(socket); }
 function socketOnClose(this: Socket): void { ((this as any)[kListener] as Listener).socketClosed(this); }
 function socketOnError(this: Socket): void { this.destroy(); }

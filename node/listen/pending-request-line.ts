@@ -5,8 +5,11 @@
  * HTTP server with the bytes put back (`unshift`). A line wsha does not
  * speak is answered at once; a client that sends nothing, or too little,
  * gets 408 at the handshake timeout (an absolute deadline on the wheel).
- * Only the first request of a connection passes here: later keep-alive
- * requests are checked by the handlers (request-checks.ts).
+ * The deadline stays armed after the hand-over until the first request
+ * head is complete (headCompleted), so that a client dripping its request
+ * line and then its headers gets one handshake timeout, not two. Only the
+ * first request of a connection passes here: later keep-alive requests are
+ * checked by the handlers (request-checks.ts).
  */
 import type { Duplex } from 'node:stream';
 import type { TimerWheel, WheelEntry } from '../timer-wheel';
@@ -30,6 +33,8 @@ export class PendingRequestLine implements WheelEntry {
   readonly wheel: TimerWheel;
   readonly maxBytes: number;
   buf: Buffer | null = null;
+  /** True once the socket went to the HTTP parser (the deadline still runs until the head is complete). */
+  handedOver = false;
   active = 0;
   idleMs = 0;
   timeoutMs: number;
@@ -53,11 +58,20 @@ export class PendingRequestLine implements WheelEntry {
     const buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
     const v = checkRequestLine(buf, this.maxBytes);
     if (v.state === 'need-more') { this.buf = buf; return; }
-    this.#done();
-    if (v.state === 'bad') return this.owner.requestLineRefused(this.socket, v.status, v.reason, isHeadRequest(buf));
+    this.#stopReading();
+    if (v.state === 'bad') { this.wheel.untrack(this); return this.owner.requestLineRefused(this.socket, v.status, v.reason, isHeadRequest(buf)); }
+    this.handedOver = true;
+    this.socket.once('close', pendingOnClose);
     this.socket.pause();
     this.socket.unshift(buf);
     this.owner.requestLineOk(this.socket);
+  }
+
+  /** The HTTP parser has the first request head (or gave up on it): the deadline is off. */
+  headCompleted(): void {
+    this.socket.off('close', pendingOnClose);
+    this.wheel.untrack(this);
+    (this.socket as any)[kPendingLine] = undefined;
   }
 
   /** The client half-closed before its line was complete. */
@@ -68,21 +82,39 @@ export class PendingRequestLine implements WheelEntry {
     else this.socket.destroy();
   }
 
-  #done(): void {
+  #stopReading(): void {
     this.buf = null;
     this.socket.off('data', pendingOnData);
     this.socket.off('end', pendingOnEnd);
     this.socket.off('close', pendingOnClose);
+  }
+
+  #done(): void {
+    this.#stopReading();
     this.wheel.untrack(this);
   }
 
   onWheelTimeout(): void {
+    if (this.handedOver) {
+      // The line came, the rest of the head did not: same answer as Node's headersTimeout, once.
+      this.headCompleted();
+      return this.owner.requestLineRefused(this.socket, 408, 'request head not received in time', false);
+    }
     const head = isHeadRequest(this.buf ?? undefined);
     this.#done();
     this.owner.requestLineRefused(this.socket, 408, 'request line not received in time', head);
   }
 
-  closed(): void { this.#done(); }
+  closed(): void {
+    if (this.handedOver) return this.headCompleted();
+    this.#done();
+  }
+}
+
+/** Tells the pending phase of `socket` (if any) that its first request head is complete. */
+export function headCompleted(socket: unknown): void {
+  const p = (socket as any)?.[kPendingLine] as PendingRequestLine | undefined;
+  if (p) p.headCompleted();
 }
 
 function pendingOf(s: Duplex): PendingRequestLine { return (s as any)[kPendingLine] as PendingRequestLine; }

@@ -90,3 +90,16 @@ test('a head larger than maxHeaderBytes gets 431, one split into tiny pieces is 
   assert.equal(statuses(r.response)[0], 200, r.response);
   assert.match(r.response, /"url":"\/split"/);
 });
+
+test('slowloris: a request line dripped slowly and then headers dripped slowly get one handshake timeout, not two', async (t) => {
+  const slowNode = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [backend.url], limits: { handshakeTimeoutMs: 1000 } })));
+  t.after(() => slowNode.destroy());
+  const line = 'GET /slow HTTP/1.1\r\n';
+  const headers = 'Host: a\r\nX-A: 1\r\nX-B: 2\r\nX-C: 3\r\nX-D: 4\r\nX-E: 5\r\n\r\n';
+  // The line takes about 700 ms, the headers would take about 1.5 s more.
+  const parts = [...line.split(''), ...headers.match(/.{1,2}/gs)!];
+  const r = await converse(slowNode.portOf('public')!, parts, { gapMs: 35, timeoutMs: 5000 });
+  assert.deepEqual(statuses(r.response), [408], r.response);
+  assert.ok(r.closed);
+  assert.ok(r.elapsedMs < 1600, `408 after ${r.elapsedMs} ms`);
+});
