@@ -35,15 +35,25 @@ export function pendingResponse(socket: Duplex): PendingResponse | null {
 /** What pendingResponse returns: a ServerResponse, seen from outside. */
 export interface PendingResponse { readonly writableFinished: boolean; once(ev: 'finish' | 'close', fn: () => void): unknown }
 
-/** Ends `socket` once `res` is out (or gone), and destroys it if the client does not let go. */
+/**
+ * Ends our side of `socket` and destroys it after a short flush time. A
+ * socket nobody reads never sees the peer's FIN or RST (listeners allow
+ * half-open connections), so `end()` alone could keep it, and its fd,
+ * forever.
+ */
+export function endSoon(socket: Duplex): void {
+  if (socket.destroyed) return;
+  socket.end();
+  setTimeout(destroySocket, ABORT_FLUSH_MS, socket).unref();
+}
+
+/** Ends `socket` once `res` is out (or gone). */
 export function closeAfterResponse(socket: Duplex, res: PendingResponse): void {
   let done = false;
   const close = () => {
     if (done) return;
     done = true;
-    if (socket.destroyed) return;
-    socket.end();
-    setTimeout(destroySocket, ABORT_FLUSH_MS, socket).unref();
+    endSoon(socket);
   };
   res.once('finish', close);
   res.once('close', close);

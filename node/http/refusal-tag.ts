@@ -5,6 +5,7 @@ const TAGS: Readonly<Record<string, string>> = Object.freeze({
   WSHA_ERR_BAD_PATH: 'bad-path',
   WSHA_ERR_BAD_FRAMING: 'bad-framing',
   WSHA_ERR_BAD_REQUEST: 'bad-request',
+  WSHA_ERR_LIMIT: 'too-many-headers',
 });
 
 /** `bad-path`, `bad-framing` or `bad-request` (anything else: `bad-request`). */

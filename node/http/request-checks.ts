@@ -19,7 +19,7 @@
  * of the byte stream unframed too.
  */
 import type { IncomingMessage } from 'node:http';
-import { BadFramingError, BadPathError, BadRequestError, type WshaError } from '../../shared/errors';
+import { BadFramingError, BadPathError, BadRequestError, LimitError, type WshaError } from '../../shared/errors';
 import { normalizePath } from '../route/normalize-path';
 
 /** How the request body is delimited (RFC 9112 6.3); the backend gets the same. */
@@ -38,6 +38,14 @@ export interface CheckedRequest {
   readonly framing: Framing;
 }
 
+/**
+ * Most header lines a request may have. Node's parser keeps the first
+ * `maxHeadersCount` and drops the rest silently while still framing the
+ * body by all of them; the listener sets this count, and a request that
+ * reaches it is refused (431) rather than checked on a part of its head.
+ */
+export const MAX_HEADER_COUNT = 1000;
+
 /** tchar (RFC 9110 5.6.2). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** field-value: VCHAR, obs-text, SP and HTAB inside (RFC 9110 5.5); llhttp has already trimmed the ends. */
@@ -50,6 +58,7 @@ const ABSOLUTE = /^(https?|wss?):\/\/([^/?]*)(.*)$/i;
 export function checkRequest(req: IncomingMessage): CheckedRequest | WshaError {
   if (req.httpVersionMajor !== 1 || (req.httpVersionMinor !== 0 && req.httpVersionMinor !== 1)) return new BadRequestError(`HTTP/${req.httpVersion} is not supported`);
   const raw = req.rawHeaders;
+  if (raw.length >= 2 * MAX_HEADER_COUNT) return new LimitError('maxHeaderCount', `more than ${MAX_HEADER_COUNT - 1} header lines`, 431);
   let hosts = 0;
   let host = '';
   let tes = 0;

@@ -24,6 +24,7 @@ import { abortSocket, closeAfterResponse, isHeadRequest, isLastRequest, markLast
 import { sniCallback, type TlsMaterial } from '../tls/secure-contexts';
 import { PendingProxyHeader } from './pending-proxy-header';
 import { PendingRequestLine, headCompleted, type RequestLineOwner } from './pending-request-line';
+import { MAX_HEADER_COUNT } from '../http/request-checks';
 
 /** What a listener calls into. */
 export interface ListenerHandlers {
@@ -87,6 +88,8 @@ export class Listener implements RequestLineOwner {
     this.#http.on('connect', httpOnHead);
     this.#http.on('request', deps.handlers.onRequest);
     this.#http.on('upgrade', deps.handlers.onUpgrade);
+    // request-checks.ts refuses a request that reaches it (Node would drop the rest of its headers silently).
+    this.#http.maxHeadersCount = MAX_HEADER_COUNT;
     this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
     // A CONNECT on a keep-alive connection (the first request line refuses it already): never a tunnel to anywhere.
     this.#http.on('connect', (_req: IncomingMessage, socket: Duplex) => { deps.handlers.onClientError('status-405'); abortSocket(socket, 405, 'CONNECT is not supported'); });

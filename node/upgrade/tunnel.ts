@@ -36,7 +36,7 @@ import type { Socket } from 'node:net';
 import { StateMachine, type TransitionTable } from '../../shared/state-machine';
 import type { WheelEntry } from '../timer-wheel';
 import type { Backend } from '../pool/backend';
-import { abortSocket } from '../http/abort';
+import { abortSocket, endSoon } from '../http/abort';
 import { MAX_RESPONSE_HEAD_BYTES, invalid101Reason, relayHead, switchingHead } from './handshake';
 import { FrameBoundary } from './frame-boundary';
 import { BadUpgradeResponseError } from '../../shared/errors';
@@ -73,7 +73,8 @@ export class Tunnel implements WheelEntry {
   readonly owner: TunnelOwner;
   /** The handshake request while connecting; null once started and done. */
   request: ClientRequest | null = null;
-  readonly #handshake: HandshakeRequest;
+  /** What start() sends; dropped once sent (a long-lived tunnel keeps no copy of the request). */
+  #handshake: HandshakeRequest | null;
   /** Client bytes held until a verified 101 (null once sent or dropped). */
   held: Buffer | null;
   readonly heldBudget: number;
@@ -130,11 +131,13 @@ export class Tunnel implements WheelEntry {
 
   /** Sends the handshake request on the backend socket (Node writes it once the socket connects). */
   start(): void {
-    if (this.sm.state !== 'connecting') return;
+    const hs = this.#handshake;
+    this.#handshake = null;
+    if (this.sm.state !== 'connecting' || !hs) return;
     let req: ClientRequest;
     try {
       req = httpRequest({
-        method: 'GET', path: this.#handshake.path, headers: this.#handshake.headers, setHost: false,
+        method: 'GET', path: hs.path, headers: hs.headers, setHost: false,
         createConnection: () => this.backend, maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
       });
     } catch {
@@ -176,6 +179,8 @@ export class Tunnel implements WheelEntry {
     const status = res.statusCode ?? 502;
     this.relaying = true;
     this.held = null;
+    // From here the response stream decides (a parse error after it, e.g. extra bytes, must not cut the relay short).
+    this.request = null;
     this.owner.tunnelFailed(this, status, `backend answered the upgrade with ${status}`, status >= 500);
     (res as any)[kTunnel] = this;
     res.on('end', relayOnEnd);
@@ -195,7 +200,7 @@ export class Tunnel implements WheelEntry {
     if (this.sm.state !== 'connecting') return;
     this.request = null;
     this.backend.destroy();
-    if (complete) this.client.end(); else this.client.destroy();
+    if (complete) endSoon(this.client); else this.client.destroy();
     this.#finish('upgrade refused by the backend');
   }
 
@@ -292,6 +297,18 @@ export class Tunnel implements WheelEntry {
     }
   }
 
+  /**
+   * One side half-closed and the other got its FIN: the tunnel is closing
+   * and has CLOSE_TIMEOUT_MS to finish, so a peer that never answers the
+   * FIN cannot hold both sockets (and their fds) for ever.
+   */
+  halfClosed(reason: string): void {
+    if (this.sm.state === 'open') this.sm.transition('closing', reason);
+    if (this.sm.state !== 'closing') return;
+    this.timeoutMs = CLOSE_TIMEOUT_MS;
+    this.owner.track(this);
+  }
+
   clientGone(): void {
     this.#dropRequest();
     this.held = null;
@@ -356,10 +373,10 @@ function backendOnDataWhileClosing(t: Tunnel, chunk: Buffer): void {
   if (t.frames.atBoundary) t.sendClose();
 }
 function backendOnDrain(this: Socket): void { tunnelOf(this).client.resume(); }
-function clientOnDrain(this: Duplex): void { const t = tunnelOf(this); if (t.state === 'open') t.backend.resume(); }
+function clientOnDrain(this: Duplex): void { const t = tunnelOf(this); if (t.state === 'open' || t.state === 'closing') t.backend.resume(); }
 function clientOnEnd(this: Duplex): void {
   const t = tunnelOf(this);
-  if (t.state === 'open') t.backend.end();
+  if (t.state === 'open') { t.backend.end(); t.halfClosed('client ended'); }
   // A client that half-closes before the 101 has given up on the handshake.
   else if (t.state === 'connecting') this.destroy();
 }
@@ -367,6 +384,7 @@ function backendOnEnd(this: Socket): void {
   const t = tunnelOf(this);
   if (t.closeCode !== 0) t.sendClose();
   t.client.end();
+  t.halfClosed('backend ended');
 }
 function clientOnError(this: Duplex): void { this.destroy(); }
 function backendOnError(this: Socket, err: NodeJS.ErrnoException): void {

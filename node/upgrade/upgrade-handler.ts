@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { abortSocket, isLastRequest, pendingResponse } from '../http/abort';
+import { abortSocket, endSoon, isLastRequest, pendingResponse } from '../http/abort';
 import { connOf, type ClientConn } from '../conn';
 import { countRefusal, type NodeRuntime } from '../runtime';
 import { selectBackend } from '../balance/select';
@@ -51,7 +51,7 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
     return;
   }
   // Behind a request that was refused with a close: that answer was the last.
-  if (isLastRequest(socket)) { socket.end(); return; }
+  if (isLastRequest(socket)) return endSoon(socket);
   const conn = connOf(socket);
   if (!conn) return refuse(rt, socket, 500, 'connection without listener context', 'internal');
   if (conn.reject) return refuse(rt, socket, conn.reject.httpStatus ?? 503, conn.reject.message, conn.reject.limit);

@@ -103,3 +103,15 @@ test('slowloris: a request line dripped slowly and then headers dripped slowly g
   assert.ok(r.closed);
   assert.ok(r.elapsedMs < 1600, `408 after ${r.elapsedMs} ms`);
 });
+
+test('more header lines than the parser keeps get 431, and reach no backend', async () => {
+  const before = backend.seen.length;
+  const many = Array.from({ length: 1000 }, (_, i) => `X${i}: v\r\n`).join('');
+  // Within maxHeaderBytes (4096 here would be too small: use a node with room for the lines).
+  const roomy = await startProxy(nodeConfig(rawNodeConfig({ port: 0, backendUrls: [backend.url], limits: { maxHeaderBytes: 65536 } })));
+  try {
+    const r = await converse(roomy.portOf('public')!, `GET / HTTP/1.1\r\nHost: a\r\n${many}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, { timeoutMs: 3000 });
+    assert.deepEqual(statuses(r.response), [431], r.response.slice(0, 200));
+    assert.equal(backend.seen.length, before);
+  } finally { roomy.destroy(); }
+});

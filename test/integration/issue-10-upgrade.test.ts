@@ -45,6 +45,8 @@ test('pipelined bytes behind an upgrade never reach a backend that answers 426 a
   assert.ok(r.closed, 'client connection closed after the relayed answer');
   assert.doesNotMatch(b.received(), /internal/, 'the pipelined request never reached the backend');
   await waitFor(() => b.connections.every((c) => c.socket.destroyed) && node.rt.registry.size === 0, 'backend connection closed, never reused');
+  // The client's socket goes too (a half-closed socket nobody reads would keep its fd for ever).
+  await waitFor(() => node.connectionCount() === 0, 'client connection released', 4000);
 });
 
 for (const [what, answer] of [
