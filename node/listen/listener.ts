@@ -77,6 +77,8 @@ export class Listener implements RequestLineOwner {
     });
     this.#http = createHttpServer({
       maxHeaderSize: limits.maxHeaderBytes,
+      // request-checks.ts answers a missing Host itself and marks the connection, so that nothing is written after that answer.
+      requireHostHeader: false,
       headersTimeout: limits.handshakeTimeoutMs,
       requestTimeout: Math.max(limits.requestTimeoutMs, limits.handshakeTimeoutMs),
       connectionsCheckingInterval: checkingIntervalMs(limits),

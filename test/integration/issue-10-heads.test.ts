@@ -115,3 +115,11 @@ test('more header lines than the parser keeps get 431, and reach no backend', as
     assert.equal(backend.seen.length, before);
   } finally { roomy.destroy(); }
 });
+
+test('a refused request followed by garbage gets exactly one answer', async () => {
+  for (const data of ['HEAD / HTTP/1.1\r\n\r\n\r\nHost: a\r\n\r\n', 'GET / HTTP/1.1\r\n\r\n\x00garbage\r\n\r\n', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\nGARBAGE \x01\r\n\r\n']) {
+    const r = await converse(port, data, { timeoutMs: 3000 });
+    assert.deepEqual(statuses(r.response), [400], JSON.stringify(r.response));
+    assert.ok(r.closed);
+  }
+});
