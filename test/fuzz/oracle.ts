@@ -24,7 +24,8 @@ export function requestMethods(sent: Buffer): string[] {
   const text = sent.toString('latin1');
   // The first request's method is its first token, whatever follows (a refusal of a malformed HEAD has no body either).
   const first = /^(?:\r\n)*([A-Z]+) /.exec(text)?.[1];
-  const rest = [...text.slice(text.indexOf('\r\n') + 2).matchAll(/(?:^|\r\n)([A-Z]+) \S+ HTTP\/1\.[01]\r\n/g)].map((m) => m[1]);
+  // A line that starts like a request counts even without a valid version: Node may still answer it (as HTTP/0.9).
+  const rest = [...text.slice(text.indexOf('\r\n') + 2).matchAll(/(?:^|\r\n)([A-Z]+) (?:\/|https?:)/g)].map((m) => m[1]);
   return first ? [first, ...rest] : rest;
 }
 
