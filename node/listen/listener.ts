@@ -231,8 +231,10 @@ export class Listener implements RequestLineOwner {
       if (pending) closeAfterResponse(socket, pending);
       return;
     }
-    // The parser hands over the bytes it failed on; a HEAD gets no body.
-    abortSocket(socket, status, reason, { headRequest: isHeadRequest((err as { rawPacket?: Buffer }).rawPacket) });
+    // The parser hands over the packet it failed on: when it opens the connection and is a HEAD, the answer has no body.
+    // After an earlier request the packet may start with that one, so the method of the bad request is not known.
+    const served = (socket as unknown as Record<symbol, boolean>)[kServed] === true;
+    abortSocket(socket, status, reason, { headRequest: !served && isHeadRequest((err as { rawPacket?: Buffer }).rawPacket) });
   }
 
   /** The raw socket closed: release its slot. */
@@ -248,7 +250,11 @@ function checkingIntervalMs(limits: LimitsConfig): number {
   return Math.min(1000, Math.max(50, Math.floor(limits.handshakeTimeoutMs / 4)));
 }
 
-function httpOnHead(req: IncomingMessage): void { headCompleted(req.socket); }
+const kServed = Symbol('wsha.served');
+function httpOnHead(req: IncomingMessage): void {
+  headCompleted(req.socket);
+  (req.socket as unknown as Record<symbol, boolean>)[kServed] = true;
+}
 function netOnConnection(this: NetServer, socket: Socket): void { ((this as any)[kListener] as Listener).accepted(socket); }
 function socketOnClose(this: Socket): void { ((this as any)[kListener] as Listener).socketClosed(this); }
 function socketOnError(this: Socket): void { this.destroy(); }

@@ -82,9 +82,18 @@ export async function startOddBackend(report: BackendReport, seed: number): Prom
       buf += d.toString('latin1');
       const end = buf.indexOf('\r\n\r\n');
       if (end < 0) return;
-      report.oddHandshakes++;
-      if (buf.length > end + 4) report.findings.push(`odd backend: ${buf.length - end - 4} bytes came with the handshake head`);
+      // A plain request (a mutated upgrade) may share a pooled keep-alive connection with the next one: only upgrades are checked.
+      const upgrade = /\r\nupgrade:[ \t]*websocket/i.test(buf.slice(0, end));
+      if (upgrade) report.oddHandshakes++;
+      if (upgrade && buf.length > end + 4) report.findings.push(`odd backend: ${buf.length - end - 4} bytes came with the handshake head`);
       answered = rng.pick(ODD_ANSWERS);
+      if (!upgrade) {
+        buf = '';
+        if (answered !== 'reset' && answered !== 'silence') s.write('HTTP/1.1 426 Upgrade Required\r\nContent-Length: 4\r\n\r\nnope');
+        else if (answered === 'reset') s.resetAndDestroy();
+        answered = null;
+        return;
+      }
       const key = /\r\nSec-WebSocket-Key: *([^\r]+)/i.exec(buf)?.[1] ?? '';
       const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
       switch (answered) {
