@@ -37,7 +37,8 @@ import type { VipSnapshot } from './vip/vip-deps';
 import type { OwnershipTimings } from './vip/ownership';
 import { VipGuard } from './vip/guard/vip-guard';
 import { ReplicaWatch } from './vip/replica-watch';
-import { createDriver } from './vip/drivers/create-driver';
+import { createDriver, type DriverTools } from './vip/drivers/create-driver';
+import { runCommand } from './vip/drivers/commands';
 import type { Candidate } from './vip/preemption';
 import { RedisLink } from './redis-link';
 import { PeerReturnWatch } from './vip/drivers/reannounce';
@@ -223,7 +224,7 @@ export class ClusterAgent {
     const { config, metrics } = this.#o;
     const peers = this.#peers!;
     return new VipMachine({
-      vip, nodeId: config.node.id, lease, driver: createDriver(vip, this.#o.logger), host, timings, handover: config.cluster.handover,
+      vip, nodeId: config.node.id, lease, driver: createDriver(vip, this.#o.logger, this.#driverTools()), host, timings, handover: config.cluster.handover,
       clock: this.#clock, logger: this.#o.logger, metrics,
       peers: { evidence: (id) => peers.evidence(id), required: () => peers.required(), beatNow: () => peers.beatNow(), claimants: (v) => peers.claimants(v) },
       guard: this.#guard ?? { arm: () => {}, disarm: () => {} },
@@ -234,6 +235,13 @@ export class ClusterAgent {
       onRedis: (ok, err) => { if (ok) this.#leaseOkAtMs = this.#clock.nowMs(); this.#link.report('lease', ok, err); },
       redisOk: () => this.#leaseOk(),
     });
+  }
+
+  /** Driver commands run in the VIP guard when there is one (a fork from a large node blocks its event loop). */
+  #driverTools(): DriverTools {
+    const g = this.#guard;
+    if (!g) return { run: runCommand };
+    return { run: (file, args, opts) => g.run(file, args, opts), ipChange: (a, addr, p, d) => g.ipChange(a, addr, p, d) };
   }
 
   /** Whether a lease command succeeded within the last lease TTL. */

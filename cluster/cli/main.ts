@@ -16,6 +16,7 @@ import { registerFailoverCommand } from './commands/failover';
 import { registerDrainCommands } from './commands/drain';
 import { registerBackendsCommands } from './commands/backends';
 import { registerSessionsCommand } from './commands/sessions';
+import { registerSecretCommands } from './commands/secret';
 import { reportError } from './exit';
 
 export function buildProgram(): Command {
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerDrainCommands(program);
   registerBackendsCommands(program);
   registerSessionsCommand(program);
+  registerSecretCommands(program);
   return program;
 }
 

@@ -11,6 +11,7 @@
 import type Redis from 'ioredis';
 import type { ConnectionCounts } from '../../shared/cluster-view';
 import type { RedisKeys } from '../../shared/redis/keys';
+import { ArrivalAges } from '../membership/arrival-ages';
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
@@ -26,10 +27,12 @@ export const STAMP_FIELD_SUFFIX = '|@';
 /** Fields of a node silent this many times `staleMs` are deleted by whoever sees them. */
 const PURGE_STALE_FACTOR = 60;
 
-/** Sums of other live nodes' counts, from the fields of one `conns:{pool}` hash. Pure. */
-export function sumRemote(fields: Record<string, string>, selfId: string, nowWallMs: number, staleMs: number, isNodeAlive?: (id: string) => boolean): { sums: Map<string, number>; purge: string[] } {
-  const stamps = new Map<string, number>();
-  for (const [f, v] of Object.entries(fields)) if (f.endsWith(STAMP_FIELD_SUFFIX)) stamps.set(f.slice(0, -STAMP_FIELD_SUFFIX.length), Number(v) || 0);
+/**
+ * Sums of other live nodes' counts, from the fields of one `conns:{pool}`
+ * hash. `ageOf(node)` is how long that node's write stamp has been
+ * unchanged, on this node's own clock (arrival-ages.ts). Pure.
+ */
+export function sumRemote(fields: Record<string, string>, selfId: string, ageOf: (node: string) => number, staleMs: number, isNodeAlive?: (id: string) => boolean): { sums: Map<string, number>; purge: string[] } {
   const sums = new Map<string, number>();
   const purge: string[] = [];
   for (const [f, v] of Object.entries(fields)) {
@@ -37,7 +40,7 @@ export function sumRemote(fields: Record<string, string>, selfId: string, nowWal
     if (bar <= 0) continue;
     const node = f.slice(0, bar);
     if (node === selfId) continue;
-    const age = nowWallMs - (stamps.get(node) ?? 0);
+    const age = ageOf(node);
     if (age > staleMs * PURGE_STALE_FACTOR) { purge.push(f); continue; }
     if (age > staleMs || (isNodeAlive && !isNodeAlive(node))) continue;
     const backend = f.slice(bar + 1);
@@ -53,6 +56,8 @@ export class ConnectionCountsSync implements ConnectionCounts {
   #remote = new Map<string, Map<string, number>>();
   #pools: string[] = [];
   #source: LocalCountSource = () => [];
+  /** When each node's write stamp last changed, per pool, on this node's clock. */
+  readonly #stampAges = new ArrivalAges();
   /** Own fields written last round, so that ones that disappear are deleted. */
   #written = new Map<string, Set<string>>();
   #timer: NodeJS.Timeout | null = null;
@@ -130,7 +135,10 @@ export class ConnectionCountsSync implements ConnectionCounts {
       for (const [pool, i] of readAt) {
         const [err, val] = res[i] ?? [null, null];
         if (err || !val) continue;
-        const r = sumRemote(val as Record<string, string>, nodeId, now, this.opts.staleMs, this.isNodeAlive);
+        const fields = val as Record<string, string>;
+        const mono = clock.nowMs();
+        for (const [f, v] of Object.entries(fields)) if (f.endsWith(STAMP_FIELD_SUFFIX)) this.#stampAges.seen(`${pool}\0${f}`, v, mono);
+        const r = sumRemote(fields, nodeId, (node) => this.#stampAges.ageMs(`${pool}\0${node}${STAMP_FIELD_SUFFIX}`, mono), this.opts.staleMs, this.isNodeAlive);
         next.set(pool, r.sums);
         if (r.purge.length) { purge.hdel(keys.conns(pool), ...r.purge); purging++; }
       }

@@ -12,6 +12,8 @@ export interface DemoLayout {
   vip: { name: string; address: string; port: number };
   backends: Array<{ id: string; port: number }>;
   token: string;
+  /** The cluster secret file every demo node shares (absent: the nodes get WSHA_CLUSTER_SECRET). */
+  secretFile?: string;
 }
 
 /** What differs between the demo nodes. */
@@ -20,7 +22,7 @@ export interface DemoNode { id: string; priority: number; adminPort: number }
 /** Config of one demo node, as YAML text (checked by the same schema as any config). */
 export function demoNodeConfig(l: DemoLayout, n: DemoNode): string {
   const config = {
-    cluster: { name: l.cluster, redis: { url: l.redisUrl } },
+    cluster: { name: l.cluster, ...(l.secretFile ? { secretFile: l.secretFile } : {}), redis: { url: l.redisUrl } },
     node: { id: n.id, priority: n.priority, address: '127.0.0.1', admin: { listen: `127.0.0.1:${n.adminPort}`, token: l.token }, drain: { graceMs: 200, deadlineMs: 2000 } },
     vips: [{ name: l.vip.name, driver: 'bind', address: l.vip.address, preempt: false }],
     listeners: [{ name: 'public', on: `vip:${l.vip.name}`, port: l.vip.port }],

@@ -15,6 +15,7 @@ import Redis from 'ioredis';
 import { RedisKeys } from '../../shared/redis/keys';
 import { ChildSet } from './children';
 import { demoNodeConfig, type DemoLayout } from './demo-config';
+import { generateSecret, writeSecretFile } from '../peer/peer-secret';
 import { DemoClient } from './demo-client';
 import { freePortOn, waitUntil } from './wait';
 
@@ -70,10 +71,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
     const vipAddress = `127.0.0.${10 + Math.floor(Math.random() * 240)}`;
     const layout: DemoLayout = {
-      cluster: CLUSTER, redisUrl: `redis://127.0.0.1:${redisPort}`, token: randomBytes(12).toString('base64url'),
+      cluster: CLUSTER, redisUrl: `redis://127.0.0.1:${redisPort}`, token: randomBytes(12).toString('base64url'), secretFile: join(dir, 'cluster.secret'),
       vip: { name: VIP_NAME, address: vipAddress, port: await freePortOn(vipAddress) },
       backends: [{ id: 'echo-1', port: await freePortOn('127.0.0.1') }, { id: 'echo-2', port: await freePortOn('127.0.0.1') }],
     };
+    writeSecretFile(layout.secretFile!, generateSecret());
     for (const b of layout.backends) kids.spawn(b.id, process.execPath, [backendPath(), String(b.port), b.id], { logFile: join(dir, `${b.id}.log`) });
     const nodes = [{ id: 'node-a', priority: 200, adminPort: await freePortOn('127.0.0.1') }, { id: 'node-b', priority: 100, adminPort: await freePortOn('127.0.0.1') }];
     for (const n of nodes) {

@@ -23,6 +23,7 @@ import type { Metrics } from '../../shared/metrics';
 import { mergeVerdict, parseObservation, type MergedVerdict, type VerdictState } from './verdict';
 import { rampFactor } from './slow-start';
 import { redisTimeMs } from '../membership/members';
+import { ArrivalAges } from '../membership/arrival-ages';
 
 /** A change of the merged verdict of one backend. */
 export interface VerdictChange {
@@ -35,6 +36,8 @@ export interface VerdictChange {
 interface Entry {
   /** Latest observation of each node (own included). */
   obs: Map<string, HealthObservation>;
+  /** When each node's observation arrived here (its freshness, on this node's clock). */
+  ages: ArrivalAges;
   merged: MergedVerdict;
   /** Monotonic ms when it last came back up (slow start), or null. */
   upSinceMs: number | null;
@@ -106,7 +109,7 @@ export class HealthSync implements HealthView {
       for (const b of p.backends) {
         const e = m.get(b.id);
         if (e) { e.freshMs = freshMs; e.slowStartMs = p.slowStartMs; continue; }
-        m.set(b.id, { obs: new Map(), merged: { state: 'unknown', observers: 0, downVotes: 0 }, upSinceMs: null, freshMs, slowStartMs: p.slowStartMs, localDown: false });
+        m.set(b.id, { obs: new Map(), ages: new ArrivalAges(), merged: { state: 'unknown', observers: 0, downVotes: 0 }, upSinceMs: null, freshMs, slowStartMs: p.slowStartMs, localDown: false });
         this.opts.metrics?.backendUp.set({ pool, backend: b.id }, 1);
       }
     }
@@ -162,6 +165,7 @@ export class HealthSync implements HealthView {
     const e = this.#entries.get(pool)?.get(backendId);
     if (!e) return;
     e.obs.set(o.nodeId, o);
+    e.ages.seen(o.nodeId, JSON.stringify(o), this.opts.clock.nowMs());
     if (o.up && e.localDown) {
       e.localDown = false;
       this.opts.log.info({ pool, backend: backendId }, 'backend up again on this node after passive failures');
@@ -238,6 +242,7 @@ export class HealthSync implements HealthView {
       if (!o) continue;
       const prev = e.obs.get(nodeId);
       if (!prev || prev.at <= o.at) e.obs.set(nodeId, o);
+      e.ages.seen(nodeId, json, this.opts.clock.nowMs());
     }
   }
 
@@ -248,7 +253,8 @@ export class HealthSync implements HealthView {
     const isNodeAlive = alive || beating
       ? (id: string) => id === self || ((!alive || alive(id)) && (!beating || beating.has(id)))
       : undefined;
-    const merged = mergeVerdict(e.obs.values(), { rule: this.opts.cluster.health.verdict, nowWallMs: this.opts.clock.wallMs(), freshMs: e.freshMs, isNodeAlive });
+    const now = this.opts.clock.nowMs();
+    const merged = mergeVerdict(e.obs.values(), { rule: this.opts.cluster.health.verdict, ageMs: (o) => e.ages.ageMs(o.nodeId, now), freshMs: e.freshMs, isNodeAlive });
     const wasUp = e.merged.state !== 'down';
     const wasUnknown = e.merged.state === 'unknown';
     e.merged = merged;

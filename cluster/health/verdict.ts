@@ -35,8 +35,8 @@ export interface MergedVerdict {
 /** Inputs of the merge besides the observations. */
 export interface MergeOptions {
   rule: VerdictRule;
-  /** Wall-clock ms now. */
-  nowWallMs: number;
+  /** How old an observation is, on the merging node's own clock (from when it arrived there). */
+  ageMs: (o: HealthObservation) => number;
   /** Observations older than this (ms) are ignored. */
   freshMs: number;
   /** Optional liveness filter: observations of nodes known dead are ignored. */
@@ -45,7 +45,7 @@ export interface MergeOptions {
 
 /** True when `o` counts under `opts`. */
 export function isFresh(o: HealthObservation, opts: MergeOptions): boolean {
-  if (opts.nowWallMs - o.at > opts.freshMs) return false;
+  if (opts.ageMs(o) > opts.freshMs) return false;
   return opts.isNodeAlive ? opts.isNodeAlive(o.nodeId) : true;
 }
 

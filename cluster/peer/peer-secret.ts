@@ -4,7 +4,9 @@
  * be readable by its owner only. The secret itself is never logged; errors
  * name the key and the file, never the content.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../../shared/errors';
 
 /** Shortest secret accepted, in bytes. */
@@ -43,4 +45,32 @@ export function loadClusterSecret(secretFile: string | undefined, env: NodeJS.Pr
   const secret = Buffer.from(text.toString('utf8').trim(), 'utf8');
   if (secret.length < MIN_SECRET_BYTES) throw new ConfigError('the cluster secret is too short', [`cluster.secretFile: ${secretFile} holds ${secret.length} bytes; expected at least ${MIN_SECRET_BYTES}`]);
   return { secret, source: secretFile };
+}
+
+/** A new cluster secret: 32 random bytes, base64url. */
+export function generateSecret(): string { return randomBytes(32).toString('base64url'); }
+
+/**
+ * Writes a secret to `file` with mode 0600 from the first byte: through a
+ * new file in the same folder (O_EXCL, so nothing existing is followed or
+ * reused) renamed into place, so that a symlink at `file` is replaced, never
+ * written through. Refuses to replace an existing file unless `force`.
+ */
+export function writeSecretFile(file: string, secret: string, force = false): void {
+  let exists = false;
+  try { lstatSync(file); exists = true; } catch { /* absent */ }
+  if (exists && !force) throw new ConfigError(`${file} exists`, [`${file}: already exists; pass --force to replace it`]);
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, `${secret}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, file);
+  } catch (err) {
+    if (existsSync(tmp)) unlinkSync(tmp);
+    throw err;
+  }
 }

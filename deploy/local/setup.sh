@@ -2,7 +2,8 @@
 # Set-up for running wsha from a clone: Debian packages it needs, npm
 # packages, and the build. Idempotent and quick when everything is there.
 #   setup.sh demo   redis-server, npm packages, build
-#   setup.sh test   the above plus redis-sentinel, arping, procps, ipv6toolkit (na6), iproute2, chromium
+#   setup.sh test   the above plus redis-sentinel, redis-tools, arping, procps, ipv6toolkit (na6), iproute2,
+#                   nftables (network faults inside test namespaces), chromium
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode="${1:-demo}"
@@ -15,6 +16,8 @@ if [ "$mode" = test ]; then
   command -v sysctl >/dev/null || need+=(procps)
   command -v na6 >/dev/null || need+=(ipv6toolkit)
   command -v ip >/dev/null || need+=(iproute2)
+  command -v nft >/dev/null || need+=(nftables)
+  command -v redis-cli >/dev/null || need+=(redis-tools)
   command -v chromium >/dev/null || need+=(chromium)
 fi
 if [ ${#need[@]} -gt 0 ]; then

@@ -13,7 +13,7 @@ export const DEFAULTS = Object.freeze({
     leaseCommandTimeoutMs: 1000,
     /** Lease writes wait for a replica's acknowledgement: `auto` = once the master was seen with a replica. */
     replicaAck: 'auto' as const,
-    replicaAckTimeoutMs: 50,
+    replicaAckTimeoutMs: 100,
     connectTimeoutMs: 1000,
     sentinelName: 'mymaster',
   }),
@@ -128,4 +128,12 @@ export const DEFAULTS = Object.freeze({
   logging: Object.freeze({
     level: 'info' as const,
   }),
+  // ---- access boundary (issue 10) ----
+  access: Object.freeze({
+    /** `%2F` in a path is refused (400) unless a route opts in. */
+    allowEncodedSlashes: false,
+    /** Certificates of https:// and wss:// backends are verified. */
+    backendTlsVerify: true,
+  }),
+  // ---- end access boundary ----
 });

@@ -13,6 +13,7 @@ import { startSampler } from '../harness/ownership-sampler';
 import { startRedis } from '../harness/redis';
 import { ReconnectingClient, handshake } from '../harness/ws-clients';
 import { sleep, waitFor } from '../harness/ports';
+import { connect } from 'node:net';
 
 const VIP = '127.0.0.66';
 
@@ -23,7 +24,7 @@ test('Redis unreachable: the owner rides on its peer\'s grant; without the peer 
   t.after(() => sampler.stop());
   assert.equal(await c.waitForOwner(), 'n1');
   await waitFor(async () => (await c.state('n2'))?.ready, 'n2 ready', 10_000);
-  await waitFor(async () => (await c.state('n1'))?.peersLinked.includes('n2'), 'peer link up', 10_000);
+  await waitFor(async () => (await c.state('n1'))?.vips[0]?.authority === 'both', 'n1 backed by Redis and by n2\'s grant', 10_000);
   const clients = Array.from({ length: 5 }, () => new ReconnectingClient(c.vip.url, 40));
   t.after(() => clients.forEach((cl) => cl.stop()));
   await Promise.all(clients.map((cl) => cl.start()));
@@ -66,10 +67,22 @@ test('Redis unreachable: the owner rides on its peer\'s grant; without the peer 
     assert.deepEqual(await c.lease(), before, 'the same owner at the same epoch');
     assert.equal(Number(await c.client.get(c.keys.epoch('main'))), before!.epoch, 'epochs never go down');
     for (const cl of clients) assert.equal(cl.connects, 1, 'no client was dropped');
-    assert.ok([...c.node('n1').proc!.logs, ...c.node('n2').proc!.logs].some((l) => /re-asserted/.test(l.msg)), 'the owner, or its peer on its behalf, re-asserted the lease');
+    // The lease is in Redis before the log line that reports it has crossed the pipe.
+    await waitFor(() => [...c.node('n1').proc!.logs, ...c.node('n2').proc!.logs].some((l) => /re-asserted/.test(l.msg)), 'the owner, or its peer on its behalf, logged the re-assert', 3000);
   });
 
   await t.test('Redis and the peer both gone: the owner steps down at its deadline, nobody serves, the VIP returns with Redis', async () => {
+    // A keep-alive HTTP connection open before: after the deadline it carries no request to a backend.
+    const keepAlive = connect(c.vip.port, VIP);
+    await new Promise((r) => keepAlive.once('connect', r));
+    const responses: string[] = [];
+    let closedByServer = false;
+    keepAlive.on('data', (d) => responses.push(d.toString()));
+    keepAlive.on('close', () => { closedByServer = true; });
+    keepAlive.on('error', () => {});
+    t.after(() => keepAlive.destroy());
+    keepAlive.write('GET /before HTTP/1.1\r\nHost: vip\r\n\r\n');
+    await waitFor(() => responses.join('').includes('HTTP/1.1 200'), 'the first request answered', 5000);
     await c.kill('n2');
     const frozenAt = Date.now();
     redis.proc.kill('SIGSTOP');
@@ -78,6 +91,12 @@ test('Redis unreachable: the owner rides on its peer\'s grant; without the peer 
     const down = await waitFor(() => c.node('n1').proc!.logs.find((l) => l.msg === 'ownership change' && l.from === 'n1' && Date.parse(l.time) >= frozenAt), 'n1 steps down', 5000);
     assert.equal(down.reason, 'authority-expired');
     assert.ok(Date.parse(down.time) - frozenAt <= 1500, 'at its deadline, not much later');
+    const seenBefore = c.backends[0]!.seen.length;
+    if (!closedByServer) keepAlive.write('GET /after HTTP/1.1\r\nHost: vip\r\n\r\n');
+    await waitFor(() => closedByServer, 'the keep-alive connection is closed by the old owner', 3000);
+    const tail = responses.join('').split('HTTP/1.1 ').slice(2).join('');
+    if (tail) assert.match(tail, /^503[\s\S]*connection: close/i, 'a request after the deadline gets 503 and Connection: close');
+    assert.ok(!c.backends[0]!.seen.slice(seenBefore).some((r) => r.url === '/after'), 'no request was forwarded after the deadline');
     assert.equal((await handshake(c.vip.url, 300)).ok, false, 'nobody serves the VIP');
     redis.proc.kill('SIGCONT');
     resumed = true;

@@ -20,7 +20,7 @@ test('a Sentinel failover of Redis: the owner keeps the VIP on its peer\'s grant
   const sampler = startSampler(c, 5);
   t.after(() => sampler.stop());
   assert.equal(await c.waitForOwner(), 'n1');
-  await waitFor(async () => (await c.state('n2'))?.ready && (await c.state('n1'))?.peersLinked.includes('n2'), 'n2 ready and linked', 10_000);
+  await waitFor(async () => (await c.state('n2'))?.ready && (await c.state('n1'))?.vips[0]?.authority === 'both', 'n2 ready, n1 backed by Redis and by n2\'s grant', 10_000);
   const clients = Array.from({ length: 4 }, () => new ReconnectingClient(c.vip.url, 40));
   t.after(() => clients.forEach((cl) => cl.stop()));
   await Promise.all(clients.map((cl) => cl.start()));

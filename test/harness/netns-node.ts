@@ -72,7 +72,7 @@ export const DEFAULT_LAB_TIMINGS: LabTimings = {
 };
 
 /** YAML config of a node on lab host `host`, owning VIP `vipAddress` through the linux driver. */
-export function labNodeConfig(lab: NetnsLab, host: string, o: { redisUrl: string; vipAddress: string; priority: number; preempt?: boolean; timings?: LabTimings }): string {
+export function labNodeConfig(lab: NetnsLab, host: string, o: { redisUrl: string; vipAddress: string; priority: number; preempt?: boolean; timings?: LabTimings; defaultPeerListen?: boolean }): string {
   const m = lab.member(host);
   const t = o.timings ?? DEFAULT_LAB_TIMINGS;
   return `cluster:
@@ -93,9 +93,9 @@ node:
   address: ${m.address}
   admin:
     listen: ${m.address}:${LAB_PORTS.admin}
-  peer:
+${o.defaultPeerListen ? '' : `  peer:
     listen: ${m.address}:${LAB_PORTS.peer}
-vips:
+`}vips:
   - name: web
     driver: linux
     address: ${o.vipAddress}

@@ -1,6 +1,8 @@
 /**
- * A client that keeps trying WebSocket handshakes on a URL, one at a time,
- * a new attempt `everyMs` after the previous one ended:
+ * A client that keeps trying WebSocket handshakes on a URL, a new attempt
+ * every `everyMs` whether or not earlier ones have finished (an attempt whose
+ * SYN went to a host that lost the address must not hide the new owner's
+ * first answer; at most MAX_IN_FLIGHT at once):
  * `node netns-probe.js ws://VIP:PORT/ EVERY_MS`. Each answered handshake's
  * greeting (`hello from NAME`) names the host behind the VIP. It prints one
  * JSON line per change of outcome, and one per answered handshake after a
@@ -23,19 +25,26 @@ function report(outcome: { who?: string; err?: string }): void {
   process.stdout.write(`${JSON.stringify({ ts: Date.now(), ...outcome })}\n`);
 }
 
+/** Attempts in flight at most (each times out after ATTEMPT_TIMEOUT_MS). */
+const MAX_IN_FLIGHT = Math.ceil(ATTEMPT_TIMEOUT_MS / Math.max(1, everyMs)) + 2;
+let inFlight = 0;
+
 function attempt(): void {
+  if (inFlight >= MAX_IN_FLIGHT) return;
+  inFlight++;
   let done = false;
   const ws = new WebSocket(url, { handshakeTimeout: ATTEMPT_TIMEOUT_MS });
   const finish = (outcome: { who?: string; err?: string }) => {
     if (done) return;
     done = true;
+    inFlight--;
     report(outcome);
     ws.terminate();
-    setTimeout(attempt, everyMs);
   };
   ws.on('message', (data) => finish({ who: String(data).replace(/^hello from /, '') }));
   ws.on('error', (err: NodeJS.ErrnoException) => finish({ err: err.code ?? err.message }));
   ws.on('close', () => finish({ err: 'closed before greeting' }));
 }
 
+setInterval(attempt, everyMs);
 attempt();

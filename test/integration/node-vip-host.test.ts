@@ -40,6 +40,8 @@ test('vip listeners open through openVip; two nodes share the address with reuse
   assert.ok(await refused(port), 'nothing listens on the VIP before openVip');
 
   await a.openVip('main', VIP, { reusePort: true });
+
+  a.fence('main', Infinity); // the control plane's deadline: owned for good in this test
   assert.equal(a.isServing('main'), true);
   const url = `ws://${VIP}:${port}/`;
   const onA = await Promise.all([1, 2, 3, 4].map(() => openWs(url)));
@@ -48,6 +50,8 @@ test('vip listeners open through openVip; two nodes share the address with reuse
   assert.equal(a.tunnelCount('other'), 0);
 
   await c.openVip('main', VIP, { reusePort: true });
+
+  c.fence('main', Infinity); // the control plane's deadline: owned for good in this test
   await a.stopAccepting('main');
   assert.equal(a.isServing('main'), false);
   const onC = await openWs(url);
@@ -114,12 +118,14 @@ test('a VIP reopened after stopAccepting serves again; connections of the old li
   const node = await startProxy(vipConfig(port, [b.url], 'node-r'));
   t.after(() => node.destroy());
   await node.openVip('main', VIP, { reusePort: false });
+  node.fence('main', Infinity); // the control plane's deadline: owned for good in this test
   const url = `ws://${VIP}:${port}/`;
   const first = await openWs(url);
   t.after(() => first.terminate());
   await node.stopAccepting('main');
   assert.ok(await refused(port));
   await node.openVip('main', VIP, { reusePort: false });
+  node.fence('main', Infinity); // the control plane's deadline: owned for good in this test
   const second = await openWs(url);
   t.after(() => second.terminate());
   assert.equal(node.tunnelCount('main'), 2);
@@ -148,4 +154,29 @@ test('a 1012 close while the backend is mid-message arrives as a clean close fra
     await node.closeBackendTunnels('app', 'app-1', 1012);
     assert.equal(await code, 1012, `round ${round}: clean 1012 (error: ${error ? (error as Error).message : 'none'}, ${messages} whole messages before it)`);
   }
+});
+
+test('the fence: requests on a VIP listener wait until the node owns the VIP, and get 503 once it let go', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const port = await freePort(VIP);
+  const node = await startProxy(vipConfig(port, [b.url], 'node-f'));
+  t.after(() => node.destroy());
+  await node.openVip('main', VIP, { reusePort: true });
+  const url = `ws://${VIP}:${port}/`;
+  // Listening but not fenced yet (a handover target before its commit): the handshake waits...
+  const early = openWs(url);
+  let done = false;
+  void early.then(() => { done = true; }, () => { done = true; });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(done, false, 'held at the fence');
+  // ...and goes through once the control plane gives the node a deadline.
+  node.fence('main', Infinity);
+  const ws = await early;
+  t.after(() => ws.terminate());
+  assert.equal(await roundTrip(ws, 'in'), 'in');
+  // Revoked: the next handshake is refused with 503, and the open tunnel is untouched.
+  node.fence('main', null);
+  await assert.rejects(openWs(url), /503/);
+  assert.equal(await roundTrip(ws, 'still'), 'still');
 });

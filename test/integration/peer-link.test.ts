@@ -195,7 +195,7 @@ test('peer link: authentication and the death proof', { timeout: 60_000 }, async
   });
 
   await t.test('kernel probes: a listening port answers, a closed port is refused (its host answers either way)', async () => {
-    const holder = createServer();
+    const holder = createServer((s) => s.on('error', () => {}));
     await new Promise<void>((r) => holder.listen({ port: 0, host: '127.0.0.1', backlog: 0 }, () => r()));
     t.after(() => holder.close());
     const seen: string[] = [];

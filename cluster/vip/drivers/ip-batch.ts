@@ -125,9 +125,11 @@ export class IpBatch {
     this.#next();
   }
 
+  /** Kills a process whose answers are in doubt and starts its successor at once (the next request finds it warm). */
   #replace(p: ChildProcess): void {
     if (this.#proc === p) this.#proc = null;
     if (p.exitCode === null) p.kill('SIGKILL');
+    this.#ensure();
   }
 
   #fail(p: ChildProcess, err: Error): void {

@@ -35,8 +35,11 @@ import { IpBatch } from './ip-batch';
 /** Timeout of one `ip` or `arping` run. */
 const TOOL_TIMEOUT_MS = 3000;
 
-/** Runs a command; injectable so that unit tests can record argument lists. */
+/** Runs a command; injectable so that unit tests can record argument lists (the node runs them in its VIP guard). */
 export type CommandRunner = (file: string, args: readonly string[], opts: RunOptions) => Promise<CommandResult>;
+
+/** Adds or removes an address quickly (a warm `ip` batch, in the VIP guard); resolves with whether it is present. */
+export type IpChange = (action: 'add' | 'del', address: string, prefix: number, dev: string) => Promise<{ present: boolean }>;
 
 export { canonicalAddress, listsAddress } from './address-text';
 
@@ -89,10 +92,12 @@ export class LinuxDriver implements VipDriver {
   /** Set once `na6` turned out not to be installed; IPv6 then relies on the kernel's NA at add. */
   #na6Missing = false;
 
-  /** A warm `ip` batch process for add/del (the takeover's critical path); null with an injected runner (tests). */
+  /** Fast add/del (the takeover's critical path); null with an injected runner and no ipChange (tests). */
+  readonly #ipChange: IpChange | null;
+  /** A batch process of this driver's own, when no ipChange was given (the CLI's `vip cleanup`). */
   readonly #batch: IpBatch | null;
 
-  constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand) {
+  constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand, ipChange?: IpChange) {
     if (!vip.interface) throw new VipDriverError(vip.name, 'linux', 'no interface configured');
     this.#vip = vip;
     this.#iface = vip.interface;
@@ -100,8 +105,10 @@ export class LinuxDriver implements VipDriver {
     this.#prefix = vip.prefix ?? (this.#v6 ? DEFAULTS.vip.prefixV6 : DEFAULTS.vip.prefixV4);
     this.#log = logger.child({ component: 'vip-driver', driver: 'linux', vip: vip.name });
     this.#run = run;
-    this.#batch = run === runCommand ? new IpBatch() : null;
+    this.#batch = !ipChange && run === runCommand ? new IpBatch() : null;
     this.#batch?.warm();
+    const batch = this.#batch;
+    this.#ipChange = ipChange ?? (batch ? (a, addr, p, d) => batch.change(a, addr, p, d) : null);
   }
 
   up(ctx: VipContext): Promise<void> { return this.#serial.run(() => this.#up(ctx)); }
@@ -171,9 +178,9 @@ export class LinuxDriver implements VipDriver {
 
   /** Adds or deletes the address; a failure is accepted when the interface already is as wanted. */
   async #ensure(action: 'add' | 'del'): Promise<void> {
-    if (this.#batch) {
+    if (this.#ipChange) {
       try {
-        const b = await this.#batch.change(action, this.#vip.address, this.#prefix, this.#iface);
+        const b = await this.#ipChange(action, this.#vip.address, this.#prefix, this.#iface);
         if (b.present === (action === 'add')) return;
         throw new VipDriverError(this.#vip.name, 'linux', `ip addr ${action} ${this.#vip.address}/${this.#prefix} dev ${this.#iface}: no effect`);
       } catch (err) {

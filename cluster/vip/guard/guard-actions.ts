@@ -13,6 +13,12 @@ import { ipAddrArgs } from '../drivers/linux';
 const batch = new IpBatch();
 let warmed = false;
 
+/** Adds or removes an address through the warm batch process (for the node's driver). */
+export function ipChange(action: 'add' | 'del', address: string, prefix: number, dev: string): Promise<{ present: boolean }> {
+  warmGuardTools();
+  return batch.change(action, address, prefix, dev);
+}
+
 /** Starts the ip batch process before it is needed (idempotent). */
 export function warmGuardTools(): void {
   if (warmed) return;

@@ -14,13 +14,17 @@
  * reconnect) cannot arrive before the address is gone: the new owner
  * cannot add the address while the dead one still holds it.
  *
+ * It also runs the node's driver commands (guard-protocol.ts says why).
+ *
  * Signals other than SIGKILL are ignored: the node decides when the guard
  * ends (it disarms and disconnects on a graceful stop).
  */
 import { closeSync } from 'node:fs';
 import { monotonicMs } from '../../../shared/clock';
 import type { GuardAction } from '../drivers/driver';
-import { runGuardActions, warmGuardTools } from './guard-actions';
+import { ipChange, runGuardActions, warmGuardTools } from './guard-actions';
+import { runCommand } from '../drivers/commands';
+import { silentLogger } from '../../../shared/logger';
 import { GUARD_PEER_FD, type FromGuard, type ToGuard } from './guard-protocol';
 
 interface Armed { untilMs: number; actions: GuardAction[]; timer: NodeJS.Timeout }
@@ -64,6 +68,17 @@ function onMessage(m: ToGuard): void {
       return;
     }
     case 'release-peer': return releasePeer();
+    case 'exec': {
+      void runCommand(m.file, m.args, { timeoutMs: m.timeoutMs, logger: silentLogger(), env: m.env }).then((r) =>
+        send({ t: 'exec-result', id: m.id, result: { ...r, spawnError: r.spawnError ? r.spawnError.message : null } }));
+      return;
+    }
+    case 'ip': {
+      void ipChange(m.action, m.address, m.prefix, m.dev).then(
+        (r) => send({ t: 'ip-result', id: m.id, present: r.present }),
+        (err: Error) => send({ t: 'ip-result', id: m.id, present: null, error: err.message }));
+      return;
+    }
   }
 }
 

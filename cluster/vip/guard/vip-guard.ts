@@ -8,8 +8,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { GuardAction } from '../drivers/driver';
-import { GUARD_PEER_FD, type FromGuard, type ToGuard } from './guard-protocol';
+import { runCommand, type CommandResult, type RunOptions } from '../drivers/commands';
+import { GUARD_PEER_FD, type FromGuard, type ToGuard, type WireCommandResult } from './guard-protocol';
 
+/** Longer than a command's own timeout, a guard that does not answer a request is given up on. */
+const ASK_SLACK_MS = 1000;
+const IP_ASK_TIMEOUT_MS = 3000;
 /** Restart backoff of a guard that exited. */
 const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 5000;
@@ -32,6 +36,8 @@ export class VipGuard implements GuardPort {
   #restartMs = RESTART_MIN_MS;
   #peerReleased = false;
   #onFired: (vip: string, problems: string[]) => void = () => {};
+  #nextId = 0;
+  readonly #pending = new Map<number, { resolve: (m: FromGuard) => void; reject: (e: Error) => void }>();
 
   constructor(o: { logger: Logger; peerFd: number }) {
     this.#log = o.logger.child({ component: 'vip-guard' });
@@ -58,6 +64,10 @@ export class VipGuard implements GuardPort {
           this.#restartMs = RESTART_MIN_MS;
           for (const a of this.#armed.values()) this.#send(a);
           resolve();
+        } else if (m.t === 'exec-result' || m.t === 'ip-result') {
+          const p = this.#pending.get(m.id);
+          this.#pending.delete(m.id);
+          p?.resolve(m);
         } else if (m.t === 'fired') {
           this.#armed.delete(m.vip);
           this.#log.error({ vip: m.vip, problems: m.problems }, 'VIP guard took the VIP away: this process did not renew before its guard deadline (stalled)');
@@ -67,6 +77,7 @@ export class VipGuard implements GuardPort {
       child.on('error', (err) => this.#log.error({ err }, 'VIP guard error'));
       child.once('exit', (code, signal) => {
         if (this.#child === child) this.#child = null;
+        for (const [id, p] of this.#pending) { this.#pending.delete(id); p.reject(new Error('VIP guard exited')); }
         resolve();
         if (this.#stopping) return;
         this.#log.error({ code, signal, restartInMs: this.#restartMs }, 'VIP guard exited; restarting it');
@@ -74,6 +85,43 @@ export class VipGuard implements GuardPort {
         this.#restartMs = Math.min(RESTART_MAX_MS, this.#restartMs * 2);
         setTimeout(() => { if (!this.#stopping) void this.start(); }, wait).unref();
       });
+    });
+  }
+
+  /**
+   * Runs a driver's command in the guard (a small process forks cheaply),
+   * logging its output here as runCommand would; runs it locally when the
+   * guard is not there.
+   */
+  async run(file: string, args: readonly string[], opts: RunOptions): Promise<CommandResult> {
+    let m: FromGuard;
+    try {
+      m = await this.#ask({ t: 'exec', id: 0, file, args: [...args], env: opts.env, timeoutMs: opts.timeoutMs }, opts.timeoutMs + ASK_SLACK_MS);
+    } catch {
+      return runCommand(file, args, opts);
+    }
+    const w = (m as { result: WireCommandResult }).result;
+    const log = opts.logger.child({ cmd: file });
+    for (const line of w.stdout.split('\n').filter(Boolean)) opts.quiet ? log.debug({ stream: 'stdout' }, line) : log.info({ stream: 'stdout' }, line);
+    for (const line of w.stderr.split('\n').filter(Boolean)) log.warn({ stream: 'stderr' }, line);
+    return { ...w, spawnError: w.spawnError ? new Error(w.spawnError) : undefined };
+  }
+
+  /** Adds or removes an address through the guard's warm `ip` batch; rejects when the guard cannot tell. */
+  async ipChange(action: 'add' | 'del', address: string, prefix: number, dev: string): Promise<{ present: boolean }> {
+    const m = (await this.#ask({ t: 'ip', id: 0, action, address, prefix, dev }, IP_ASK_TIMEOUT_MS)) as Extract<FromGuard, { t: 'ip-result' }>;
+    if (m.present === null) throw new Error(m.error ?? 'ip batch failed');
+    return { present: m.present };
+  }
+
+  #ask(req: Extract<ToGuard, { id: number }>, timeoutMs: number): Promise<FromGuard> {
+    const c = this.#child;
+    if (!c?.connected) return Promise.reject(new Error('VIP guard not running'));
+    const id = ++this.#nextId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { this.#pending.delete(id); reject(new Error('VIP guard did not answer')); }, timeoutMs);
+      this.#pending.set(id, { resolve: (m) => { clearTimeout(timer); resolve(m); }, reject: (e) => { clearTimeout(timer); reject(e); } });
+      c.send({ ...req, id });
     });
   }
 

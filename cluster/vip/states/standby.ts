@@ -25,10 +25,15 @@ export class StandbyState extends StateHandler {
   #looking = false;
   #again = false;
   #lastWhy = '';
+  /** The next look may decide on the last reading, if it is fresh: new evidence (a death proof) is acted on at once. */
+  #cachedOk = false;
 
   override enter(): void { this.#schedule(0); }
 
-  override evidence(): void { this.#schedule(0); }
+  override evidence(): void {
+    this.#cachedOk = true;
+    this.#schedule(0);
+  }
 
   #schedule(ms: number): void {
     if (!this.active) return;
@@ -47,17 +52,21 @@ export class StandbyState extends StateHandler {
 
   async #lookOnce(): Promise<void> {
     const { d, facts } = this.m;
-    let reading;
-    try {
-      reading = await d.lease.read(this.m.name);
-      d.onRedis(true);
-    } catch (err) {
-      d.onRedis(false, err);
-      return this.#schedule(jittered(d.timings.acquirePollMs));
+    const cached = this.#cachedOk && facts.reading !== null && d.clock.nowMs() - facts.readAtMs < 2 * d.timings.acquirePollMs;
+    this.#cachedOk = false;
+    let reading = facts.reading!;
+    if (!cached) {
+      try {
+        reading = await d.lease.read(this.m.name);
+        d.onRedis(true);
+      } catch (err) {
+        d.onRedis(false, err);
+        return this.#schedule(jittered(d.timings.acquirePollMs));
+      }
+      if (!this.active) return;
+      facts.observe(reading, d.clock.nowMs());
     }
-    if (!this.active) return;
     const now = d.clock.nowMs();
-    facts.observe(reading, now);
     if (reading.holder) d.metrics.vipEpoch.set({ vip: this.m.name }, reading.holder.epoch);
     const view = this.#view(now);
     const decision = decideStandby(view, d.timings);
@@ -89,7 +98,7 @@ export class StandbyState extends StateHandler {
     const claimants = d.peers.claimants(this.m.name).filter((p) => p !== d.nodeId);
     return {
       nowMs: now, selfId: d.nodeId, rank: rankOf(d.self(), d.members(), exclude),
-      holder: reading.holder, holderTtlMs: reading.ttlMs, lastHolder, released, freeSinceMs: facts.freeSinceMs, promise,
+      holder: reading.holder, holderTtlMs: Math.max(0, reading.ttlMs - (now - facts.readAtMs)), lastHolder, released, freeSinceMs: facts.freeSinceMs, promise,
       quietUntilMs: facts.quietUntilMs, claimedByPeer: reading.holder ? null : claimants[0] ?? null,
       evidence: this.#evidence(about, now),
     };

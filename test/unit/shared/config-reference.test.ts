@@ -24,7 +24,7 @@ test('the walker reaches nested objects, lists, maps and wrapped fields', () => 
 
 test('defaults come from the schema, not from the comments', () => {
   const byKey = new Map(buildReference().map((r) => [r.key, r]));
-  assert.equal(byKey.get('cluster.lease.ttlMs')?.default, '`800`');
+  assert.equal(byKey.get('cluster.lease.ttlMs')?.default, '`200`');
   assert.equal(byKey.get('cluster.name')?.default, '**required**');
   assert.equal(byKey.get('node.admin.token')?.default, '(none)');
   assert.match(byKey.get('pools.<name>.balance')?.type ?? '', /`least-conn`/);
@@ -59,7 +59,11 @@ test('the check notices a deleted row, an edited default and an invented key', (
   const lines = good.split('\n');
   const dropped = lines.filter((l) => !l.startsWith('| `cluster.lease.ttlMs` |')).join('\n');
   assert.deepEqual(checkReadme(dropped, rows).missing, ['cluster.lease.ttlMs']);
-  const edited = good.replace('| `cluster.lease.ttlMs` | integer >= 1 | `800` |', '| `cluster.lease.ttlMs` | integer >= 1 | `900` |');
+  const row = rows.find((r) => r.key === 'cluster.lease.ttlMs');
+  assert.ok(row, 'cluster.lease.ttlMs has a reference row');
+  const original = `| \`cluster.lease.ttlMs\` | ${row.type} | ${row.default} |`;
+  assert.ok(good.includes(original), 'the rendered row has the expected shape');
+  const edited = good.replace(original, `| \`cluster.lease.ttlMs\` | ${row.type} | \`${Number.parseInt(row.default.slice(1), 10) + 1}\` |`);
   assert.deepEqual(checkReadme(edited, rows).stale, ['cluster.lease.ttlMs']);
   const invented = good.replace('| `logging.level` |', '| `logging.colour` | string | (none) | x |\n| `logging.level` |');
   assert.deepEqual(checkReadme(invented, rows).unknown, ['logging.colour']);

@@ -101,13 +101,15 @@ test('a node whose heartbeat is older than the heartbeat timeout stops voting at
   const config = sharedConfig({ nodeId: 'n1', backends: [{ id: 'a', url: 'http://127.0.0.1:9' }], redis: { url: redis.url }, verdict: 'any', healthCheck: { intervalMs: 2000, timeoutMs: 1000 } });
   const h1 = new HealthSync({ redis: r, keys, nodeId: 'n1', cluster: config.cluster, clock, log: silentLogger() });
   h1.setPools(config.pools);
-  // The owner (n2) said down just now; its last heartbeat is 700 ms old (timeout 600 ms in this config).
+  // The owner (n2) said down just now; its last heartbeat is 700 ms old on Redis's clock (timeout 600 ms in this config).
+  const [sec, usec] = await r.time();
+  const redisNow = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
   await r.hset(keys.health('app', 'a'), 'n2', JSON.stringify({ nodeId: 'n2', up: false, at: clock.wallMs(), latencyMs: null }));
-  await r.zadd(keys.nodes(), clock.wallMs() - 700, 'n2', clock.wallMs(), 'n1');
+  await r.zadd(keys.nodes(), redisNow - 700, 'n2', redisNow, 'n1');
   await h1.publishLocal('app', 'a', { nodeId: 'n1', up: true, at: clock.wallMs(), latencyMs: 1 });
   await h1.refresh();
   assert.deepEqual([h1.isUp('app', 'a'), h1.verdict('app', 'a')?.observers], [true, 1], 'dead n2 does not vote');
-  await r.zadd(keys.nodes(), clock.wallMs(), 'n2');
+  await r.zadd(keys.nodes(), redisNow + 100, 'n2');
   await h1.refresh();
   assert.deepEqual([h1.isUp('app', 'a'), h1.verdict('app', 'a')?.observers], [false, 2], 'alive n2 votes');
   // Without any heartbeat in Redis (nodes run without the agent) freshness alone decides.

@@ -7,7 +7,8 @@ import { rampFactor, MIN_RAMP } from '../../../../cluster/health/slow-start';
 
 const clock = new ManualClock();
 const obs = (nodeId: string, up: boolean, agoMs = 0, reason?: string): HealthObservation => ({ nodeId, up, at: clock.wallMs() - agoMs, latencyMs: up ? 1 : null, reason });
-const opts = (rule: VerdictRule, extra: Partial<MergeOptions> = {}): MergeOptions => ({ rule, nowWallMs: clock.wallMs(), freshMs: 1000, ...extra });
+/** In these tests an observation's age is how long ago (on the test's clock) it was made. */
+const opts = (rule: VerdictRule, extra: Partial<MergeOptions> = {}): MergeOptions => ({ rule, ageMs: (o) => clock.wallMs() - o.at, freshMs: 1000, ...extra });
 
 test('rules: any is cautious, all is tolerant, majority needs more than half', () => {
   const three = [obs('a', false), obs('b', true), obs('c', true)];
@@ -37,7 +38,7 @@ test('no fresh observation is unknown; stale ones do not vote', () => {
 test('a dead observer stops voting once its observation ages out (ManualClock)', () => {
   const c = new ManualClock();
   const list: HealthObservation[] = [{ nodeId: 'owner', up: false, at: c.wallMs(), latencyMs: null }, { nodeId: 'standby', up: true, at: c.wallMs(), latencyMs: 2 }];
-  const at = () => ({ rule: 'any' as const, nowWallMs: c.wallMs(), freshMs: 600 });
+  const at = () => ({ rule: 'any' as const, ageMs: (o: HealthObservation) => c.wallMs() - o.at, freshMs: 600 });
   assert.equal(mergeVerdict(list, at()).state, 'down');
   c.advance(601);
   list[1] = { ...list[1], at: c.wallMs() }; // the standby keeps observing, the owner died
