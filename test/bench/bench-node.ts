@@ -64,13 +64,15 @@ export function startTcpRelay(backendPort: number, tls = false): Promise<BenchPr
 }
 
 /** Config of the node under test: one plain listener (and a wss one when `tlsPort` is set), one pool with the echo backend, limits raised. */
-export function benchConfigYaml(p: { port: number; tlsPort?: number; adminPort: number; backendPort: number; redisUrl: string; maxConnections: number; idleTimeoutMs?: number }): string {
+export function benchConfigYaml(p: { port: number; tlsPort?: number; adminPort: number; backendPort: number; redisUrl: string; maxConnections: number; idleTimeoutMs?: number; workers?: number | 'auto' }): string {
   return [
     `cluster: { name: bench, redis: { url: "${p.redisUrl}" } }`,
     'node:',
     '  id: bench-node',
     `  admin: { listen: "127.0.0.1:${p.adminPort}" }`,
     '  drain: { graceMs: 0, deadlineMs: 2000 }',
+    // Written only when asked for: a build without node.workers refuses the key (strict schema).
+    ...(p.workers !== undefined ? [`  workers: ${p.workers}`] : []),
     'listeners:',
     `  - { name: bench, on: 127.0.0.1, port: ${p.port} }`,
     ...(p.tlsPort ? [`  - { name: bench-tls, on: 127.0.0.1, port: ${p.tlsPort}, tls: { selfSigned: true } }`] : []),
@@ -92,10 +94,14 @@ export interface WshaNodeOptions {
   maxConnections: number;
   /** Also open a wss:// listener (self-signed). */
   tls?: boolean;
+  /** node.workers (absent: not written, the build's default). */
+  workers?: number | 'auto';
   /** limits.idleTimeoutMs (0 or absent: off, the default). */
   idleTimeoutMs?: number;
   /** Node flags before the CLI script, e.g. --cpu-prof. */
   execArgv?: string[];
+  /** Where the node's output goes (kept after stop); default: a file in its temporary folder, removed at stop. */
+  logFile?: string;
 }
 
 /** A running bench wsha node. */
@@ -107,7 +113,7 @@ export async function startWshaNode(opts: WshaNodeOptions): Promise<WshaNode> {
   const [port, tlsPort, adminPort] = [await freePort(), opts.tls ? await freePort() : 0, await freePort()];
   const configPath = join(dir, 'node.yaml');
   writeFileSync(configPath, benchConfigYaml({ port, tlsPort, adminPort, ...opts }));
-  const logPath = join(dir, 'node.log');
+  const logPath = opts.logFile ?? join(dir, 'node.log');
   const logFd = openSync(logPath, 'w');
   const proc = spawn(process.execPath, [...(opts.execArgv ?? []), CLI, 'node', 'start', '--config', configPath], { stdio: ['ignore', logFd, logFd], env: withClusterSecret() });
   closeSync(logFd);

@@ -7,7 +7,11 @@ import type { IdleFigures, RoundFigures } from './bench-phases';
 import { median } from './proc-stats';
 
 /** Everything measured for one target. */
-export interface TargetResult { name: string; label: string; rounds: RoundFigures[]; idle?: IdleFigures }
+export interface TargetResult {
+  name: string; label: string; rounds: RoundFigures[]; idle?: IdleFigures;
+  /** Why this column was not measured (wsha workers: auto before node.workers exists); its cells say so. */
+  pending?: string;
+}
 
 /** What the table needs to know about the run, for its headings. */
 export interface TableContext {
@@ -55,6 +59,7 @@ function rows(c: TableContext): Row[] {
 }
 
 function cell(row: Row, t: TargetResult, nginx: TargetResult | undefined, direct: TargetResult | undefined, isCount: boolean): string {
+  if (t.pending) return 'pending';
   const v = row.value(t);
   if (!Number.isFinite(v)) return '–';
   const parts: string[] = [];
@@ -81,6 +86,7 @@ export function comparisonTable(results: readonly TargetResult[], c: TableContex
     `measured window (${c.durationMs / 1000} s per figure and round, after a warm-up). Client, backend and proxy share the machine's ${c.cpus} cores,`,
     'so msgs/s, round trips and connections/s also depend on how much CPU the proxy leaves to the client and the backend:',
     '**proxy CPU per message is the cleanest figure**. RSS per idle connection: growth of the RSS summed over the proxy\'s processes',
-    'on a freshly started proxy, divided by the connections held (each proxy process may open 20,000 files, two per tunnel).');
+    'on a freshly started proxy, divided by the connections held (each proxy process may open 20,000 files, two per tunnel).',
+    ...results.filter((r) => r.pending).map((r) => `${r.label}: ${r.pending}.`));
   return lines.join('\n');
 }

@@ -4,7 +4,11 @@
  * sample counted once per function on its stack), and self time by origin
  * (wsha's own code, node's internals, dependencies, GC, native).
  *
- *   node dist/test/bench/cpuprofile-summary.js FILE.cpuprofile [--top 25]
+ * A window (µs on the profiled process's monotonic clock, the clock of
+ * process.hrtime, which V8 stamps its samples with) keeps only the samples
+ * taken inside it: the load, without start-up and shutdown.
+ *
+ *   node dist/test/bench/cpuprofile-summary.js FILE.cpuprofile [--top 25] [--from US --to US]
  */
 import { readFileSync } from 'node:fs';
 
@@ -18,6 +22,9 @@ export interface Share { key: string; ms: number; pct: number }
 
 /** What a profile shows. */
 export interface ProfileSummary { totalMs: number; self: Share[]; inclusive: Share[]; origins: Share[] }
+
+/** A span of the profiled process's monotonic clock, in µs. */
+export interface ProfileWindow { fromUs: number; toUs: number }
 
 function frameKey(f: CallFrame): string {
   const name = f.functionName || '(anonymous)';
@@ -46,7 +53,7 @@ function shares(m: Map<string, number>, totalUs: number, top: number): Share[] {
 }
 
 /** Self, inclusive and per-origin time of a profile. */
-export function summarize(p: CpuProfile, top = 25): ProfileSummary {
+export function summarize(p: CpuProfile, top = 25, window?: ProfileWindow): ProfileSummary {
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of p.nodes) byId.set(n.id, n);
@@ -55,8 +62,12 @@ export function summarize(p: CpuProfile, top = 25): ProfileSummary {
   const incl = new Map<string, number>();
   const origins = new Map<string, number>();
   let totalUs = 0;
+  // Sample i is stamped startTime + the deltas up to i; it stands for the time until the next one.
+  let at = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
+    at += p.timeDeltas[i] ?? 0;
     const dt = p.timeDeltas[i + 1] ?? 0;
+    if (window && (at < window.fromUs || at >= window.toUs)) continue;
     const leaf = byId.get(p.samples[i]!);
     if (!leaf || leaf.callFrame.functionName === '(idle)') continue;
     totalUs += dt;
@@ -89,7 +100,8 @@ export function formatSummary(s: ProfileSummary): string {
 if (require.main === module) {
   const file = process.argv[2];
   if (!file) { process.stderr.write('usage: cpuprofile-summary FILE.cpuprofile [--top N]\n'); process.exit(2); }
-  const i = process.argv.indexOf('--top');
-  const top = i > 0 ? Number(process.argv[i + 1]) : 25;
-  process.stdout.write(`${formatSummary(summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, top))}\n`);
+  const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : undefined; };
+  const [from, to] = [arg('--from'), arg('--to')];
+  const window = from !== undefined || to !== undefined ? { fromUs: from ?? 0, toUs: to ?? Number.POSITIVE_INFINITY } : undefined;
+  process.stdout.write(`${formatSummary(summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, arg('--top') ?? 25, window))}\n`);
 }

@@ -20,9 +20,9 @@ import { startHttpProxy } from './peer-proxies';
 import { startRedis } from '../harness/redis';
 import { closeAll, openClients, runEchoLoad, runHandshakeLoad, sleep } from './ws-load';
 import { cpuNsOf, ioOf, processTree, type IoCounters } from './proc-stats';
-import { formatSummary, summarize, type CpuProfile } from './cpuprofile-summary';
+import { formatSummary, summarize, type CpuProfile, type ProfileWindow } from './cpuprofile-summary';
 
-interface Options { target: 'wsha' | 'http-proxy' | 'relay'; load: 'small' | 'large' | 'handshake'; seconds: number; out: string; interval: number; nodeArgs: string[] }
+interface Options { target: 'wsha' | 'http-proxy' | 'relay'; load: 'small' | 'large' | 'handshake'; seconds: number; out: string; interval: number; nodeArgs: string[]; nodeLog?: string; top: number }
 
 const oneOf = <T extends string>(xs: readonly T[]) => (v: string): T => {
   if (!(xs as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${xs.join(', ')}`);
@@ -36,12 +36,14 @@ function parse(argv: string[]): Options {
     .option('--seconds <n>', 'profiled load window', (v) => Number(v), 10)
     .option('--interval <us>', 'sampling interval of the profiler in µs', (v) => Number(v), 250)
     .option('--out <dir>', 'where the .cpuprofile files go', '/tmp/wsha-prof')
-    .option('--node-args <args>', 'more node flags for the proxy, comma-separated', (v: string) => v.split(',').filter(Boolean), [] as string[])
+    .option('--node-args <args>', 'more node flags for the proxy, comma-separated (e.g. --trace-gc)', (v: string) => v.split(',').filter(Boolean), [] as string[])
+    .option('--node-log <file>', 'keep the wsha node\'s output (its log, --trace-gc lines) in FILE')
+    .option('--top <n>', 'functions listed per block of the summary', (v) => Number(v), 25)
     .parse(argv).opts<Options>();
 }
 
 async function startProxy(o: Options, backend: BenchProcess, redisUrl: string, execArgv: string[]): Promise<BenchProcess> {
-  if (o.target === 'wsha') return startWshaNode({ backendPort: backend.port, redisUrl, maxConnections: 20_000, execArgv });
+  if (o.target === 'wsha') return startWshaNode({ backendPort: backend.port, redisUrl, maxConnections: 20_000, execArgv, logFile: o.nodeLog });
   if (o.target === 'http-proxy') return startHttpProxy(backend.port, execArgv);
   return startTcpRelay(backend.port);
 }
@@ -51,8 +53,13 @@ function newestProfile(dir: string, since: number): string | undefined {
     .filter((f) => statSync(f).mtimeMs >= since).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
 
+/** The monotonic clock V8 stamps its samples with, in µs (the same for every process of the machine). */
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
 async function main(): Promise<void> {
   const o = parse(process.argv);
+  // Only the samples of the measured window are summarised: start-up (module loading) and shutdown are left out.
+  const window: ProfileWindow = { fromUs: 0, toUs: Number.POSITIVE_INFINITY };
   mkdirSync(o.out, { recursive: true });
   const t0 = Date.now();
   const backend = await startEchoBackend();
@@ -67,8 +74,8 @@ async function main(): Promise<void> {
     let io: IoCounters = io0;
     const win = {
       t: 0,
-      start() { this.t = cpuNsOf(pids); io0 = ioOf(pids); },
-      end() { cpuNs = cpuNsOf(pids) - this.t; const a = ioOf(pids); io = { syscr: a.syscr - io0.syscr, syscw: a.syscw - io0.syscw, rchar: a.rchar - io0.rchar, wchar: a.wchar - io0.wchar }; },
+      start() { window.fromUs = nowUs(); this.t = cpuNsOf(pids); io0 = ioOf(pids); },
+      end() { window.toUs = nowUs(); cpuNs = cpuNsOf(pids) - this.t; const a = ioOf(pids); io = { syscr: a.syscr - io0.syscr, syscw: a.syscw - io0.syscw, rchar: a.rchar - io0.rchar, wchar: a.wchar - io0.wchar }; },
     };
     const perUnit = (n: number, unit: string) => `syscalls per ${unit}: ${(io.syscr / n).toFixed(2)} reads (${(io.rchar / Math.max(1, io.syscr)).toFixed(0)} B each), ${(io.syscw / n).toFixed(2)} writes (${(io.wchar / Math.max(1, io.syscw)).toFixed(0)} B each)\n`;
     if (o.load === 'handshake') {
@@ -93,7 +100,7 @@ async function main(): Promise<void> {
   await sleep(500);
   const file = newestProfile(o.out, t0);
   if (!file) { process.stdout.write(`no .cpuprofile in ${o.out} (did the proxy exit normally?)\n`); return; }
-  process.stdout.write(`profile: ${file}\n${formatSummary(summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile))}\n`);
+  process.stdout.write(`profile: ${file} (summary of the measured window only)\n${formatSummary(summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, o.top, window))}\n`);
 }
 
 main().catch((err) => { process.stderr.write(`profile failed: ${err?.stack ?? err}\n`); process.exitCode = 1; });
