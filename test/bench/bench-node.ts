@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { freePort, waitFor } from '../harness/ports';
 import { openWebSocket } from './ws-load';
 import { withClusterSecret } from '../harness/cluster-secret';
+import { spawnNodeRaised } from './nofile';
 
 const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
 const ECHO_BACKEND = join(__dirname, 'echo-backend.js');
@@ -102,6 +103,10 @@ export interface WshaNodeOptions {
   execArgv?: string[];
   /** Where the node's output goes (kept after stop); default: a file in its temporary folder, removed at stop. */
   logFile?: string;
+  /** Run the node with its open-file limit raised to the hard limit (nofile.ts). */
+  raiseNofile?: boolean;
+  /** Written instead of the bench's one-backend config (the scale test's pools); gets the node's ports. */
+  configYaml?: (ports: { port: number; adminPort: number }) => string;
 }
 
 /** A running bench wsha node. */
@@ -112,10 +117,12 @@ export async function startWshaNode(opts: WshaNodeOptions): Promise<WshaNode> {
   const dir = mkdtempSync(join(tmpdir(), 'wsha-bench-'));
   const [port, tlsPort, adminPort] = [await freePort(), opts.tls ? await freePort() : 0, await freePort()];
   const configPath = join(dir, 'node.yaml');
-  writeFileSync(configPath, benchConfigYaml({ port, tlsPort, adminPort, ...opts }));
+  writeFileSync(configPath, opts.configYaml ? opts.configYaml({ port, adminPort }) : benchConfigYaml({ port, tlsPort, adminPort, ...opts }));
   const logPath = opts.logFile ?? join(dir, 'node.log');
   const logFd = openSync(logPath, 'w');
-  const proc = spawn(process.execPath, [...(opts.execArgv ?? []), CLI, 'node', 'start', '--config', configPath], { stdio: ['ignore', logFd, logFd], env: withClusterSecret() });
+  const args = [...(opts.execArgv ?? []), CLI, 'node', 'start', '--config', configPath];
+  const stdio: ['ignore', number, number] = ['ignore', logFd, logFd];
+  const proc = opts.raiseNofile ? spawnNodeRaised(args, { stdio, env: withClusterSecret() }) : spawn(process.execPath, args, { stdio, env: withClusterSecret() });
   closeSync(logFd);
   const logTail = () => { try { return readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n'); } catch { return ''; } };
   const stop = async () => { await stopChild(proc, 5000); rmSync(dir, { recursive: true, force: true }); };
