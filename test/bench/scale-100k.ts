@@ -18,7 +18,8 @@
  * It reports: connections established per second and failures (must be
  * 0); RSS growth per connection summed over every process of the node
  * (goal at most 5 KiB); the node's CPU over 10 s with every connection
- * idle (goal at most 1 % of a core: no per-connection timers); and the
+ * idle (goal at most 1 % of a core: no per-connection timers), next to the
+ * same window before any connection (the control plane's own timers); and the
  * fan-out latency (p50/p99) of broadcasts from every backend to every
  * client, each of which must reach every client. Exit code 1 when a
  * connection failed or a broadcast missed a client; missed goals are
@@ -143,6 +144,14 @@ export function plan(o: Pick<Options, 'connections' | 'workers' | 'clients' | 'b
   return { workers, needWorkers, clients, backends, addressesPerClient, writeWorkersKey: hasWorkersKey };
 }
 
+/** CPU of `pids` over `seconds`, in % of one core. */
+async function idleCpuPct(pids: readonly number[], seconds: number): Promise<number> {
+  const cpu0 = cpuNsOf(pids);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return ((cpuNsOf(pids) - cpu0) / 1e6 / (performance.now() - t0)) * 100;
+}
+
 const pct = (xs: number[], p: number) => { if (xs.length === 0) return NaN; const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!; };
 
 async function run(o: Options): Promise<boolean> {
@@ -176,7 +185,9 @@ async function run(o: Options): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 3000));
     const nodePids = processTree(node.pid);
     const rssBeforeKib = rssKibOf(nodePids);
-    log(`node pid ${node.pid} (${nodePids.length} processes), RSS ${fmt(rssBeforeKib / 1024)} MiB before; opening`);
+    // The same window with no connection: what the node spends idle anyway (control plane timers), to tell from what the connections add.
+    const baseCpuPct = await idleCpuPct(nodePids, o.idleSeconds);
+    log(`node pid ${node.pid} (${nodePids.length} processes), RSS ${fmt(rssBeforeKib / 1024)} MiB, idle CPU ${fmt(baseCpuPct)} % of a core before; opening`);
 
     const clients = Array.from({ length: pl.clients }, () => { const p = spawnNodeRaised([CLIENT], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }); children.push(p); return p; });
     const per = Math.ceil(o.connections / pl.clients);
@@ -209,10 +220,7 @@ async function run(o: Options): Promise<boolean> {
     // The process tree again: a worker restarted under load would have a new PID.
     const pidsAfter = processTree(node.pid);
     const rssAfterKib = rssKibOf(pidsAfter);
-    const cpu0 = cpuNsOf(pidsAfter);
-    const c0 = performance.now();
-    await new Promise((r) => setTimeout(r, o.idleSeconds * 1000));
-    const idleCpuPct = ((cpuNsOf(pidsAfter) - cpu0) / 1e6 / (performance.now() - c0)) * 100;
+    const idlePct = await idleCpuPct(pidsAfter, o.idleSeconds);
 
     const rounds: Array<{ reached: number; sent: number; p50: number; p99: number; closed: number }> = [];
     for (let r = 0; r < o.broadcasts; r++) {
@@ -239,7 +247,8 @@ async function run(o: Options): Promise<boolean> {
       `| connections established per second | ${fmt(opened / openS)} | – |`,
       `| node RSS before / after (MiB, ${pidsAfter.length} processes) | ${fmt(rssBeforeKib / 1024)} / ${fmt(rssAfterKib / 1024)} | – |`,
       `| RSS growth per connection, KiB | ${fmt(kibPerConn)} | ≤ ${RSS_GOAL_KIB}: ${verdict(kibPerConn, RSS_GOAL_KIB, 'max').text} |`,
-      `| idle CPU of the node, % of a core over ${o.idleSeconds} s | ${fmt(idleCpuPct)} | ≤ ${IDLE_CPU_GOAL_PCT}: ${verdict(idleCpuPct, IDLE_CPU_GOAL_PCT, 'max').text} |`,
+      `| idle CPU of the node with every connection held, % of a core over ${o.idleSeconds} s | ${fmt(idlePct)} | ≤ ${IDLE_CPU_GOAL_PCT}: ${verdict(idlePct, IDLE_CPU_GOAL_PCT, 'max').text} |`,
+      `| idle CPU of the node before any connection / added by the connections, % of a core | ${fmt(baseCpuPct)} / ${fmt(idlePct - baseCpuPct)} | – |`,
       `| broadcasts reaching every client | ${rounds.filter((r) => r.reached === o.connections).length} of ${rounds.length} | all |`,
       `| fan-out latency p50 / p99, ms (median over broadcasts) | ${fmt(median(rounds.map((r) => r.p50)))} / ${fmt(median(rounds.map((r) => r.p99)))} | – |`,
       `| tunnels closed during the test | ${closed} | 0 |`,
