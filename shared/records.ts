@@ -24,6 +24,8 @@ export interface HeartbeatRecord {
    */
   peers: string[];
   priority: number;
+  /** Per-VIP priorities where they differ from `priority` (node.vipPriorities); absent in records of older versions. */
+  vipPriorities?: Record<string, number>;
   /** `owner` when it owns at least one VIP. */
   role: 'owner' | 'standby';
   state: NodeRunState;

@@ -112,6 +112,8 @@ export const DEFAULTS = Object.freeze({
     cookieName: 'wsha_sid',
   }),
   vip: Object.freeze({
+    /** How VIPs go to nodes: by priority (each to its best node) or spread evenly. */
+    placement: 'priority' as const,
     preempt: false,
     prefixV4: 32,
     prefixV6: 128,

@@ -147,6 +147,11 @@ export const ClusterSchema = z.strictObject({
    * WSHA_CLUSTER_SECRET environment variable may carry the secret instead. Every node of a cluster has the same one.
    */
   secretFile: z.string().min(1, { error: 'expected a file path' }).optional(),
+  /**
+   * How VIPs go to nodes: `priority` (each VIP to its best-priority node) or `spread` (each ready node owns about
+   * VIPs/nodes; a dead node's VIPs go to the least-loaded survivors). The same on every node. @default priority
+   */
+  vipPlacement: z.enum(['priority', 'spread'], { error: 'expected priority or spread' }).default(DEFAULTS.vip.placement),
   redis: RedisSchema.prefault({}),
   heartbeat: HeartbeatSchema.prefault({}),
   lease: LeaseSchema.prefault({}),
@@ -162,6 +167,8 @@ export const NodeSchema = z.strictObject({
   id: name('a node id'),
   /** Higher wins the VIP. @default 100 */
   priority: z.number({ error: 'expected an integer from 0 to 255' }).int().min(0).max(255).default(DEFAULTS.node.priority),
+  /** This node's priority for single VIPs, by VIP name, where it differs from `priority` (like keepalived's per-instance priority). */
+  vipPriorities: z.record(z.string(), z.number({ error: 'expected an integer from 0 to 255' }).int().min(0).max(255), { error: 'expected a map of VIP name to priority' }).optional(),
   /** Address other nodes and the CLI use to reach this node (defaults to the admin host). */
   address: z.string().optional(),
   /** Admin HTTP API. */

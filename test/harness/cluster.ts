@@ -35,6 +35,9 @@ export interface ClusterOptions {
   /** Start only the first `startNodes` nodes (others via start()). @default n */
   startNodes?: number;
   logLevel?: string;
+  /** More VIPs besides `main` (bind driver, same listener port), and how VIPs go to nodes. */
+  extraVips?: Array<{ name: string; address: string }>;
+  placement?: 'priority' | 'spread';
   /** Reach Redis through Sentinel (one master, one replica, three sentinels) instead of one server. */
   sentinel?: boolean;
 }
@@ -82,7 +85,7 @@ export interface TestCluster {
 function nodeConfig(o: ClusterOptions, name: string, redisCfg: Record<string, unknown>, backends: TestBackend[], n: Omit<ClusterNode, 'config' | 'proc'>, vipPort: number): Record<string, unknown> {
   return {
     cluster: {
-      name, redis: redisCfg,
+      name, redis: redisCfg, ...(o.placement ? { vipPlacement: o.placement } : {}),
       lease: { ...(o.lease ?? {}) },
       heartbeat: { intervalMs: 100, timeoutMs: 1000, ...(o.heartbeat ?? {}) },
       handover: { closeWindowMs: 1000, closeRatePerSec: 1000, maxOverlapMs: 1000, timeoutMs: 5000, ...(o.handover ?? {}) },
@@ -93,8 +96,8 @@ function nodeConfig(o: ClusterOptions, name: string, redisCfg: Record<string, un
       peer: { listen: `127.0.0.1:${n.peerPort}`, confirmTimeoutMs: 200 },
       drain: { graceMs: 200, deadlineMs: 3000 },
     },
-    vips: [{ name: 'main', driver: 'bind', address: o.vipAddress, preempt: o.preempt ?? false }],
-    listeners: [{ name: 'vip-main', on: 'vip:main', port: vipPort }],
+    vips: [{ name: 'main', driver: 'bind', address: o.vipAddress, preempt: o.preempt ?? false }, ...(o.extraVips ?? []).map((v) => ({ name: v.name, driver: 'bind', address: v.address, preempt: o.preempt ?? false }))],
+    listeners: [{ name: 'vip-main', on: 'vip:main', port: vipPort }, ...(o.extraVips ?? []).map((v) => ({ name: `vip-${v.name}`, on: `vip:${v.name}`, port: vipPort }))],
     routes: [{ host: '*', path: '/', pool: 'app' }],
     pools: { app: { balance: 'round-robin', backends: backends.map((b, i) => ({ id: `app-${i + 1}`, url: `ws://127.0.0.1:${b.port}` })) } },
     limits: { handshakeTimeoutMs: 2000, backendConnectTimeoutMs: 1000 },
