@@ -108,9 +108,14 @@ export class PoolChangeError extends WshaError {
   constructor(message: string) { super('WSHA_ERR_POOL_CHANGE', message, { httpStatus: 409 }); }
 }
 
+/** A data-plane worker process could not do what the control process asked (none running, or it died or timed out). */
+export class WorkerError extends WshaError {
+  constructor(message: string) { super('WSHA_ERR_WORKER', message, { httpStatus: 503 }); }
+}
+
 /** Every error class, for the test that keeps codes and docs honest. */
 export const ERROR_CLASSES = {
   ConfigError, NoRouteError, NoBackendError, BackendError, BadRequestError, LimitError, ShutdownError,
   NotOwnerError, LeaseLostError, StaleEpochError, HandoverError, RedisUnavailableError, VipDriverError,
-  UnauthorizedError, NotFoundError, PoolChangeError,
+  UnauthorizedError, NotFoundError, PoolChangeError, WorkerError,
 } as const;
