@@ -19,6 +19,7 @@ import type { Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
 import type { CloseClientsOptions } from '../../shared/ports/vip-host';
 import type { DataPlane, DrainOptions, LocalCount, NodeSnapshot, WorkerSnapshot } from '../../shared/ports/data-plane';
+import type { DataPlaneState } from '../../shared/ports/data-plane';
 import type { HealthEntry, ListenerPorts, PemPair, WorkerStart } from '../../shared/ports/worker-protocol';
 import { LOAD_REPORT_MS } from '../../shared/ports/worker-protocol';
 import type { AffinityStore, PassiveHealthSink } from '../../shared/cluster-view';
@@ -33,6 +34,8 @@ export const RESTART_MAX_MS = 5000;
 export const RESTART_STABLE_MS = 30_000;
 /** Longest one worker may take to answer a VIP or pool call. */
 export const WORKER_CALL_TIMEOUT_MS = 10_000;
+/** Time a tunnel may take to close after its close frame (the registry's own close timeout, with slack). */
+const CLOSE_SLACK_MS = 15_000;
 
 /** What the fleet reads from the control process. */
 export interface FleetSources {
@@ -79,6 +82,7 @@ export class WorkerFleet implements DataPlane {
   #stopping = false;
   #draining = false;
   #countsTimer: NodeJS.Timeout | null = null;
+  #healthPushQueued = false;
 
   constructor(o: FleetOptions) {
     if (!Number.isInteger(o.count) || o.count < 1) throw new RangeError(`worker count ${o.count}`);
@@ -92,6 +96,8 @@ export class WorkerFleet implements DataPlane {
   }
 
   get count(): number { return this.#o.count; }
+  /** The config the workers run (the last one a reload applied). */
+  get config(): Config { return this.#config; }
   get reusePort(): boolean { return this.#o.count > 1; }
   /** Ports the plain listeners took (port 0 resolved). */
   get ports(): Readonly<ListenerPorts> { return this.#ports; }
@@ -100,8 +106,10 @@ export class WorkerFleet implements DataPlane {
   async start(): Promise<void> {
     this.#selfSigned = this.#o.sources.selfSigned(this.#config);
     try {
-      this.#ports = await this.#startSlot(0);
-      await Promise.all(this.#slots.slice(1).map((_, i) => this.#startSlot(i + 1)));
+      // Fork every process at once (loading the code is most of a worker's start-up), start the first alone (it resolves port 0), then the rest.
+      const slots = this.#slots.map((_, i) => this.#spawnSlot(i));
+      this.#ports = await slots[0]!.start(this.#startArgs(0));
+      await Promise.all(slots.slice(1).map((s) => s.start(this.#startArgs(s.index))));
     } catch (err) {
       this.#stopping = true;
       await Promise.all(this.#slots.map((s) => s?.stop()));
@@ -150,8 +158,16 @@ export class WorkerFleet implements DataPlane {
   }
 
   async closeClients(vip: string, opts: CloseClientsOptions): Promise<number> {
-    // Each worker paces its share; the node as a whole closes at opts.ratePerSec.
-    const counts = await Promise.all(this.#running().map((s) => s.rpc.call('closeClients', { vip, opts }, opts.windowMs + WORKER_CALL_TIMEOUT_MS * 6).catch(() => 0)));
+    // Each worker paces its own share at rate/N over the same window, so the node as a whole closes at opts.ratePerSec.
+    const running = this.#running();
+    const perWorker: CloseClientsOptions = { ...opts, ratePerSec: Math.max(1, opts.ratePerSec / Math.max(1, running.length)) };
+    const counts = await Promise.all(running.map((s) => {
+      const paceMs = Math.ceil(((s.load.vipTunnels[vip] ?? 0) * 1000) / perWorker.ratePerSec);
+      return s.rpc.call('closeClients', { vip, opts: perWorker }, opts.windowMs + paceMs + CLOSE_SLACK_MS + WORKER_CALL_TIMEOUT_MS).catch((err: Error) => {
+        this.#log.warn({ worker: s.index, vip, err: err.message }, 'worker did not report its closed clients');
+        return 0;
+      });
+    }));
     return counts.reduce((a, b) => a + b, 0);
   }
 
@@ -179,9 +195,19 @@ export class WorkerFleet implements DataPlane {
     for (const s of this.#running()) s.rpc.notify('pools', { pools, graceMs: opts.graceMs ?? null });
   }
 
-  /** Pushes what routing reads of the verdicts to every worker (the control process calls it on any change). */
-  pushHealth(entries: HealthEntry[] = this.#o.sources.health()): void {
-    for (const s of this.#running()) s.rpc.notify('health', { entries });
+  /**
+   * Pushes what routing reads of the verdicts to every worker, once per
+   * turn of the event loop however many verdicts changed in it (the
+   * control process calls it on every routing change).
+   */
+  pushHealth(): void {
+    if (this.#healthPushQueued) return;
+    this.#healthPushQueued = true;
+    setImmediate(() => {
+      this.#healthPushQueued = false;
+      const entries = this.#o.sources.health();
+      for (const s of this.#running()) s.rpc.notify('health', { entries });
+    });
   }
 
   async closeBackendTunnels(pool: string, backendId: string, code: number): Promise<number> {
@@ -201,6 +227,11 @@ export class WorkerFleet implements DataPlane {
     yield* sum.values();
   }
 
+  status(): { state: DataPlaneState; draining: boolean } {
+    const state: DataPlaneState = this.#stopping ? 'closed' : this.#draining ? 'draining' : this.#running().length ? 'running' : 'created';
+    return { state, draining: this.#draining };
+  }
+
   connectionCount(): number {
     let n = 0;
     for (const s of this.#running()) n += s.load.connections;
@@ -217,12 +248,14 @@ export class WorkerFleet implements DataPlane {
     const [first, ...rest] = this.#running();
     if (first) await first.rpc.call('reload', { config: next, selfSigned }, WORKER_CALL_TIMEOUT_MS);
     const results = await Promise.allSettled(rest.map((s) => s.rpc.call('reload', { config: next, selfSigned }, WORKER_CALL_TIMEOUT_MS)));
-    results.forEach((r, i) => {
-      if (r.status === 'rejected') this.#log.error({ worker: rest[i]!.index, err: (r.reason as Error).message }, 'a worker refused a config the first worker took: restarting it');
-      if (r.status === 'rejected') void rest[i]!.stop();
-    });
     this.#config = next;
     this.#selfSigned = selfSigned;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      // The restarted process starts with the new config (it is in place before the restart delay runs out).
+      this.#log.error({ worker: rest[i]!.index, err: (r.reason as Error).message }, 'a worker refused a config the first worker took: restarting it');
+      rest[i]!.kill();
+    });
   }
 
   async drain(opts: DrainOptions = this.#config.node.drain): Promise<void> {
@@ -280,6 +313,10 @@ export class WorkerFleet implements DataPlane {
   }
 
   async #startSlot(index: number): Promise<ListenerPorts> {
+    return this.#spawnSlot(index).start(this.#startArgs(index));
+  }
+
+  #spawnSlot(index: number): WorkerSlot {
     const slot = new WorkerSlot({
       index, entry: this.#o.entry, log: this.#log, execArgv: this.#o.execArgv,
       wire: (rpc, s) => this.#wire(rpc, s),
@@ -287,8 +324,7 @@ export class WorkerFleet implements DataPlane {
     });
     this.#slots[index] = slot;
     this.#startedAt[index] = Date.now();
-    const ports = await slot.start(this.#startArgs(index));
-    return ports;
+    return slot;
   }
 
   #wire(rpc: ControlEnd, slot: WorkerSlot): void {
@@ -302,7 +338,8 @@ export class WorkerFleet implements DataPlane {
 
   #exited(slot: WorkerSlot, exit: WorkerExit): void {
     this.#o.metrics.workersRunning.set(this.#running().length);
-    if (exit.expected || this.#stopping) return;
+    // A draining node opens nothing new: a worker that dies during the drain stays down.
+    if (exit.expected || this.#stopping || this.#draining) return;
     const index = slot.index;
     if (this.#slots[index] !== slot) return;
     const ranMs = Date.now() - this.#startedAt[index]!;
@@ -314,7 +351,7 @@ export class WorkerFleet implements DataPlane {
   }
 
   async #restart(index: number): Promise<void> {
-    if (this.#stopping) return;
+    if (this.#stopping || this.#draining) return;
     this.#restarts[index]!++;
     this.#o.metrics.workerRestartsTotal.inc({ worker: String(index) });
     let slot: WorkerSlot | null = null;

@@ -55,7 +55,6 @@ export class WorkerSlot {
   readonly state: StateMachine<SlotState>;
   readonly rpc: ControlEnd;
   readonly #child: ChildProcess;
-  readonly #o: SlotOptions;
   /** The latest load report. */
   load: WorkerLoad = { connections: 0, tunnels: 0, counts: [], vipTunnels: {} };
   /** VIPs this process listens on. */
@@ -63,7 +62,6 @@ export class WorkerSlot {
   readonly exited: Promise<WorkerExit>;
 
   constructor(o: SlotOptions) {
-    this.#o = o;
     this.index = o.index;
     this.state = new StateMachine<SlotState>(`worker ${o.index}`, 'spawning', SLOT_TRANSITIONS);
     // 'advanced' serialisation: configs and snapshots cross as structured clones, not JSON text.

@@ -1,12 +1,13 @@
 /**
  * The port between the planes for everything that is not one VIP: what the
- * control process asks of its data plane (the worker processes of a node,
- * or one ProxyNode in a test) and what it reads back. The VIP side of it is
+ * control process asks of its data plane (the worker processes of a node:
+ * cluster/workers/worker-fleet.ts) and what it reads back. The VIP side of it is
  * VipHost (vip-host.ts); the shapes here are plain data so that they cross a
  * process boundary unchanged.
  */
 import type { Config, LimitsConfig, PoolConfig } from '../config/schema';
 import type { VipHost } from './vip-host';
+import type { WorkerSummary } from '../records';
 
 /** Lifecycle states of a data-plane process (node/node-state.ts has the machine). */
 export type DataPlaneState = 'created' | 'running' | 'draining' | 'closed';
@@ -41,16 +42,10 @@ export interface PoolSnapshot {
   backends: BackendSnapshot[];
 }
 
-/** One worker process of a node, as `wsha status` shows it. */
-export interface WorkerSnapshot {
-  /** 0-based slot; a restarted worker keeps its slot. */
-  index: number;
-  pid: number | null;
-  state: 'starting' | 'running' | 'stopping' | 'exited';
-  connections: number;
+/** One worker process of a node, as `wsha status` and the admin API show it. */
+export interface WorkerSnapshot extends WorkerSummary {
+  /** Open WebSocket tunnels of this worker. */
   tunnels: number;
-  /** Times this slot's process was restarted after it died. */
-  restarts: number;
 }
 
 /** The JSON-able state of a node's data plane for the admin API (`GET /api/state`). A type alias so that it fits `Record<string, unknown>`. */
@@ -94,6 +89,8 @@ export interface DataPlane extends VipHost {
   localCounts(): Iterable<LocalCount>;
   /** Open client connections of the whole node. */
   connectionCount(): number;
+  /** Lifecycle without asking any worker (for /readyz). */
+  status(): { state: DataPlaneState; draining: boolean };
   /** Applies a reloaded config (routes, pools, limits, certificates); throws ConfigError and keeps the running one when it cannot. */
   reload(next: Config): Promise<void>;
   /** Graceful drain of every connection; resolves when nothing is left. */

@@ -9,9 +9,10 @@
 import type { Config, PoolConfig } from '../config/schema';
 import type { CloseClientsOptions } from './vip-host';
 import type { DrainOptions, NodeSnapshot } from './data-plane';
+import type { PemPair } from '../tls/self-signed-pem';
 
 /** PEM of a generated certificate, made once by the control process so that every worker serves the same one. */
-export interface PemPair { cert: string; key: string }
+export type { PemPair };
 
 /** A backend's merged verdict as routing reads it. */
 export interface HealthEntry {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RiseFall } from '../../../node/health/rise-fall';
-import { PassiveHealth } from '../../../node/health/passive';
+import { RiseFall } from '../../../../cluster/health/rise-fall';
+import { PassiveHealth } from '../../../../cluster/health/passive';
 
 test('the first result decides at once', () => {
   const a = new RiseFall(3, 3);

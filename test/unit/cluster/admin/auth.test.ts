@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { TokenCheck, generateToken, placesFor, presentedToken, sessionCookie, sessionValue } from '../../../../node/admin/auth';
+import { TokenCheck, generateToken, placesFor, presentedToken, sessionCookie, sessionValue } from '../../../../cluster/admin/auth';
 
 const req = (headers: Record<string, string>, method = 'GET') => ({ headers, method } as unknown as IncomingMessage);
 const url = (path = '/api/state', q = '') => new URL(`http://admin${path}${q}`);

@@ -8,8 +8,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../../shared/config/schema';
 import type { RedisKeys } from '../../shared/redis/keys';
 import { NotOwnerError } from '../../shared/errors';
-import { failover } from '../../cluster/control/failover';
-import { drain, leasesOf, undrain } from '../../cluster/control/drain';
+import { failover } from '../control/failover';
+import { drain, leasesOf, undrain } from '../control/drain';
 import type { AdminProviders } from './admin-server';
 
 /** The node's admin Redis connection, keys, config and logger. */

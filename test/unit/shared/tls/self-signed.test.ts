@@ -4,8 +4,8 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSelfSigned } from '../../../node/tls/self-signed';
-import { writeCertificate, CertFileExistsError } from '../../../node/tls/cert-files';
+import { generateSelfSigned } from '../../../../shared/tls/self-signed';
+import { writeCertificate, CertFileExistsError } from '../../../../shared/tls/cert-files';
 
 test('generateSelfSigned makes an RSA 2048 server cert with DNS and IP SANs that matches its key', () => {
   const p = generateSelfSigned({ commonName: 'edge-1', altNames: ['edge.example.com', '10.0.0.5', '[2001:db8::7]', 'edge.example.com'], days: 30 });

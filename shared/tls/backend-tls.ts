@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import type { PoolConfig } from '../../shared/config/schema';
-import { ConfigError } from '../../shared/errors';
+import type { PoolConfig } from '../config/schema';
+import { ConfigError } from '../errors';
 
 /** Resolved TLS settings of one pool (one object per applied config, compared by identity). */
 export interface BackendTls {

@@ -12,7 +12,7 @@ import { request as httpsRequest } from 'node:https';
 import { createHash, randomBytes } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import type { HealthCheckConfig, PoolConfig } from '../../shared/config/schema';
-import { DEFAULT_BACKEND_TLS, resolveBackendTls, tlsConnectOptions } from '../pool/backend-tls';
+import { DEFAULT_BACKEND_TLS, resolveBackendTls, tlsConnectOptions } from '../../shared/tls/backend-tls';
 
 /** Outcome of one check. */
 export interface ProbeResult {

@@ -8,7 +8,7 @@
 import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { writeFileSafely } from '../tls/private-file';
+import { writeFileSafely } from '../../shared/tls/private-file';
 
 const TOKEN_FILE_MODE = 0o600;
 const PRIVATE_DIR_MODE = 0o700;

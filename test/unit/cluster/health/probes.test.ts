@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { startBackend } from '../../harness/backend';
-import { freePort } from '../../harness/ports';
-import { probe, probeTarget, statusRange } from '../../../node/health/probes';
-import type { HealthCheckConfig } from '../../../shared/config/schema';
+import { startBackend } from '../../../harness/backend';
+import { freePort } from '../../../harness/ports';
+import { probe, probeTarget, statusRange } from '../../../../cluster/health/probes';
+import type { HealthCheckConfig } from '../../../../shared/config/schema';
 
 const check = (over: Partial<HealthCheckConfig>): HealthCheckConfig => ({ type: 'tcp', path: '/', expectStatus: '200-399', intervalMs: 200, timeoutMs: 300, rise: 2, fall: 2, passiveFail: 3, ...over });
 

@@ -1,23 +1,23 @@
 /**
  * Builds and starts the admin server of a node from its config: the
- * providers read the ProxyNode (snapshot), the control-plane agent (its
+ * providers read the data plane (DataPlane port: status and snapshot), the control-plane agent (its
  * view, when one is passed) and the cluster status from Redis, on a Redis
  * connection of its own so that a slow status read never delays a lease.
  *
- * Called once from node/main.ts (composition root):
- *   stoppables.push(await startAdminServer({ config, logger, metrics, node, agent }));
+ * Called once from cluster/node-process/run-node.ts (composition root):
+ *   await startAdminServer({ config, logger, metrics, node: fleet, agent })
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../shared/config/schema';
-import type { Metrics } from '../../shared/metrics';
+
 import { createRedis, redisAddress } from '../../shared/redis/connect';
 import { RedisKeys } from '../../shared/redis/keys';
 import { RedisUnavailableError } from '../../shared/errors';
-import { collectStatus } from '../../cluster/status/collect';
-import { publishVipInfo } from '../../cluster/status/publish-vip-info';
-import { cachedCountKeys } from '../../cluster/status/redis-scan';
-import { cachedDiscover } from '../../cluster/status/discover';
-import { AdminServer, type AdminProviders } from './admin-server';
+import { collectStatus } from '../status/collect';
+import { publishVipInfo } from '../status/publish-vip-info';
+import { cachedCountKeys } from '../status/redis-scan';
+import { cachedDiscover } from '../status/discover';
+import { AdminServer, type AdminProviders, type MetricsSource } from './admin-server';
 import { controlActions } from './control-actions';
 import { loadAdminTls } from './admin-tls';
 import { defaultTokenFile, removeTokenFile, writeTokenFile } from './token-file';
@@ -27,9 +27,12 @@ const SESSION_COUNT_CACHE_MS = 10_000;
 /** VIPs and pools that appear in Redis without being in this node's config show up within this time. */
 const DISCOVERY_CACHE_MS = 5_000;
 
-/** What the admin server needs of the ProxyNode. */
+/** What the admin server needs of the data plane (the DataPlane port fits). */
 export interface AdminNode {
-  snapshot(): { state: string; draining: boolean };
+  /** Lifecycle, read synchronously for /readyz. */
+  status(): { state: string; draining: boolean };
+  /** Full state for /api/state (may ask every worker). */
+  snapshot(): unknown | Promise<unknown>;
 }
 
 /** What it may use of the control-plane agent (cluster/cluster-agent.ts ClusterAgent fits). */
@@ -48,7 +51,7 @@ export interface AdminAgent {
 export interface StartAdminOptions {
   config: Config;
   logger: Logger;
-  metrics: Metrics;
+  metrics: MetricsSource;
   node: AdminNode;
   agent?: AdminAgent;
   /** Overrides node.admin.listen (tests). */
@@ -83,9 +86,9 @@ export async function startAdminServer(o: StartAdminOptions): Promise<RunningAdm
   const sessionCounts = cachedCountKeys(SESSION_COUNT_CACHE_MS);
   const discover = cachedDiscover(DISCOVERY_CACHE_MS);
   const providers: AdminProviders = {
-    state: () => ({ nodeId: config.node.id, cluster: config.cluster.name, node: o.node.snapshot(), agent: o.agent?.snapshot?.() ?? null, redis: { address, status: redis.status } }),
+    state: async () => ({ nodeId: config.node.id, cluster: config.cluster.name, node: await o.node.snapshot(), agent: o.agent?.snapshot?.() ?? null, redis: { address, status: redis.status } }),
     ready: () => {
-      const s = o.node.snapshot();
+      const s = o.node.status();
       if (s.state !== 'running' || s.draining) return { ready: false, reason: `node is ${s.draining ? 'draining' : s.state}` };
       if (o.agent && o.agent.ready === false) return { ready: false, reason: 'control plane not ready (see /api/state agent.readyProblem)' };
       return { ready: true };

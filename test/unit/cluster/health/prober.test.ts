@@ -6,11 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { HealthProber, jittered, type ProbeReport } from '../../../node/health/prober';
-import { systemClock } from '../../../shared/clock';
-import { silentLogger } from '../../../shared/logger';
-import { waitFor } from '../../harness/ports';
-import type { PoolConfig } from '../../../shared/config/schema';
+import { HealthProber, jittered, type ProbeReport } from '../../../../cluster/health/prober';
+import { systemClock } from '../../../../shared/clock';
+import { silentLogger } from '../../../../shared/logger';
+import { waitFor } from '../../../harness/ports';
+import type { PoolConfig } from '../../../../shared/config/schema';
 
 function pool(url: string, over: Partial<PoolConfig['healthCheck']> = {}): Record<string, PoolConfig> {
   return { app: { balance: 'round-robin', proxyProtocol: false, onBackendDown: 'keep', slowStartMs: 0, backends: [{ id: 'a', url, weight: 1 }], healthCheck: { type: 'http', path: '/health', expectStatus: '200-399', intervalMs: 60, timeoutMs: 50, rise: 3, fall: 2, passiveFail: 2, ...over } } };

@@ -17,14 +17,13 @@
  *   POST /api/session    sets the live page's session cookie (HttpOnly, SameSite=Strict)
  *
  * The server knows nothing of the node's internals: the composition root
- * (node/main.ts) passes small provider functions.
+ * (cluster/node-process/run-node.ts) passes small provider functions.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { BadRequestError, NotFoundError, UnauthorizedError, WshaError } from '../../shared/errors';
-import type { Metrics } from '../../shared/metrics';
 import { TokenCheck, generateToken, sessionCookie } from './auth';
 import type { AdminTlsPem } from './admin-tls';
 import { EventStream } from './event-stream';
@@ -46,13 +45,20 @@ export interface AdminProviders {
   failover?(req: { vip?: string; to?: string }): Promise<unknown>;
 }
 
+/** Where /metrics comes from: the node's Metrics, or the sum over the processes of a node (cluster/node-process/node-metrics.ts). */
+export interface MetricsSource {
+  /** Prometheus text exposition. */
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
 /** Options of AdminServer. */
 export interface AdminServerOptions {
   /** HOST:PORT; port 0 picks a free one. */
   listen: string;
   /** Bearer token; a random one is generated (and exposed as `token`) when absent. */
   token?: string;
-  metrics: Metrics;
+  metrics: MetricsSource;
   providers: AdminProviders;
   log?: Logger;
   /** How often the live page's event stream is refreshed. @default 500 */

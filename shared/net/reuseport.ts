@@ -1,6 +1,8 @@
 /**
  * SO_REUSEPORT listening sockets, so that two nodes can listen on one VIP
- * address during the make-before-break overlap of a planned handover.
+ * address during the make-before-break overlap of a planned handover, and
+ * the worker processes of one node (`node.workers` > 1) can all accept on
+ * every listener, the kernel spreading new connections between them.
  * Node 20's net module cannot set SO_REUSEPORT (`reusePort` arrived in
  * Node 22.12), so the native part of node-unix-socket creates the bound
  * socket and the listener adopts its fd. Only that prebuilt native package is
@@ -26,6 +28,11 @@ function load(): ReuseportBinding {
     } catch { /* try the next libc flavour */ }
   }
   throw new Error(`SO_REUSEPORT listeners (VIP listeners of the bind driver) need one of ${NATIVE_PACKAGES.join(', ')} (Linux x86-64); none could be loaded on ${process.platform}-${process.arch}`);
+}
+
+/** Why SO_REUSEPORT listeners cannot be made here, or null when they can (checked before workers are started). */
+export function reuseportProblem(): string | null {
+  try { load(); return null; } catch (err) { return (err as Error).message; }
 }
 
 /** A TCP socket with SO_REUSEADDR and SO_REUSEPORT bound to host:port; pass it to `server.listen({ fd })`. */
