@@ -376,6 +376,12 @@ export class WorkerFleet implements DataPlane {
     const running = this.#running();
     if (!running.length) return;
     const pools = this.#o.sources.pools();
-    for (const s of running) s.rpc.notify('counts', { remote: remoteCountsFor(s, running, pools, this.#o.sources.clusterRemote) });
+    for (const s of running) {
+      const remote = remoteCountsFor(s, running, pools, this.#o.sources.clusterRemote);
+      const text = JSON.stringify(remote);
+      if (text === s.countsSent) continue;
+      s.countsSent = text;
+      s.rpc.notify('counts', { remote });
+    }
   }
 }

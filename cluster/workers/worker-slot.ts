@@ -57,6 +57,8 @@ export class WorkerSlot {
   readonly #child: ChildProcess;
   /** The latest load report. */
   load: WorkerLoad = { connections: 0, tunnels: 0, counts: [], vipTunnels: {} };
+  /** The remote counts last pushed to this process (JSON), so that an unchanged table is not sent again. */
+  countsSent = '';
   /** VIPs this process listens on. */
   readonly openVips = new Set<string>();
   readonly exited: Promise<WorkerExit>;
