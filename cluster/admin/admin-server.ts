@@ -6,7 +6,7 @@
  * from the Authorization header (auth.ts), so a cookie or a link can
  * never trigger one.
  *
- *   GET  /               live page (HTML, JS, CSS from node/admin/page/)
+ *   GET  /               live page (HTML, JS, CSS from cluster/admin/page/)
  *   GET  /metrics        Prometheus text of this node's Metrics
  *   GET  /api/state      this node's view (provider `state`)
  *   GET  /api/status     the cluster status document (provider `clusterStatus`)

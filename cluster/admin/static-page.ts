@@ -1,5 +1,5 @@
 /**
- * Files of the live page (node/admin/page/, copied into dist at build).
+ * Files of the live page (cluster/admin/page/, copied into dist at build).
  * Only the files named here are served, read once and kept in memory: no
  * path from a request ever reaches the file system.
  */
@@ -17,7 +17,7 @@ const FILES: Readonly<Record<string, { file: string; type: string }>> = {
 /** The page folder next to this module, in dist or in the source tree. */
 export function pageDir(): string {
   const here = join(__dirname, 'page');
-  return existsSync(join(here, 'index.html')) ? here : join(__dirname, '..', '..', '..', 'node', 'admin', 'page');
+  return existsSync(join(here, 'index.html')) ? here : join(__dirname, '..', '..', '..', 'cluster', 'admin', 'page');
 }
 
 /** One page file held in memory. */

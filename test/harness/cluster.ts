@@ -107,7 +107,6 @@ function nodeConfig(o: ClusterOptions, name: string, redisCfg: Record<string, un
   };
 }
 
-/** Entry of a node process: node/main.ts runNode behind a two-line fixture. */
 /** Spawns one node process (`wsha node start --config FILE`, JSON log lines captured); stopped by its own PID. */
 export function spawnClusterNode(config: object): NodeProcess {
   return spawnNodeProcess(config);
