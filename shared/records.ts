@@ -44,6 +44,20 @@ export interface HeartbeatRecord {
   vips: Array<{ name: string; epoch: number }>;
   /** Backends this node sees down, as `pool/backend`. */
   backendsDown: string[];
+  /** The node's data-plane worker processes (absent in records of older versions). */
+  workers?: WorkerSummary[];
+}
+
+/** One data-plane worker process of a node, as its heartbeat shows it. */
+export interface WorkerSummary {
+  /** 0-based slot; a restarted worker keeps its slot. */
+  index: number;
+  pid: number | null;
+  state: 'starting' | 'running' | 'stopping' | 'exited';
+  /** Open client connections of this worker. */
+  connections: number;
+  /** Times this slot's process was restarted after it died. */
+  restarts: number;
 }
 
 /** Value of the hash `vip:{name}`: the last ownership change. */

@@ -126,6 +126,8 @@ export const DEFAULTS = Object.freeze({
   }),
   node: Object.freeze({
     priority: 100,
+    /** Data-plane worker processes (`workers: 1` is one worker, as a node always had one event loop for its traffic). */
+    workers: 1 as number | 'auto',
   }),
   logging: Object.freeze({
     level: 'info' as const,

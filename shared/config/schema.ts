@@ -161,6 +161,9 @@ export const ClusterSchema = z.strictObject({
   peer: PeerTimingsSchema.prefault({}),
 });
 
+/** Most worker processes one node may run (`node.workers`). */
+export const MAX_WORKERS = 256;
+
 /** node: this proxy process. */
 export const NodeSchema = z.strictObject({
   /** Unique node id within the cluster. */
@@ -201,6 +204,14 @@ export const NodeSchema = z.strictObject({
     /** How long to wait for the refused connect that confirms a dead peer. @default 200 */
     confirmTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.confirmTimeoutMs),
   }).prefault({}),
+  /**
+   * Data-plane worker processes of this node: a count, or `auto` for one per
+   * core this process may use (os.availableParallelism()). With more than
+   * one, every listener binds with SO_REUSEPORT and the kernel spreads new
+   * connections; `limits.maxConnections` is divided between the workers and
+   * the per-client limits apply per worker. @default 1
+   */
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(MAX_WORKERS)], { error: `expected "auto" or an integer from 1 to ${MAX_WORKERS}` }).default(DEFAULTS.node.workers),
   /** SIGTERM drain. */
   drain: z.strictObject({
     /** WebSocket clients get close 1001 after this grace period. @default 5000 */

@@ -40,6 +40,10 @@ export interface ClusterOptions {
   placement?: 'priority' | 'spread';
   /** Reach Redis through Sentinel (one master, one replica, three sentinels) instead of one server. */
   sentinel?: boolean;
+  /** node.workers of every node. @default 1 (the schema's default) */
+  workers?: number;
+  /** node.admin.token of every node (tests that read /api/state or /metrics). */
+  adminToken?: string;
 }
 
 /** One node of the test cluster. */
@@ -92,9 +96,10 @@ function nodeConfig(o: ClusterOptions, name: string, redisCfg: Record<string, un
     },
     node: {
       id: n.id, priority: n.priority,
-      admin: { listen: `127.0.0.1:${n.adminPort}` },
+      admin: { listen: `127.0.0.1:${n.adminPort}`, ...(o.adminToken ? { token: o.adminToken } : {}) },
       peer: { listen: `127.0.0.1:${n.peerPort}`, confirmTimeoutMs: 200 },
       drain: { graceMs: 200, deadlineMs: 3000 },
+      ...(o.workers ? { workers: o.workers } : {}),
     },
     vips: [{ name: 'main', driver: 'bind', address: o.vipAddress, preempt: o.preempt ?? false }, ...(o.extraVips ?? []).map((v) => ({ name: v.name, driver: 'bind', address: v.address, preempt: o.preempt ?? false }))],
     listeners: [{ name: 'vip-main', on: 'vip:main', port: vipPort }, ...(o.extraVips ?? []).map((v) => ({ name: `vip-${v.name}`, on: `vip:${v.name}`, port: vipPort }))],
@@ -105,7 +110,6 @@ function nodeConfig(o: ClusterOptions, name: string, redisCfg: Record<string, un
   };
 }
 
-/** Entry of a node process: node/main.ts runNode behind a two-line fixture. */
 /** Spawns one node process (`wsha node start --config FILE`, JSON log lines captured); stopped by its own PID. */
 export function spawnClusterNode(config: object): NodeProcess {
   return spawnNodeProcess(config);
