@@ -17,7 +17,7 @@ import { systemClock, type Clock } from '../shared/clock';
 import { connectionName, createRedis } from '../shared/redis/connect';
 import { RedisKeys } from '../shared/redis/keys';
 import { HandoverError, NotFoundError } from '../shared/errors';
-import type { HeartbeatRecord, ClusterEvent } from '../shared/records';
+import type { HeartbeatRecord, ClusterEvent, EdgeSummary } from '../shared/records';
 import type { VipHost } from '../shared/ports/vip-host';
 import { Heartbeat } from './membership/heartbeat';
 import { toCandidate, type Member } from './membership/members';
@@ -55,6 +55,8 @@ export interface ClusterAgentOptions {
   backendsDown?: () => string[];
   /** Open client connections (shown in heartbeats). */
   connections?: () => number;
+  /** Edge refusals and alerts of the data plane (shown in heartbeats and `wsha status`). */
+  edge?: () => EdgeSummary;
   /** HOST:PORT the admin API really listens on (node.admin.listen may say port 0). */
   adminAddress?: () => string;
   version?: string;
@@ -326,6 +328,7 @@ export class ClusterAgent {
       peer: this.#advertised, incarnation: this.incarnation, peers: this.#recordPeers, priority: config.node.priority, role: vips.length ? 'owner' : 'standby', state,
       ready: this.ready, drained: this.#drained, version: this.#o.version ?? '0', startedAt: this.#startedAt,
       connections: this.#o.connections?.() ?? 0, vips, backendsDown: this.#o.backendsDown?.() ?? [],
+      ...(this.#o.edge ? { edge: this.#o.edge() } : {}),
     };
   }
 

@@ -26,6 +26,7 @@ import { HealthSync, type VerdictChange } from './health/health-sync';
 import { SessionStore } from './affinity/session-store';
 import { ConnectionCountsSync, type LocalCount } from './counts/connection-counts';
 import { ConfigSync } from './config-sync/config-sync';
+import { RedisRateLimit } from './ratelimit/redis-rate-limit';
 
 /** What SharedState needs from the data plane (ProxyNode satisfies it through `proxyNodeHooks`). */
 export interface DataPlaneHooks {
@@ -90,7 +91,7 @@ export class SharedState {
       (pool) => this.pools.pools[pool]?.healthCheck.passiveFail ?? Infinity,
       (pool, id, reason) => { this.health.markLocalDown(pool, id, reason); this.prober.forceDown(pool, id, reason); },
     );
-    this.view = { health: this.health, passive: this.passive, affinity: this.sessions, counts: this.counts };
+    this.view = { health: this.health, passive: this.passive, affinity: this.sessions, counts: this.counts, rateLimit: new RedisRateLimit(this.#redis, this.keys) };
     this.pools.onPools((pools) => this.#poolsChanged(pools));
     this.health.onChange((c) => this.#verdictChanged(c));
     this.#poolsChanged(this.pools.pools);

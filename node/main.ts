@@ -92,7 +92,7 @@ export async function runNode(configPath: string): Promise<void> {
     process.exit(err instanceof ConfigError ? EXIT_CONFIG : EXIT_START);
   };
   const agent = new ClusterAgent({
-    config, logger, metrics, adminAddress: () => adminAddress, connections: () => node.rt.registry.size, version: require('../../package.json').version,
+    config, logger, metrics, adminAddress: () => adminAddress, connections: () => node.rt.registry.size, edge: () => node.edgeReport(), version: require('../../package.json').version,
     sharedState: shared, backendsDown: () => shared.downBackends(), onFatal: fatal,
   });
 

@@ -6,6 +6,7 @@
 import type { LimitsConfig } from '../shared/config/schema';
 import type { ProxyNode } from './proxy-node';
 import type { NodeState } from './node-state';
+import { edgeReport, type EdgeReport } from './access/edge-report';
 
 /** What `snapshot()` returns (a type alias, so that it fits `Record<string, unknown>`). */
 export type NodeSnapshot = {
@@ -21,6 +22,8 @@ export type NodeSnapshot = {
   limits: LimitsConfig;
   bytes: { in: number; out: number };
   refusals: Record<string, number>;
+  /** Edge refusals, policy closes, alerts, JWKS sources and admission queues (issue 12). */
+  edge: EdgeReport;
 };
 
 /** Builds the snapshot of `node`. */
@@ -46,5 +49,6 @@ export function buildSnapshot(node: ProxyNode): NodeSnapshot {
     limits: rt.limits,
     bytes: { in: rt.registry.stats.bytesIn, out: rt.registry.stats.bytesOut },
     refusals: Object.fromEntries(rt.refusals),
+    edge: edgeReport(rt),
   };
 }

@@ -42,6 +42,15 @@ export interface HeartbeatRecord {
   vips: Array<{ name: string; epoch: number }>;
   /** Backends this node sees down, as `pool/backend`. */
   backendsDown: string[];
+  /** Edge refusals of this node (issue 12); absent from nodes that predate it. */
+  edge?: EdgeSummary;
+}
+
+/** What a heartbeat says about the edge: refusals since start and what was refused in the last minute. */
+export interface EdgeSummary {
+  /** `[route, reason, count]` since start (route `-` for the per-client connection cap). */
+  denied: Array<[string, string, number]>;
+  alerts: Array<{ route: string; reason: string; count: number; lastAddress: string; message: string; lastAt: number }>;
 }
 
 /** Value of the hash `vip:{name}`: the last ownership change. */

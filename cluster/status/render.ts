@@ -20,6 +20,13 @@ export function renderNodes(nodes: readonly NodeStatus[]): string {
   );
 }
 
+/** Edge refusals since start, per node, route and reason (issue 12). */
+export function renderDenied(nodes: readonly NodeStatus[]): string {
+  const rows: Array<Array<string | number>> = [];
+  for (const n of nodes) for (const [route, reason, count] of n.denied ?? []) rows.push([n.id, route, reason, count]);
+  return rows.length ? table(['node', 'route', 'reason', 'refused'], rows) : `  ${paint('(none)', 'dim')}\n`;
+}
+
 /** VIPs table. */
 export function renderVips(vips: readonly VipStatus[]): string {
   return table(
@@ -52,5 +59,6 @@ export function renderStatus(doc: StatusDocument): string {
     + heading('Nodes') + renderNodes(doc.nodes) + '\n'
     + heading('VIPs') + renderVips(doc.vips) + '\n'
     + heading('Pools') + renderPools(doc.pools) + '\n'
+    + heading('Refused at the edge') + renderDenied(doc.nodes) + '\n'
     + heading('Warnings') + warnings;
 }
