@@ -74,8 +74,8 @@ export class AdmissionQueue {
     const wait = this.#bucket.take(this.#p, now);
     if (wait === 0) { this.#release(now, true); return; }
     const untilDeadline = Math.max(0, this.#queue[0].deadlineMs - now);
+    // Kept referenced: waiters are real work, and every wait ends by queueTimeoutMs.
     this.#timer = setTimeout(admissionOnTimer, Math.max(1, Math.min(wait, untilDeadline)), this);
-    this.#timer.unref();
   }
 
   /** Releases waiters: the first gets the token already taken (`haveToken`), the rest as tokens allow; expired ones are refused. */
