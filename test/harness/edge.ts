@@ -93,9 +93,9 @@ function closeServer(server: Server, before: () => void): Promise<void> {
 export type UpgradeOutcome = { ok: true; ws: WebSocket; protocol: string } | { ok: false; status: number; headers: IncomingMessage['headers']; body: string };
 
 /** Tries a WebSocket upgrade; never rejects on a refusal. */
-export function tryUpgrade(url: string, opts: { headers?: Record<string, string>; protocols?: string[]; origin?: string } = {}): Promise<UpgradeOutcome> {
+export function tryUpgrade(url: string, opts: { headers?: Record<string, string>; protocols?: string[]; origin?: string; timeoutMs?: number } = {}): Promise<UpgradeOutcome> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, opts.protocols ?? [], { handshakeTimeout: 5000, headers: opts.headers, ...(opts.origin ? { origin: opts.origin } : {}) });
+    const ws = new WebSocket(url, opts.protocols ?? [], { handshakeTimeout: opts.timeoutMs ?? 5000, headers: opts.headers, ...(opts.origin ? { origin: opts.origin } : {}) });
     ws.once('open', () => resolve({ ok: true, ws, protocol: ws.protocol }));
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
