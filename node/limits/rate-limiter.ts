@@ -107,12 +107,4 @@ export class RouteRateLimiter {
       clearTimeout(timer);
     }
   }
-
-  /** Forgets client buckets that are full again (called now and then; a full bucket is the same as none). */
-  sweep(nowMs: number): void {
-    for (const s of Object.values(this.#scopes)) {
-      if (!s.client) continue;
-      for (const [a, b] of s.clients) if (b.isFull(s.client, nowMs)) s.clients.delete(a);
-    }
-  }
 }
