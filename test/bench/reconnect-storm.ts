@@ -70,7 +70,8 @@ class Client {
     if (this.stopped) return;
     const ws = new WebSocket(`${this.url}?sid=${this.sid}`, { perMessageDeflate: false, handshakeTimeout: 15_000 });
     this.ws = ws;
-    ws.once('open', () => ws.send('whoami'));
+    let opened = false;
+    ws.once('open', () => { opened = true; ws.send('whoami'); });
     ws.once('message', (d) => { this.backend = d.toString(); if (!this.firstBackend) this.firstBackend = this.backend; onReady(this); });
     ws.once('unexpected-response', (_q, res) => {
       this.refused++;
@@ -83,7 +84,8 @@ class Client {
       if (this.stopped) return;
       if (ws.readyState === WebSocket.CLOSED && this.ws === ws) {
         this.closedAt = Date.now();
-        setTimeout(() => this.connect(onReady), this.backend ? 0 : 50).unref();
+        // At once after losing an open connection (the storm); 50 ms after a refused or failed attempt.
+        setTimeout(() => this.connect(onReady), opened ? 0 : 50).unref();
       }
     });
   }
