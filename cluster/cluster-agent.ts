@@ -17,7 +17,7 @@ import { systemClock, type Clock } from '../shared/clock';
 import { connectionName, createRedis } from '../shared/redis/connect';
 import { RedisKeys } from '../shared/redis/keys';
 import { HandoverError, NotFoundError } from '../shared/errors';
-import type { HeartbeatRecord, ClusterEvent, WorkerSummary } from '../shared/records';
+import type { HeartbeatRecord, ClusterEvent, EdgeSummary, WorkerSummary } from '../shared/records';
 import type { VipHost } from '../shared/ports/vip-host';
 import { Heartbeat } from './membership/heartbeat';
 import { toNodeFacts, type Member } from './membership/members';
@@ -58,6 +58,8 @@ export interface ClusterAgentOptions {
   connections?: () => number;
   /** The data-plane worker processes (shown in heartbeats and `wsha status`). */
   workers?: () => WorkerSummary[];
+  /** Edge refusals and alerts of the data plane (shown in heartbeats and `wsha status`). */
+  edge?: () => EdgeSummary;
   /** HOST:PORT the admin API really listens on (node.admin.listen may say port 0). */
   adminAddress?: () => string;
   version?: string;
@@ -345,6 +347,7 @@ export class ClusterAgent {
       ready: this.ready, drained: this.#drained, version: this.#o.version ?? '0', startedAt: this.#startedAt,
       connections: this.#o.connections?.() ?? 0, vips, backendsDown: this.#o.backendsDown?.() ?? [],
       ...(this.#o.workers ? { workers: this.#o.workers() } : {}),
+      ...(this.#o.edge ? { edge: this.#o.edge() } : {}),
     };
   }
 

@@ -28,6 +28,7 @@ import { SessionStore } from './affinity/session-store';
 import { ConnectionCountsSync } from './counts/connection-counts';
 import type { DataPlane } from '../shared/ports/data-plane';
 import { ConfigSync } from './config-sync/config-sync';
+import { RedisRateLimit } from './ratelimit/redis-rate-limit';
 
 /** What SharedState needs from the data plane (the DataPlane port; the worker fleet implements it). */
 export type DataPlaneHooks = Pick<DataPlane, 'updatePools' | 'closeBackendTunnels' | 'localCounts'>;
@@ -87,7 +88,7 @@ export class SharedState {
       (pool) => this.pools.pools[pool]?.healthCheck.passiveFail ?? Infinity,
       (pool, id, reason) => { this.health.markLocalDown(pool, id, reason); this.prober.forceDown(pool, id, reason); },
     );
-    this.view = { health: this.health, passive: this.passive, affinity: this.sessions, counts: this.counts };
+    this.view = { health: this.health, passive: this.passive, affinity: this.sessions, counts: this.counts, rateLimit: new RedisRateLimit(this.#redis, this.keys) };
     this.pools.onPools((pools) => this.#poolsChanged(pools));
     this.health.onChange((c) => this.#verdictChanged(c));
     this.#poolsChanged(this.pools.pools);

@@ -29,6 +29,9 @@ import { resolveBackendTls, type BackendTls } from '../shared/tls/backend-tls';
 import { countRefusal, type NodeRuntime } from './runtime';
 import { registerNodeMetrics } from './node-metrics';
 import { buildSnapshot, type NodeSnapshot } from './snapshot';
+import { EdgePolicies } from './access/edge-policies';
+import { DeniedLog } from './access/denied-log';
+import { edgeReport, type EdgeReport } from './access/edge-report';
 
 /** Tick of the coarse timer wheel (idle, close and connect timeouts). */
 export const WHEEL_TICK_MS = 50;
@@ -45,6 +48,8 @@ export interface ProxyNodeOptions {
   reusePort?: boolean;
   /** Self-signed certificates by listener name, made by the control process so that every worker serves the same one; generated here when absent. */
   selfSigned?: Readonly<Record<string, PemPair>>;
+  /** This process's share of per-node rate limits and admission rates (1/N for one of N worker processes). @default 1 */
+  share?: number;
 }
 
 /** The data plane of one node. */
@@ -70,6 +75,7 @@ export class ProxyNode implements VipHost {
   #selfSigned: Readonly<Record<string, PemPair>>;
   /** Listener name -> port to bind instead of the config's (port 0 resolved by a sibling worker). */
   readonly #ports = new Map<string, number>();
+  readonly #share: number;
 
   constructor(opts: ProxyNodeOptions) {
     this.#config = opts.config;
@@ -91,7 +97,11 @@ export class ProxyNode implements VipHost {
       draining: false,
       refusals: new Map(),
       httpRequests: new Map(),
+      // Key files are read in start() (a bad one refuses the start); until then no route has an edge policy.
+      edge: new EdgePolicies({ routes: [], pools: {}, cluster: opts.config.cluster }, { log: this.log }),
+      denied: new DeniedLog(this.log.child({ component: 'edge' })),
     };
+    this.#share = opts.share ?? 1;
     const rt = this.rt;
     const h = opts.config.cluster.handover;
     this.fences = new VipFences(h.maxOverlapMs + opts.config.cluster.lease.stallBudgetMs);
@@ -114,6 +124,8 @@ export class ProxyNode implements VipHost {
   /** Loads TLS material and opens every plain-address listener. Throws (ConfigError, EADDRINUSE) without serving anything. */
   async start(): Promise<void> {
     this.#tls = this.#loadAllTls(this.#config);
+    this.rt.edge = this.#buildEdge(this.#config, null);
+    this.rt.edge.start();
     // A pool CA file that cannot be read is a config error at start (the pools fell back to the system CAs meanwhile).
     this.#applyPools(this.#config.pools, null, resolveAllBackendTls(this.#config.pools));
     const opened: Listener[] = [];
@@ -230,10 +242,14 @@ export class ProxyNode implements VipHost {
     try { tls = this.#loadAllTls(next); } catch (err) { this.#selfSigned = keptSelfSigned; throw err; }
     const backendTls = resolveAllBackendTls(next.pools);
     const router = new Router(next.routes);
+    const edge = this.#buildEdge(next, this.rt.edge);
     const changedListeners = listenerChanges(this.#config, next);
     if (changedListeners.length) this.log.warn({ listeners: changedListeners }, 'listener address, port, TLS mode or PROXY protocol changed: takes effect after a restart');
     this.#applyPools(next.pools, null, backendTls);
     this.rt.router = router;
+    this.rt.edge.retire(edge);
+    this.rt.edge = edge;
+    edge.start();
     this.rt.limits = next.limits;
     this.rt.affinityLookupTimeoutMs = next.cluster.affinity.lookupTimeoutMs;
     this.limiter.setLimits(next.limits);
@@ -251,6 +267,11 @@ export class ProxyNode implements VipHost {
   updatePools(pools: Readonly<Record<string, PoolConfig>>, opts: { graceMs?: number } = {}): void {
     this.#applyPools(pools, opts.graceMs ?? REMOVED_BACKEND_GRACE_MS);
     this.#config = Object.freeze({ ...this.#config, pools: Object.freeze({ ...pools }) }) as Config;
+  }
+
+  /** The edge policies of `config` (reads key files: throws ConfigError naming the route). */
+  #buildEdge(config: Config, prev: EdgePolicies | null): EdgePolicies {
+    return new EdgePolicies(config, { log: this.log.child({ component: 'edge' }), share: this.#share, shared: this.rt.view.rateLimit ?? null }, prev);
   }
 
   #applyPools(pools: Readonly<Record<string, PoolConfig>>, closeRemovedAfterMs: number | null, backendTls?: ReadonlyMap<string, BackendTls>): void {
@@ -345,6 +366,7 @@ export class ProxyNode implements VipHost {
     if (this.state.state === 'closed') return;
     this.rt.draining = true;
     this.rt.registry.destroyAll();
+    this.rt.edge.retire(null);
     for (const l of this.#everyListener()) l.destroy();
     this.#retired.clear();
     for (const p of this.rt.pools.values()) for (const b of p.backends) dropAgent(b);
@@ -359,6 +381,9 @@ export class ProxyNode implements VipHost {
 
   /** Open client connections (for heartbeats): admitted sockets, tunnels included. */
   connectionCount(): number { return this.limiter.total; }
+
+  /** Edge refusals and alerts (heartbeats, `wsha status`, admin state). */
+  edgeReport(): EdgeReport { return edgeReport(this.rt); }
 
   /** JSON-able state for the admin API. */
   snapshot(): NodeSnapshot { return buildSnapshot(this); }

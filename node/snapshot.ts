@@ -7,6 +7,7 @@ import type { NodeSnapshot } from '../shared/ports/data-plane';
 import type { ProxyNode } from './proxy-node';
 
 export type { NodeSnapshot };
+import { edgeReport } from './access/edge-report';
 
 /** Builds the snapshot of `node`. */
 export function buildSnapshot(node: ProxyNode): NodeSnapshot {
@@ -31,5 +32,6 @@ export function buildSnapshot(node: ProxyNode): NodeSnapshot {
     limits: rt.limits,
     bytes: { in: rt.registry.stats.bytesIn, out: rt.registry.stats.bytesOut },
     refusals: Object.fromEntries(rt.refusals),
+    edge: edgeReport(rt),
   };
 }

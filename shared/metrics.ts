@@ -45,6 +45,10 @@ export class Metrics {
   readonly vipAuthority = new Gauge({ name: 'wsha_vip_authority', help: 'What the owner holds the VIP on (1 for the current source: redis, peers, both)', labelNames: ['vip', 'source'] as const, registers: [this.registry] });
   /** 1 while the node is draining (maintenance or SIGTERM). */
   readonly draining = new Gauge({ name: 'wsha_draining', help: 'Whether this node is draining (1) or not (0)', registers: [this.registry] });
+  /** Requests and handshakes refused at the edge (issue 12: address, origin, token, auth service, rate limits, admission, per-client cap). */
+  readonly accessDeniedTotal = new Counter({ name: 'wsha_access_denied_total', help: 'Requests and WebSocket handshakes refused by route access, auth, rate limits or admission, by route and reason', labelNames: ['route', 'reason'] as const, registers: [this.registry] });
+  /** Open tunnels closed by policy (token expired, message rate, message size). */
+  readonly policyClosesTotal = new Counter({ name: 'wsha_tunnel_policy_closes_total', help: 'WebSocket tunnels closed by policy (token-expired, message-rate, message-size), by route and reason', labelNames: ['route', 'reason'] as const, registers: [this.registry] });
   readonly sessionsTotal = new Counter({ name: 'wsha_session_moves_total', help: 'Sticky sessions moved to another backend because theirs was down', labelNames: ['pool'] as const, registers: [this.registry] });
 
   constructor(opts: { nodeId?: string; defaultMetrics?: boolean } = {}) {

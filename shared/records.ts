@@ -46,6 +46,8 @@ export interface HeartbeatRecord {
   backendsDown: string[];
   /** The node's data-plane worker processes (absent in records of older versions). */
   workers?: WorkerSummary[];
+  /** Edge refusals of this node (issue 12); absent from nodes that predate it. */
+  edge?: EdgeSummary;
 }
 
 /** One data-plane worker process of a node, as its heartbeat shows it. */
@@ -58,6 +60,13 @@ export interface WorkerSummary {
   connections: number;
   /** Times this slot's process was restarted after it died. */
   restarts: number;
+}
+
+/** What a heartbeat says about the edge: refusals since start and what was refused in the last minute. */
+export interface EdgeSummary {
+  /** `[route, reason, count]` since start (route `-` for the per-client connection cap). */
+  denied: Array<[string, string, number]>;
+  alerts: Array<{ route: string; reason: string; count: number; lastAddress: string; message: string; lastAt: number }>;
 }
 
 /** Value of the hash `vip:{name}`: the last ownership change. */

@@ -96,7 +96,7 @@ export async function runNode(configPath: string): Promise<void> {
     void fleet.stop().finally(() => process.exit(err instanceof ConfigError ? EXIT_CONFIG : EXIT_START));
   };
   const agent = new ClusterAgent({
-    config, logger, metrics, adminAddress: () => adminAddress, connections: () => fleet.connectionCount(), workers: () => fleet.workers(),
+    config, logger, metrics, adminAddress: () => adminAddress, connections: () => fleet.connectionCount(), workers: () => fleet.workers(), edge: () => fleet.edge(),
     version: require('../../../package.json').version, sharedState: shared, backendsDown: () => shared.downBackends(), onFatal: fatal,
   });
 

@@ -32,6 +32,13 @@ export function renderWorkers(nodes: readonly NodeStatus[]): string {
   return table(['node', 'worker', 'pid', 'state', 'conns', 'restarts'], rows);
 }
 
+/** Edge refusals since start, per node, route and reason (issue 12). */
+export function renderDenied(nodes: readonly NodeStatus[]): string {
+  const rows: Array<Array<string | number>> = [];
+  for (const n of nodes) for (const [route, reason, count] of n.denied ?? []) rows.push([n.id, route, reason, count]);
+  return rows.length ? table(['node', 'route', 'reason', 'refused'], rows) : `  ${paint('(none)', 'dim')}\n`;
+}
+
 /** VIPs table. */
 export function renderVips(vips: readonly VipStatus[]): string {
   return table(
@@ -65,5 +72,6 @@ export function renderStatus(doc: StatusDocument): string {
     + (doc.nodes.some((n) => n.workers.length) ? heading('Workers') + renderWorkers(doc.nodes) + '\n' : '')
     + heading('VIPs') + renderVips(doc.vips) + '\n'
     + heading('Pools') + renderPools(doc.pools) + '\n'
+    + heading('Refused at the edge') + renderDenied(doc.nodes) + '\n'
     + heading('Warnings') + warnings;
 }

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../../shared/config/schema';
 import type { BackendSnapshot, NodeSnapshot, PoolSnapshot, WorkerSnapshot } from '../../shared/ports/data-plane';
+import { mergeEdgeReports } from '../../shared/ports/merge-edge-reports';
 
 function sumRecords(into: Record<string, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
@@ -16,7 +17,7 @@ export function mergeSnapshots(config: Config, parts: readonly NodeSnapshot[], w
     nodeId: config.node.id,
     state: parts.length === 0 ? 'closed' : parts.some((p) => p.state === 'running') ? 'running' : parts[0]!.state,
     draining: draining || parts.some((p) => p.draining),
-    connections: 0, tunnels: 0, listeners: [], pools: [], tunnelsByPool: {}, limits: config.limits, bytes: { in: 0, out: 0 }, refusals: {}, workers,
+    connections: 0, tunnels: 0, listeners: [], pools: [], tunnelsByPool: {}, limits: config.limits, bytes: { in: 0, out: 0 }, refusals: {}, edge: mergeEdgeReports(parts.map((p) => p.edge)), workers,
   };
   const listeners = new Map<string, NodeSnapshot['listeners'][number]>();
   const pools = new Map<string, { pool: PoolSnapshot; backends: Map<string, BackendSnapshot> }>();

@@ -14,6 +14,9 @@
  * - State the control process owns (fences, verdicts, counts, pools) is
  *   pushed to every worker and kept here for restarts.
  */
+import type { SharedRateLimit } from '../../shared/ports/shared-rate-limit';
+import { emptyEdgeReport, mergeEdgeReports } from '../../shared/ports/merge-edge-reports';
+import type { EdgeSummary } from '../../shared/records';
 import type { Config, PoolConfig } from '../../shared/config/schema';
 import type { Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
@@ -49,6 +52,8 @@ export interface FleetSources {
   affinity: AffinityStore;
   /** Passive failures seen by workers. */
   passive: PassiveHealthSink;
+  /** Cluster-wide rate buckets (absent: routes with rateLimit.cluster count per node). */
+  rateLimit?: SharedRateLimit;
   /** Self-signed certificates for the listeners of a config, made once per node. */
   selfSigned(config: Config): Record<string, PemPair>;
 }
@@ -271,6 +276,12 @@ export class WorkerFleet implements DataPlane {
     return mergeSnapshots(this.#config, parts, this.workers(), this.#draining);
   }
 
+  /** Edge refusals and alerts summed over the running workers' last load reports (for heartbeats). */
+  edge(): EdgeSummary {
+    const merged = mergeEdgeReports(this.#running().map((s) => ({ ...emptyEdgeReport(), denied: s.load.edge.denied, alerts: s.load.edge.alerts })));
+    return { denied: merged.denied, alerts: merged.alerts };
+  }
+
   /** The processes, for `wsha status`. */
   workers(): WorkerSnapshot[] {
     return this.#slots.map((s, index) => ({
@@ -330,6 +341,8 @@ export class WorkerFleet implements DataPlane {
   #wire(rpc: ControlEnd, slot: WorkerSlot): void {
     const { affinity, passive } = this.#o.sources;
     rpc.serve('affinityLookup', ({ pool, key }) => affinity.lookup(pool, key));
+    // No cluster bucket: a rejection makes the worker decide on its local share, as when Redis is down.
+    rpc.serve('rateTake', ({ key, ratePerSec, burst }) => this.#o.sources.rateLimit ? this.#o.sources.rateLimit.take(key, ratePerSec, burst) : Promise.reject(new Error('no cluster rate limit')));
     rpc.on('affinityRecord', ({ pool, key, backendId, movedFrom }) => affinity.record(pool, key, backendId, movedFrom));
     rpc.on('affinityRelease', ({ pool, key }) => affinity.release?.(pool, key));
     rpc.on('passive', ({ pool, backendId, ok, reason }) => { if (ok) passive.connectSucceeded(pool, backendId); else passive.connectFailed(pool, backendId, reason ?? 'connect failed'); });

@@ -56,7 +56,7 @@ export class WorkerSlot {
   readonly rpc: ControlEnd;
   readonly #child: ChildProcess;
   /** The latest load report. */
-  load: WorkerLoad = { connections: 0, tunnels: 0, counts: [], vipTunnels: {} };
+  load: WorkerLoad = { connections: 0, tunnels: 0, counts: [], vipTunnels: {}, edge: { denied: [], alerts: [] } };
   /** The remote counts last pushed to this process (JSON), so that an unchanged table is not sent again. */
   countsSent = '';
   /** VIPs this process listens on. */

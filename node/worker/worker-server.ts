@@ -31,6 +31,8 @@ export type WorkerEnd = RpcEndpoint<WorkerOps, ControlOps, WorkerNotes, ControlN
 
 /** Extra time an affinity call may stay pending after the route's lookup timeout gave up on it. */
 const LOOKUP_RPC_SLACK_MS = 250;
+/** Longest wait for a cluster-wide rate token through the control process (the data plane gives up sooner on its own timeout). */
+const RATE_RPC_TIMEOUT_MS = 1000;
 
 /** One worker's data plane, built on `start`. */
 export class WorkerServer {
@@ -93,7 +95,7 @@ export class WorkerServer {
     const view = pushedClusterView(channel, systemClock, () => this.#node?.rt.affinityLookupTimeoutMs ?? a.config.cluster.affinity.lookupTimeoutMs);
     view.setHealth(a.health);
     this.#view = view;
-    const node = new ProxyNode({ config: workerConfig(a.config, a.count, a.pools), logger: log, metrics: this.#metrics, view, reusePort: a.reusePort, selfSigned: a.selfSigned });
+    const node = new ProxyNode({ config: workerConfig(a.config, a.count, a.pools), logger: log, metrics: this.#metrics, view, reusePort: a.reusePort, selfSigned: a.selfSigned, share: 1 / a.count });
     node.usePorts(a.ports);
     await node.start();
     this.#node = node;
@@ -107,6 +109,7 @@ export class WorkerServer {
     const rpc = this.#rpc;
     return {
       lookup: (pool, key, timeoutMs) => rpc.call('affinityLookup', { pool, key }, timeoutMs + LOOKUP_RPC_SLACK_MS),
+      rateTake: (key, ratePerSec, burst) => rpc.call('rateTake', { key, ratePerSec, burst }, RATE_RPC_TIMEOUT_MS),
       tellPassive: (pool, backendId, ok, reason) => rpc.notify('passive', { pool, backendId, ok, reason }),
       tellRecord: (pool, key, backendId, movedFrom) => rpc.notify('affinityRecord', { pool, key, backendId, movedFrom }),
       tellRelease: (pool, key) => rpc.notify('affinityRelease', { pool, key }),
@@ -131,5 +134,6 @@ export function workerLoad(node: ProxyNode): WorkerLoad {
   for (const p of node.rt.pools.values()) for (const b of p.backends) if (b.load > 0) counts.push([p.name, b.id, b.load]);
   const vipTunnels: Record<string, number> = {};
   for (const t of node.rt.registry.tunnels) if (t.origin.vip !== null) vipTunnels[t.origin.vip] = (vipTunnels[t.origin.vip] ?? 0) + 1;
-  return { connections: node.connectionCount(), tunnels: node.rt.registry.size, counts, vipTunnels };
+  const edge = node.edgeReport();
+  return { connections: node.connectionCount(), tunnels: node.rt.registry.size, counts, vipTunnels, edge: { denied: edge.denied, alerts: edge.alerts } };
 }

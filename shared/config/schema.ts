@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { DEFAULTS } from './defaults';
+import { AccessSchema, AdmissionSchema, AuthSchema, MessagesSchema, RateLimitSchema } from './edge-schema';
+
+export { AccessSchema, AdmissionSchema, AuthSchema, MessagesSchema, RateLimitSchema, JwtSchema, JwksSchema, TokenFromSchema, ExternalAuthSchema, BucketSchema, RateScopeSchema } from './edge-schema';
 
 const ms = (what = 'a duration in milliseconds') => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).nonnegative({ error: `expected ${what}` });
 const positiveInt = (what: string) => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
@@ -57,6 +60,8 @@ export const RedisSchema = z.strictObject({
   replicaAckTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.redis.replicaAckTimeoutMs),
   /** Connect timeout of every Redis connection. @default 1000 */
   connectTimeoutMs: ms().default(DEFAULTS.redis.connectTimeoutMs),
+  /** A cluster-wide rate-limit check (routes[].rateLimit.cluster) not answered in this time is decided by the node's own buckets. @default 20 */
+  rateLimitTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.edge.rateLimitRedisTimeoutMs),
 });
 
 /** cluster.heartbeat: membership heartbeats through Redis. */
@@ -296,6 +301,14 @@ export const RouteSchema = z.strictObject({
   /** Close this route's WebSocket tunnels idle this long; 0 is off. Falls back to limits.idleTimeoutMs. */
   idleTimeoutMs: ms().optional(),
   // ---- end access boundary ----
+  // ---- edge (issue 12) ----
+  /** Route name in logs, metrics (`route` label) and `wsha status`. Default: HOST followed by PATH, e.g. `app.example.com/chat`. */
+  name: name('a route name').optional(),
+  access: AccessSchema.optional(),
+  auth: AuthSchema.optional(),
+  rateLimit: RateLimitSchema.optional(),
+  messages: MessagesSchema.optional(),
+  // ---- end edge ----
 });
 
 /** pools.NAME.healthCheck: active checks. */
@@ -363,6 +376,7 @@ export const PoolSchema = z.strictObject({
     verify: z.boolean().default(DEFAULTS.access.backendTlsVerify),
   }).optional(),
   // ---- end access boundary ----
+  admission: AdmissionSchema.optional(),
 });
 
 /** limits: per node. */
@@ -373,8 +387,8 @@ export const LimitsSchema = z.strictObject({
   maxHeaderBytes: positiveInt('a size in bytes').default(DEFAULTS.limits.maxHeaderBytes),
   /** Concurrent client connections per node; 503 above. @default 10000 */
   maxConnections: positiveInt('a count').default(DEFAULTS.limits.maxConnections),
-  /** Concurrent connections per client address; 429 above. @default 1000 */
-  maxConnectionsPerClient: positiveInt('a count').default(DEFAULTS.limits.maxConnectionsPerClient),
+  /** Concurrent connections per client address; 429 above, each refusal logged with the address. 0 is off (behind an L4 balancer without PROXY protocol every client shares one address). @default 0 */
+  maxConnectionsPerClient: z.number({ error: 'expected a count (0 is off)' }).int({ error: 'expected a count (0 is off)' }).nonnegative({ error: 'expected a count (0 is off)' }).default(DEFAULTS.limits.maxConnectionsPerClient),
   /** Close WebSocket tunnels idle this long; 0 is off. @default 0 */
   idleTimeoutMs: ms().default(DEFAULTS.limits.idleTimeoutMs),
   /** Connect timeout to a backend; 503 after. @default 5000 */

@@ -5,6 +5,7 @@
  * VipHost (vip-host.ts); the shapes here are plain data so that they cross a
  * process boundary unchanged.
  */
+import type { EdgeReport } from './edge-report';
 import type { Config, LimitsConfig, PoolConfig } from '../config/schema';
 import type { VipHost } from './vip-host';
 import type { WorkerSummary } from '../records';
@@ -62,6 +63,8 @@ export type NodeSnapshot = {
   limits: LimitsConfig;
   bytes: { in: number; out: number };
   refusals: Record<string, number>;
+  /** Edge refusals, policy closes, alerts, JWKS sources and admission queues (issue 12). */
+  edge: EdgeReport;
   /** The worker processes (absent for a data plane that runs in the control process, as in tests). */
   workers?: WorkerSnapshot[];
 };

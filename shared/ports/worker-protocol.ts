@@ -6,6 +6,7 @@
  * notifications are state pushed one way (fences, verdicts, counts) or
  * reports (passive failures, load).
  */
+import type { EdgeSummary } from '../records';
 import type { Config, PoolConfig } from '../config/schema';
 import type { CloseClientsOptions } from './vip-host';
 import type { DrainOptions, NodeSnapshot } from './data-plane';
@@ -64,6 +65,8 @@ export type WorkerOps = {
 export type ControlOps = {
   /** Sticky session lookup (one per new sticky connection). */
   affinityLookup: { args: { pool: string; key: string }; result: string | null };
+  /** One token from a cluster-wide rate bucket (routes[].rateLimit.cluster): 0 when taken, else ms until one is there. */
+  rateTake: { args: { key: string; ratePerSec: number; burst: number }; result: number };
 };
 
 /** Pushed to workers. */
@@ -82,6 +85,8 @@ export interface WorkerLoad {
   counts: Array<[pool: string, backendId: string, count: number]>;
   /** Tunnels per VIP that came in through it. */
   vipTunnels: Record<string, number>;
+  /** Edge refusals since start and the alerts of the last minute (summed over workers for heartbeats). */
+  edge: EdgeSummary;
 }
 
 /** Reported by workers. */

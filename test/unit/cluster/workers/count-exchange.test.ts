@@ -5,7 +5,7 @@ import { remoteCountsFor } from '../../../../cluster/workers/count-exchange';
 import type { WorkerLoad } from '../../../../shared/ports/worker-protocol';
 import type { PoolConfig } from '../../../../shared/config/schema';
 
-const load = (counts: WorkerLoad['counts']): { load: WorkerLoad } => ({ load: { connections: 0, tunnels: 0, counts, vipTunnels: {} } });
+const load = (counts: WorkerLoad['counts']): { load: WorkerLoad } => ({ load: { connections: 0, tunnels: 0, counts, vipTunnels: {}, edge: { denied: [], alerts: [] } } });
 const pools = { app: { backends: [{ id: 'a' }, { id: 'b' }, { id: 'c' }] } } as unknown as Record<string, PoolConfig>;
 
 test('siblings\' counts plus other nodes\', never the worker\'s own', () => {

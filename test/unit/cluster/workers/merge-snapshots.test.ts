@@ -13,6 +13,7 @@ function part(tunnels: number, serving: boolean, state: NodeSnapshot['state'] = 
     listeners: [{ name: 'public', vip: null, address: '127.0.0.1', port: 8080, tls: false, proxyProtocol: false, serving }],
     pools: [{ name: 'app', balance: 'round-robin', backends: [{ id: 'app-1', url: 'http://127.0.0.1:1', weight: 1, tunnels, inFlight: 1, tunnelsTotal: tunnels * 2, removed: false, up: true }] }],
     tunnelsByPool: { app: { 'app-1': tunnels } }, limits: config.limits, bytes: { in: 10, out: 20 }, refusals: { maxConnections: 1 },
+    edge: { denied: [['r', 'address', tunnels]], policyCloses: [], alerts: [], jwks: [], admission: [] },
   };
 }
 

@@ -13,6 +13,7 @@ function channel(): ControlChannel & { sent: string[] } {
     tellPassive: (pool, id, ok, reason) => sent.push(`passive ${pool}/${id} ${ok} ${reason ?? ''}`.trim()),
     tellRecord: (pool, key, id, moved) => sent.push(`record ${pool}/${key} ${id} ${moved ?? ''}`.trim()),
     tellRelease: (pool, key) => sent.push(`release ${pool}/${key}`),
+    rateTake: async (key, rate, burst) => { sent.push(`rate ${key} ${rate} ${burst}`); return 0; },
   };
 }
 
@@ -49,4 +50,11 @@ test('a success is reported only after a failure of the same backend; sessions g
   v.affinity.record('app', 's1', 'b2', 'b1');
   v.affinity.release?.('app', 's1');
   assert.deepEqual(ch.sent, ['passive app/a false ECONNREFUSED', 'passive app/a true', 'lookup app/s1 150', 'record app/s1 b2 b1', 'release app/s1']);
+});
+
+test('cluster-wide rate tokens go through the control channel', async () => {
+  const ch = channel();
+  const view = pushedClusterView(ch, new ManualClock(0), () => 50);
+  assert.equal(await view.rateLimit!.take('route/addr', 10, 20), 0);
+  assert.deepEqual(ch.sent, ['rate route/addr 10 20']);
 });
