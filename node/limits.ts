@@ -1,7 +1,9 @@
 /**
- * Connection caps per node and per client address. A connection over a cap
- * is not counted; it is answered 503 (node) or 429 (client) on its first
- * request, and nothing else is affected. Caps change on reload; connections
+ * Connection caps per node and per client address (the latter off unless
+ * limits.maxConnectionsPerClient is set). A connection over a cap is not
+ * counted; it is answered 503 (node) or 429 (client) on its first request,
+ * logged with its address and the cap (denied-log.ts), and nothing else is
+ * affected. Caps change on reload; connections
  * already admitted are never closed by a lower cap.
  */
 import type { LimitsConfig } from '../shared/config/schema';
@@ -37,7 +39,9 @@ export class ConnectionLimiter {
       return new LimitError('maxConnections', `node connection limit (${this.#limits.maxConnections}) reached`, 503);
     }
     const n = this.#perClient.get(address) ?? 0;
-    if (n >= this.#limits.maxConnectionsPerClient) {
+    // 0 is off (issue 12): behind an L4 balancer without PROXY protocol every client has one address.
+    const cap = this.#limits.maxConnectionsPerClient;
+    if (cap > 0 && n >= cap) {
       this.refusedClient++;
       return new LimitError('maxConnectionsPerClient', `connection limit per client address (${this.#limits.maxConnectionsPerClient}) reached`, 429);
     }

@@ -8,7 +8,7 @@ import type { ProxyNode } from './proxy-node';
 /** Registers the collector of one node. */
 export function registerNodeMetrics(node: ProxyNode): void {
   const m = node.metrics;
-  const seen = { bytesIn: 0, bytesOut: 0, opened: new Map<string, number>(), refusals: new Map<string, number>(), http: new Map<string, number>() };
+  const seen = { bytesIn: 0, bytesOut: 0, opened: new Map<string, number>(), refusals: new Map<string, number>(), http: new Map<string, number>(), denied: new Map<string, number>(), policyCloses: new Map<string, number>() };
   m.addCollector(() => {
     const rt = node.rt;
     m.connectionsOpen.reset();
@@ -37,5 +37,18 @@ export function registerNodeMetrics(node: ProxyNode): void {
     if (s.bytesIn > seen.bytesIn) { m.bytesTotal.inc({ direction: 'in' }, s.bytesIn - seen.bytesIn); seen.bytesIn = s.bytesIn; }
     if (s.bytesOut > seen.bytesOut) { m.bytesTotal.inc({ direction: 'out' }, s.bytesOut - seen.bytesOut); seen.bytesOut = s.bytesOut; }
     m.draining.set(rt.draining ? 1 : 0);
+    copyLabelled(rt.denied.counts, seen.denied, (route, reason, d) => m.accessDeniedTotal.inc({ route, reason }, d));
+    copyLabelled(rt.registry.policyCloses, seen.policyCloses, (route, reason, d) => m.policyClosesTotal.inc({ route, reason }, d));
   });
+}
+
+/** Adds what `totals` (keyed `a\0b`) gained since the last scrape. */
+function copyLabelled(totals: ReadonlyMap<string, number>, seen: Map<string, number>, inc: (a: string, b: string, d: number) => void): void {
+  for (const [k, total] of totals) {
+    const d = total - (seen.get(k) ?? 0);
+    if (d <= 0) continue;
+    const [a, b] = k.split('\u0000');
+    inc(a, b, d);
+    seen.set(k, total);
+  }
 }

@@ -11,6 +11,7 @@ import type { Metrics } from '../shared/metrics';
 import type { ClusterView } from '../shared/cluster-view';
 import { NotFoundError, ShutdownError } from '../shared/errors';
 import type { VipHost, CloseClientsOptions } from '../shared/ports/vip-host';
+import type { PemPair } from '../shared/tls/self-signed-pem';
 import { VipFences } from './vip-fence';
 import { createNodeState, type NodeState } from './node-state';
 import type { StateMachine } from '../shared/state-machine';
@@ -24,10 +25,13 @@ import { handleUpgrade } from './upgrade/upgrade-handler';
 import { handleRequest, dropAgent } from './http/http-proxy';
 import { Listener, type ListenerDeps } from './listen/listener';
 import { loadTlsMaterial, type TlsMaterial } from './tls/secure-contexts';
-import { resolveBackendTls, type BackendTls } from './pool/backend-tls';
+import { resolveBackendTls, type BackendTls } from '../shared/tls/backend-tls';
 import { countRefusal, type NodeRuntime } from './runtime';
 import { registerNodeMetrics } from './node-metrics';
 import { buildSnapshot, type NodeSnapshot } from './snapshot';
+import { EdgePolicies } from './access/edge-policies';
+import { DeniedLog } from './access/denied-log';
+import { edgeReport, type EdgeReport } from './access/edge-report';
 
 /** Tick of the coarse timer wheel (idle, close and connect timeouts). */
 export const WHEEL_TICK_MS = 50;
@@ -40,6 +44,12 @@ export interface ProxyNodeOptions {
   logger: Logger;
   metrics: Metrics;
   view: ClusterView;
+  /** Bind every listener with SO_REUSEPORT (a node with several worker processes: they all accept on every listener). @default false */
+  reusePort?: boolean;
+  /** Self-signed certificates by listener name, made by the control process so that every worker serves the same one; generated here when absent. */
+  selfSigned?: Readonly<Record<string, PemPair>>;
+  /** This process's share of per-node rate limits and admission rates (1/N for one of N worker processes). @default 1 */
+  share?: number;
 }
 
 /** The data plane of one node. */
@@ -61,9 +71,16 @@ export class ProxyNode implements VipHost {
   /** Requests on VIP listeners are forwarded only inside the control plane's deadline. */
   readonly fences: VipFences;
   #drainPromise: Promise<void> | null = null;
+  readonly #reusePort: boolean;
+  #selfSigned: Readonly<Record<string, PemPair>>;
+  /** Listener name -> port to bind instead of the config's (port 0 resolved by a sibling worker). */
+  readonly #ports = new Map<string, number>();
+  readonly #share: number;
 
   constructor(opts: ProxyNodeOptions) {
     this.#config = opts.config;
+    this.#reusePort = opts.reusePort ?? false;
+    this.#selfSigned = opts.selfSigned ?? {};
     this.log = opts.logger.child({ component: 'proxy' });
     this.metrics = opts.metrics;
     this.state = createNodeState(this.log);
@@ -80,7 +97,11 @@ export class ProxyNode implements VipHost {
       draining: false,
       refusals: new Map(),
       httpRequests: new Map(),
+      // Key files are read in start() (a bad one refuses the start); until then no route has an edge policy.
+      edge: new EdgePolicies({ routes: [], pools: {}, cluster: opts.config.cluster }, { log: this.log }),
+      denied: new DeniedLog(this.log.child({ component: 'edge' })),
     };
+    this.#share = opts.share ?? 1;
     const rt = this.rt;
     const h = opts.config.cluster.handover;
     this.fences = new VipFences(h.maxOverlapMs + opts.config.cluster.lease.stallBudgetMs);
@@ -103,6 +124,8 @@ export class ProxyNode implements VipHost {
   /** Loads TLS material and opens every plain-address listener. Throws (ConfigError, EADDRINUSE) without serving anything. */
   async start(): Promise<void> {
     this.#tls = this.#loadAllTls(this.#config);
+    this.rt.edge = this.#buildEdge(this.#config, null);
+    this.rt.edge.start();
     // A pool CA file that cannot be read is a config error at start (the pools fell back to the system CAs meanwhile).
     this.#applyPools(this.#config.pools, null, resolveAllBackendTls(this.#config.pools));
     const opened: Listener[] = [];
@@ -110,7 +133,7 @@ export class ProxyNode implements VipHost {
       for (const l of this.#config.listeners) {
         if (l.on.startsWith('vip:')) continue;
         const listener = this.#makeListener(l, l.on, null);
-        await listener.listen(false);
+        await listener.listen(this.#reusePort);
         opened.push(listener);
         this.listeners.set(l.name, listener);
         this.log.info({ listener: l.name, address: l.on, port: listener.info.port, tls: !!l.tls, proxyProtocol: l.proxyProtocol }, 'listening');
@@ -131,13 +154,31 @@ export class ProxyNode implements VipHost {
       const previous = this.#tls.get(l.name);
       // A self-signed certificate is kept across reloads: regenerating it would only change the key.
       if (previous && l.tls.selfSigned && !l.tls.certs?.length) { out.set(l.name, previous); return; }
-      out.set(l.name, loadTlsMaterial(l, i, { nodeId: config.node.id, altNames: vip ? [vip.address] : [] }));
+      out.set(l.name, loadTlsMaterial(l, i, { nodeId: config.node.id, vipAddress: vip?.address, selfSigned: this.#selfSigned[l.name] }));
     });
     return out;
   }
 
   #makeListener(l: ListenerConfig, host: string, vip: string | null): Listener {
-    return new Listener(l, host, vip, this.rt.limits, this.#tls.get(l.name) ?? null, this.#deps);
+    const port = this.#ports.get(l.name);
+    const cfg = port === undefined || port === l.port ? l : Object.freeze({ ...l, port });
+    return new Listener(cfg, host, vip, this.rt.limits, this.#tls.get(l.name) ?? null, this.#deps);
+  }
+
+  /**
+   * Binds the named listeners to these ports from now on instead of their
+   * configured ones: a listener with port 0 takes the port its first worker
+   * got, so that every worker of the node accepts on the same one.
+   */
+  usePorts(ports: Readonly<Record<string, number>>): void {
+    for (const [name, port] of Object.entries(ports)) this.#ports.set(name, port);
+  }
+
+  /** Ports of the open listeners by name (after start or openVip). */
+  boundPorts(vip: string | null = null): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const l of this.listeners.values()) if (l.info.vip === vip && l.serving) out[l.info.name] = l.info.port;
+    return out;
   }
 
   /** Port a listener is bound to (useful with port 0), or undefined when it is not open. */
@@ -158,9 +199,9 @@ export class ProxyNode implements VipHost {
       if (existing?.serving && existing.info.host === address) continue;
       if (existing) { await existing.stopAccepting(); this.#retired.add(existing); }
       const listener = this.#makeListener(l, address, vip);
-      await listener.listen(opts.reusePort);
+      await listener.listen(opts.reusePort || this.#reusePort);
       this.listeners.set(l.name, listener);
-      this.log.info({ listener: l.name, vip, address, port: listener.info.port, reusePort: opts.reusePort }, 'listening on VIP');
+      this.log.info({ listener: l.name, vip, address, port: listener.info.port, reusePort: opts.reusePort || this.#reusePort }, 'listening on VIP');
     }
   }
 
@@ -194,14 +235,21 @@ export class ProxyNode implements VipHost {
    * applied, so a failing reload leaves the running config whole. No tunnel
    * is closed, not even one to a backend that left its pool.
    */
-  reload(next: Config): void {
-    const tls = this.#loadAllTls(next);
+  reload(next: Config, opts: { selfSigned?: Readonly<Record<string, PemPair>> } = {}): void {
+    const keptSelfSigned = this.#selfSigned;
+    if (opts.selfSigned) this.#selfSigned = opts.selfSigned;
+    let tls: Map<string, TlsMaterial>;
+    try { tls = this.#loadAllTls(next); } catch (err) { this.#selfSigned = keptSelfSigned; throw err; }
     const backendTls = resolveAllBackendTls(next.pools);
     const router = new Router(next.routes);
+    const edge = this.#buildEdge(next, this.rt.edge);
     const changedListeners = listenerChanges(this.#config, next);
     if (changedListeners.length) this.log.warn({ listeners: changedListeners }, 'listener address, port, TLS mode or PROXY protocol changed: takes effect after a restart');
     this.#applyPools(next.pools, null, backendTls);
     this.rt.router = router;
+    this.rt.edge.retire(edge);
+    this.rt.edge = edge;
+    edge.start();
     this.rt.limits = next.limits;
     this.rt.affinityLookupTimeoutMs = next.cluster.affinity.lookupTimeoutMs;
     this.limiter.setLimits(next.limits);
@@ -219,6 +267,11 @@ export class ProxyNode implements VipHost {
   updatePools(pools: Readonly<Record<string, PoolConfig>>, opts: { graceMs?: number } = {}): void {
     this.#applyPools(pools, opts.graceMs ?? REMOVED_BACKEND_GRACE_MS);
     this.#config = Object.freeze({ ...this.#config, pools: Object.freeze({ ...pools }) }) as Config;
+  }
+
+  /** The edge policies of `config` (reads key files: throws ConfigError naming the route). */
+  #buildEdge(config: Config, prev: EdgePolicies | null): EdgePolicies {
+    return new EdgePolicies(config, { log: this.log.child({ component: 'edge' }), share: this.#share, shared: this.rt.view.rateLimit ?? null }, prev);
   }
 
   #applyPools(pools: Readonly<Record<string, PoolConfig>>, closeRemovedAfterMs: number | null, backendTls?: ReadonlyMap<string, BackendTls>): void {
@@ -313,6 +366,7 @@ export class ProxyNode implements VipHost {
     if (this.state.state === 'closed') return;
     this.rt.draining = true;
     this.rt.registry.destroyAll();
+    this.rt.edge.retire(null);
     for (const l of this.#everyListener()) l.destroy();
     this.#retired.clear();
     for (const p of this.rt.pools.values()) for (const b of p.backends) dropAgent(b);
@@ -322,8 +376,14 @@ export class ProxyNode implements VipHost {
 
   // ---- reads -----------------------------------------------------------------
 
+  /** Lifecycle as the admin API's /readyz reads it. */
+  status(): { state: NodeState; draining: boolean } { return { state: this.state.state, draining: this.rt.draining }; }
+
   /** Open client connections (for heartbeats): admitted sockets, tunnels included. */
   connectionCount(): number { return this.limiter.total; }
+
+  /** Edge refusals and alerts (heartbeats, `wsha status`, admin state). */
+  edgeReport(): EdgeReport { return edgeReport(this.rt); }
 
   /** JSON-able state for the admin API. */
   snapshot(): NodeSnapshot { return buildSnapshot(this); }

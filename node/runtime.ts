@@ -9,6 +9,8 @@ import type { ClusterView } from '../shared/cluster-view';
 import type { Router } from './route/router';
 import type { BackendPool } from './pool/backend-pool';
 import type { TunnelRegistry } from './upgrade/tunnel-registry';
+import type { EdgePolicies } from './access/edge-policies';
+import type { DeniedLog } from './access/denied-log';
 
 /** Handler-visible node state. */
 export interface NodeRuntime {
@@ -26,6 +28,10 @@ export interface NodeRuntime {
   readonly refusals: Map<string, number>;
   /** Plain HTTP requests by `pool\0status class`. */
   readonly httpRequests: Map<string, number>;
+  /** Edge policies of the running config (issue 12), swapped on reload. */
+  edge: EdgePolicies;
+  /** Every edge refusal: counts, log lines, status alerts. */
+  readonly denied: DeniedLog;
 }
 
 /** Counts one refusal by reason. */

@@ -7,6 +7,8 @@
  * per new connection before the upgrade, may go to Redis.
  */
 
+import type { SharedRateLimit } from './ports/shared-rate-limit';
+
 /** Merged health verdict of each backend, as routing uses it. */
 export interface HealthView {
   /** True when the backend may take new connections (unknown backends count as up). */
@@ -42,6 +44,8 @@ export interface ClusterView {
   passive: PassiveHealthSink;
   affinity: AffinityStore;
   counts: ConnectionCounts;
+  /** Cluster-wide rate buckets for routes with `rateLimit.cluster` (absent: those routes count on this node only). */
+  rateLimit?: SharedRateLimit;
 }
 
 /** Local view: every backend up, no remote counts, affinity in process memory (bounded). */

@@ -108,6 +108,11 @@ export class PoolChangeError extends WshaError {
   constructor(message: string) { super('WSHA_ERR_POOL_CHANGE', message, { httpStatus: 409 }); }
 }
 
+/** A data-plane worker process could not do what the control process asked (none running, or it died or timed out). */
+export class WorkerError extends WshaError {
+  constructor(message: string) { super('WSHA_ERR_WORKER', message, { httpStatus: 503 }); }
+}
+
 // ---- access boundary (issue 10): refusals of hostile or ambiguous input ----
 
 /** The request path cannot be routed safely: an encoded slash or backslash, a NUL, a bad escape, a disguised dot segment, or dot segments above the root. */
@@ -125,10 +130,59 @@ export class BadUpgradeResponseError extends WshaError {
   constructor(reason: string) { super('WSHA_ERR_BAD_UPGRADE_RESPONSE', reason, { httpStatus: 502, wsCloseCode: 1014 }); }
 }
 
+// ---- edge (issue 12): access control, authentication, rate limits, admission ----
+
+/** The route refused the client: its address is not allowed or denied, or its Origin is not in the allow-list (403). `reason` is the counter label. */
+export class AccessDeniedError extends WshaError {
+  readonly reason: string;
+  constructor(reason: string, message = 'access denied', httpStatus = 403) { super('WSHA_ERR_ACCESS_DENIED', message, { httpStatus, wsCloseCode: 1008 }); this.reason = reason; }
+}
+
+/** No token, or a token that fails verification (signature, unknown key, exp, nbf, iss, aud); answered 401 with WWW-Authenticate. */
+export class AuthenticationError extends WshaError {
+  readonly reason: string;
+  /** A WWW-Authenticate value to relay as it is (from an external auth service), else null. */
+  readonly challenge: string | null;
+  constructor(reason: string, message = 'authentication required', challenge: string | null = null) {
+    super('WSHA_ERR_AUTHENTICATION', message, { httpStatus: 401, wsCloseCode: 1008 });
+    this.reason = reason;
+    this.challenge = challenge;
+  }
+}
+
+/** The external authorisation service could not decide (timeout, refused connection, 5xx) and the route does not fail open (503). */
+export class AuthUnavailableError extends WshaError {
+  constructor(message: string) { super('WSHA_ERR_AUTH_UNAVAILABLE', message, { httpStatus: 503 }); }
+}
+
+/** A rate limit of the route (per client address or per route) is exhausted; answered 429 with Retry-After. */
+export class RateLimitedError extends WshaError {
+  readonly reason: string;
+  readonly retryAfterSec: number;
+  constructor(reason: string, message = 'rate limit reached', retryAfterSec = 1) { super('WSHA_ERR_RATE_LIMITED', message, { httpStatus: 429 }); this.reason = reason; this.retryAfterSec = retryAfterSec; }
+}
+
+/** The pool's backend admission (pools.NAME.admission) has no room: its queue is full or the wait ran out; answered 503 with a jittered Retry-After. */
+export class AdmissionError extends WshaError {
+  readonly retryAfterSec: number;
+  constructor(message: string, retryAfterSec = 1) { super('WSHA_ERR_ADMISSION', message, { httpStatus: 503, wsCloseCode: 1013 }); this.retryAfterSec = retryAfterSec; }
+}
+
+/** A client broke a per-connection message limit (routes[].messages): 1008 for the rate, 1009 for the size. */
+export class MessageLimitError extends WshaError {
+  constructor(message: string, wsCloseCode = 1008) { super('WSHA_ERR_MESSAGE_LIMIT', message, { wsCloseCode }); }
+}
+
+/** A JWT key file, secret file or JWKS document cannot be read or holds no usable key. */
+export class KeyLoadError extends WshaError {
+  constructor(message: string, cause?: unknown) { super('WSHA_ERR_KEY_LOAD', message, { cause }); }
+}
+
 /** Every error class, for the test that keeps codes and docs honest. */
 export const ERROR_CLASSES = {
   ConfigError, NoRouteError, NoBackendError, BackendError, BadRequestError, LimitError, ShutdownError,
   NotOwnerError, LeaseLostError, StaleEpochError, HandoverError, RedisUnavailableError, VipDriverError,
-  UnauthorizedError, NotFoundError, PoolChangeError,
+  UnauthorizedError, NotFoundError, PoolChangeError, WorkerError,
   BadPathError, BadFramingError, BadUpgradeResponseError,
+  AccessDeniedError, AuthenticationError, AuthUnavailableError, RateLimitedError, AdmissionError, MessageLimitError, KeyLoadError,
 } as const;

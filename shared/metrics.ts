@@ -45,6 +45,10 @@ export class Metrics {
   readonly vipAuthority = new Gauge({ name: 'wsha_vip_authority', help: 'What the owner holds the VIP on (1 for the current source: redis, peers, both)', labelNames: ['vip', 'source'] as const, registers: [this.registry] });
   /** 1 while the node is draining (maintenance or SIGTERM). */
   readonly draining = new Gauge({ name: 'wsha_draining', help: 'Whether this node is draining (1) or not (0)', registers: [this.registry] });
+  /** Requests and handshakes refused at the edge (issue 12: address, origin, token, auth service, rate limits, admission, per-client cap). */
+  readonly accessDeniedTotal = new Counter({ name: 'wsha_access_denied_total', help: 'Requests and WebSocket handshakes refused by route access, auth, rate limits or admission, by route and reason', labelNames: ['route', 'reason'] as const, registers: [this.registry] });
+  /** Open tunnels closed by policy (token expired, message rate, message size). */
+  readonly policyClosesTotal = new Counter({ name: 'wsha_tunnel_policy_closes_total', help: 'WebSocket tunnels closed by policy (token-expired, message-rate, message-size), by route and reason', labelNames: ['route', 'reason'] as const, registers: [this.registry] });
   readonly sessionsTotal = new Counter({ name: 'wsha_session_moves_total', help: 'Sticky sessions moved to another backend because theirs was down', labelNames: ['pool'] as const, registers: [this.registry] });
 
   constructor(opts: { nodeId?: string; defaultMetrics?: boolean } = {}) {
@@ -54,6 +58,17 @@ export class Metrics {
 
   /** Registers a function run before each scrape to copy hot-path counts in. */
   addCollector(fn: () => void): void { this.#collectors.push(fn); }
+
+  /** Worker processes of the node that are running. */
+  readonly workersRunning = new Gauge({ name: 'wsha_workers_running', help: 'Data-plane worker processes running', registers: [this.registry], aggregator: 'sum' });
+  /** Worker processes that died and were restarted. */
+  readonly workerRestartsTotal = new Counter({ name: 'wsha_worker_restarts_total', help: 'Data-plane worker processes restarted after they died, by slot', labelNames: ['worker'] as const, registers: [this.registry] });
+
+  /** The registry's metrics as prom-client JSON (collectors run first), for summing over the processes of a node. */
+  async json(): Promise<unknown[]> {
+    for (const fn of this.#collectors) fn();
+    return this.registry.getMetricsAsJSON();
+  }
 
   /** Prometheus text exposition. */
   async text(): Promise<string> {

@@ -12,6 +12,8 @@ import type { ClusterHealth, StatusDocument, StatusWarning } from './status-docu
 export const REDIS_SLOW_MS = 50;
 
 const DOWN_CODES: ReadonlySet<StatusWarning['code']> = new Set(['no-nodes', 'vip-without-owner', 'pool-down']);
+/** Shown, but not a sign of trouble in the cluster: refusals are the edge doing its job (issue 12). */
+const INFO_CODES: ReadonlySet<StatusWarning['code']> = new Set(['edge-refusals']);
 
 /** Warnings for a status document (its own `warnings` and `health` are ignored). */
 export function warningsFor(doc: Omit<StatusDocument, 'warnings' | 'health'>): StatusWarning[] {
@@ -35,7 +37,7 @@ export function warningsFor(doc: Omit<StatusDocument, 'warnings' | 'health'>): S
 /** Overall health from the warnings. */
 export function healthOf(warnings: readonly StatusWarning[]): ClusterHealth {
   if (warnings.some((w) => DOWN_CODES.has(w.code))) return 'down';
-  return warnings.length ? 'degraded' : 'healthy';
+  return warnings.some((w) => !INFO_CODES.has(w.code)) ? 'degraded' : 'healthy';
 }
 
 /** Exit code of `wsha status` for a health verdict: 0, 1 or 2. */

@@ -15,6 +15,7 @@ import { countKeys } from './redis-scan';
 import { discoverKeys, type Discover, type Discovered } from './discover';
 import { STATUS_VERSION, type NodeStatus, type PoolStatus, type StatusDocument, type VipStatus } from './status-document';
 import { readPools } from './collect-pools';
+import { edgeWarnings, readEdgeAlerts } from './edge-alerts';
 
 /** Inputs of collectStatus. */
 export interface CollectOptions {
@@ -39,6 +40,8 @@ function fromMember(m: Member, now: number): NodeStatus {
     priority: hb.priority ?? null, heartbeatAgeMs: m.ageMs, version: hb.version ?? null,
     uptimeMs: m.alive && hb.startedAt ? Math.max(0, now - hb.startedAt) : null, connections: m.alive ? hb.connections ?? null : null,
     ready: m.alive ? hb.ready ?? null : null, drained: m.drained, vips: m.alive && Array.isArray(hb.vips) ? hb.vips : [],
+    workers: m.alive && Array.isArray(hb.workers) ? hb.workers : [],
+    denied: Array.isArray(hb.edge?.denied) ? hb.edge!.denied : [],
   };
 }
 
@@ -92,7 +95,7 @@ export async function collectStatus(o: CollectOptions): Promise<StatusDocument> 
   const alive = new Set(nodes.filter((n) => n.alive).map((n) => n.id));
   const pools: PoolStatus[] = await readPools({ redis: o.redis, keys: o.keys, config: o.config ?? null, now, aliveNodes: alive, freshMs: freshWindowMs(o.config ?? null), found }, o.countKeys ?? countKeys);
   const base = { version: STATUS_VERSION, cluster: o.keys.cluster, generatedAt: now, redis: { address: o.address, latencyMs }, nodes, vips, pools };
-  const warnings = warningsFor(base);
+  const warnings = [...warningsFor(base), ...edgeWarnings(await readEdgeAlerts(o, nodes), now)];
   return { ...base, health: healthOf(warnings), warnings };
 }
 

@@ -28,13 +28,16 @@ import { selectBackend, type Selection } from '../balance/select';
 import type { Backend } from '../pool/backend';
 import type { BackendPool } from '../pool/backend-pool';
 import type { CompiledRoute } from '../route/router';
-import { tlsConnectOptions, type BackendTls } from '../pool/backend-tls';
+import { tlsConnectOptions, type BackendTls } from '../../shared/tls/backend-tls';
 import { proxyHeaderFor } from '../upgrade/upgrade-handler';
 import { BadPathError, WshaError } from '../../shared/errors';
 import { checkRequest, type CheckedRequest } from './request-checks';
 import { HOP_BY_HOP, forwardHeaderList } from './forward-headers';
 import { refusalTag } from './refusal-tag';
 import { isLastRequest, markLastRequest } from './abort';
+import { applyEdits } from '../access/edge-headers';
+import { denyRequest } from '../access/edge-refusal';
+import type { Admitted } from '../access/route-policy';
 
 /** Methods that, sent without a body, are safe to resend once on a keep-alive socket the backend had just closed. */
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -98,6 +101,7 @@ async function proxy(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse)
   const conn = connOf(req.socket);
   if (!conn) return reply(res, 500, 'connection without listener context');
   if (conn.reject) {
+    if (conn.reject.limit === 'maxConnectionsPerClient') rt.denied.record('-', 'client-limit', 429, conn.clientAddress, conn.reject.message);
     countRefusal(rt, conn.reject.limit);
     return closeAfter(req, res, conn.reject.httpStatus ?? 503, conn.reject.message);
   }
@@ -110,6 +114,16 @@ async function proxy(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse)
   // An encoded slash is refused unless the route that matched allows it (400 before 404: it is the path that is wrong).
   if (checked.encodedSlash && !route?.allowEncodedSlashes) return refuse(rt, req, res, new BadPathError('encoded slash in path'));
   if (!route) { countRefusal(rt, 'no-route'); return reply(res, 404, 'no route for this host and path'); }
+  // ---- edge (issue 12): access, auth and rate limits of the route ----
+  const policy = rt.edge.routes[route.index] ?? null;
+  let admitted: Admitted | null = null;
+  if (policy) {
+    const d = await policy.check({ req, kind: 'requests', socketAddress: conn.clientAddress, host: checked.host, path: checked.path, query: checked.query, proto: conn.listener.proto });
+    if (res.destroyed || req.socket.destroyed) return;
+    if (d instanceof WshaError) return denyRequest(rt, req, res, rt.edge.names[route.index] ?? route.path, d, policy.realm, conn.clientAddress);
+    admitted = d;
+  }
+  // ---- end edge ----
   const pool = rt.pools.get(route.pool);
   const sel = pool ? await selectBackend(pool, rt.view, req, conn.clientAddress, rt.affinityLookupTimeoutMs) : null;
   if (!pool || !sel) { countRefusal(rt, 'no-backend'); return reply(res, 503, `no healthy backend in pool ${route.pool}`); }
@@ -117,7 +131,7 @@ async function proxy(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse)
     if (sel.sessionKey !== null) rt.view.affinity.release?.(pool.name, sel.sessionKey);
     return;
   }
-  new Exchange(rt, req, res, checked, route, pool, sel, conn.clientAddress, conn.listener.proto).send(0);
+  new Exchange(rt, req, res, checked, route, pool, sel, conn.clientAddress, conn.listener.proto, admitted).send(0);
 }
 
 /** One request to a backend and its response, with its timers; one shape. */
@@ -140,7 +154,7 @@ class Exchange {
   #done = false;
   #gotHead = false;
 
-  constructor(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse, checked: CheckedRequest, route: CompiledRoute, pool: BackendPool, sel: Selection, clientAddress: string, proto: string) {
+  constructor(rt: NodeRuntime, req: IncomingMessage, res: ServerResponse, checked: CheckedRequest, route: CompiledRoute, pool: BackendPool, sel: Selection, clientAddress: string, proto: string, admitted: Admitted | null) {
     this.#rt = rt;
     this.#req = req;
     this.#res = res;
@@ -149,6 +163,7 @@ class Exchange {
     this.#sel = sel;
     this.#b = sel.backend;
     this.#headers = forwardHeaderList(req, { clientAddress, proto, extra: sel.requestExtra, stickyHeader: pool.config.sticky?.header?.toLowerCase() ?? '', backendHost: sel.backend.authority }, 'http', checked.framing);
+    if (admitted) applyEdits(this.#headers, admitted);
     this.#pp = proxyHeaderFor(pool, connOf(req.socket)!);
     this.#retryable = RETRYABLE.has(req.method ?? '') && checked.framing === 'none';
     const total = rt.limits.requestTimeoutMs;

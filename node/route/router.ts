@@ -10,6 +10,8 @@ import type { RouteConfig } from '../../shared/config/schema';
 
 /** One compiled route. */
 export interface CompiledRoute {
+  /** Position in the config's routes (the edge policy table is indexed by it). */
+  readonly index: number;
   readonly host: string;
   readonly path: string;
   readonly pool: string;
@@ -35,10 +37,10 @@ export class Router {
 
   constructor(routes: readonly RouteInput[]) {
     const suffixMap = new Map<string, Candidates>();
-    for (const r of routes) {
+    routes.forEach((r, index) => {
       const host = r.host.toLowerCase();
       const route: CompiledRoute = Object.freeze({
-        host, path: r.path, pool: r.pool,
+        index, host, path: r.path, pool: r.pool,
         allowEncodedSlashes: r.allowEncodedSlashes ?? false,
         responseHeadTimeoutMs: r.responseHeadTimeoutMs ?? null,
         idleTimeoutMs: r.idleTimeoutMs ?? null,
@@ -48,7 +50,7 @@ export class Router {
       else if (host.startsWith('*.')) c = getOrAdd(suffixMap, host.slice(1));
       else c = getOrAdd(this.#exact, host);
       c.routes.push(route);
-    }
+    });
     this.#suffixes = [...suffixMap.entries()].sort((a, b) => b[0].length - a[0].length);
     const all = [...this.#exact.values(), ...suffixMap.values(), ...(this.#any ? [this.#any] : [])];
     // Longest prefix first; a stable sort keeps config order among equals.

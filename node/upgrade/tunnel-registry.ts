@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { ClusterView } from '../../shared/cluster-view';
 import type { TimerWheel } from '../timer-wheel';
 import { Tunnel, CLOSE_TIMEOUT_MS, type TunnelInit, type TunnelOwner } from './tunnel';
+import { ExpiryCloser } from '../auth/expiry-closer';
 
 /** At most one "handshake refused" log line per backend in this interval. */
 const FAILURE_LOG_INTERVAL_MS = 5000;
@@ -20,6 +21,10 @@ export class TunnelRegistry implements TunnelOwner {
   readonly openedTotal = new Map<string, number>();
   /** Refused handshakes by reason class (`backend`, `status-NNN`). */
   readonly failures = new Map<string, number>();
+  /** Tunnels closed by policy (token expiry, message limits), by `route\0reason` (issue 12). */
+  readonly policyCloses = new Map<string, number>();
+  /** Closes tunnels whose token expired. */
+  readonly expiry = new ExpiryCloser();
   readonly #wheel: TimerWheel;
   readonly #view: ClusterView;
   readonly #log: Logger;
@@ -54,6 +59,13 @@ export class TunnelRegistry implements TunnelOwner {
     const key = `${t.origin.listener}\u0000${t.target.pool}\u0000${t.target.id}`;
     this.openedTotal.set(key, (this.openedTotal.get(key) ?? 0) + 1);
     this.#view.passive.connectSucceeded(t.target.pool, t.target.id);
+    if (t.expiresAtMs > 0) this.expiry.add(t);
+  }
+
+  tunnelPolicyClosed(t: Tunnel, code: number, reason: string): void {
+    const key = `${t.route}\u0000${reason}`;
+    this.policyCloses.set(key, (this.policyCloses.get(key) ?? 0) + 1);
+    this.#log.info({ route: t.route, reason, code, client: t.origin.clientAddress }, 'tunnel closed by policy');
   }
 
   tunnelFailed(t: Tunnel, status: number, reason: string, backendFault: boolean): void {
@@ -73,6 +85,7 @@ export class TunnelRegistry implements TunnelOwner {
   tunnelClosed(t: Tunnel): void {
     if (!this.tunnels.delete(t)) return;
     t.target.tunnels--;
+    this.expiry.remove(t);
     // Only sessions with an open connection here get their affinity TTL refreshed by this node.
     if (t.sessionKey !== null) this.#view.affinity.release?.(t.target.pool, t.sessionKey);
     if (this.tunnels.size === 0 && this.#emptyWaiters.length) {
@@ -118,6 +131,7 @@ export class TunnelRegistry implements TunnelOwner {
 
   /** Destroys every tunnel at once. */
   destroyAll(): void {
+    this.expiry.stop();
     for (const t of [...this.tunnels]) t.destroy();
   }
 }

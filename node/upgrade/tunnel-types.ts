@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Backend } from '../pool/backend';
 import type { Tunnel } from './tunnel';
+import type { MessageGate } from '../limits/message-gate';
 
 /** What a tunnel reports to whoever owns it (the registry). */
 export interface TunnelOwner {
@@ -15,6 +16,8 @@ export interface TunnelOwner {
   tunnelOpened(t: Tunnel): void;
   tunnelFailed(t: Tunnel, status: number, reason: string, backendFault: boolean): void;
   tunnelClosed(t: Tunnel): void;
+  /** The tunnel was closed by policy (token expiry, message limit), with this close code and reason label. */
+  tunnelPolicyClosed(t: Tunnel, code: number, reason: string): void;
   /** Starts/stops watching the tunnel's timeouts. */
   track(t: Tunnel): void;
   untrack(t: Tunnel): void;
@@ -54,4 +57,10 @@ export interface TunnelInit {
   /** Wait for the backend's answer once connected. */
   headTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Route name (labels of policy closes). */
+  route: string;
+  /** Client-to-backend frame reader (message limits, closes at a frame boundary), or null. */
+  gate: MessageGate | null;
+  /** Wall-clock ms when the token expires and the tunnel closes with 1008; 0 for never. */
+  expiresAtMs: number;
 }

@@ -39,6 +39,8 @@ import type { Backend } from '../pool/backend';
 import { abortSocket, endSoon } from '../http/abort';
 import { MAX_RESPONSE_HEAD_BYTES, invalid101Reason, relayHead, switchingHead } from './handshake';
 import { FrameBoundary } from './frame-boundary';
+import { randomFillSync } from 'node:crypto';
+import { PASS, CLOSE_TOO_BIG, maskedCloseFrame, type MessageGate } from '../limits/message-gate';
 import { BadUpgradeResponseError } from '../../shared/errors';
 import type { HandshakeRequest, TunnelInit, TunnelOrigin, TunnelOwner } from './tunnel-types';
 
@@ -99,6 +101,20 @@ export class Tunnel implements WheelEntry {
   closeSent = false;
   /** Frame boundaries of the backend-to-client stream, so that our close frame never lands inside a frame. */
   readonly frames = new FrameBoundary();
+  // ---- edge (issue 12) ----
+  /** Route name, for the labels of policy closes. */
+  readonly route: string;
+  /** Client-to-backend frame reader (message limits; our close reaches the backend between frames), or null: plain splice. */
+  readonly gate: MessageGate | null;
+  /** Wall-clock ms when the token expires (closed with 1008 then), 0 for never. */
+  readonly expiresAtMs: number;
+  /** Bucket of the expiry closer (owned by it). */
+  expiryKey = 0;
+  /** True once the backend got our close frame (or its FIN) on a gated tunnel. */
+  backendCloseSent = false;
+  /** False when a limit broke inside a frame header that had begun to pass: the backend then gets a FIN without close frame. */
+  inboundClean = true;
+  // ---- end edge ----
 
   constructor(init: TunnelInit) {
     this.client = init.client;
@@ -115,6 +131,9 @@ export class Tunnel implements WheelEntry {
     this.headTimeoutMs = init.headTimeoutMs;
     this.idleTimeoutMs = init.idleTimeoutMs;
     this.timeoutMs = init.connectTimeoutMs;
+    this.route = init.route;
+    this.gate = init.gate;
+    this.expiresAtMs = init.expiresAtMs;
     (this.client as any)[kTunnel] = this;
     (this.backend as any)[kTunnel] = this;
     this.client.pause();
@@ -208,7 +227,7 @@ export class Tunnel implements WheelEntry {
     this.backend.on('data', backendOnData);
     this.backend.on('drain', backendOnDrain);
     this.backend.on('end', backendOnEnd);
-    this.client.on('data', clientOnData);
+    this.client.on('data', this.gate ? clientOnDataGated : clientOnData);
     this.client.on('drain', clientOnDrain);
   }
 
@@ -251,10 +270,15 @@ export class Tunnel implements WheelEntry {
     this.sm.transition('closing', reason);
     this.closeCode = code;
     this.closeReason = reason;
-    this.client.off('data', clientOnData);
-    // Dropped: after our close frame the client may only answer with its own close.
-    this.client.resume();
-    this.backend.end();
+    if (this.gate) {
+      // The backend gets our close frame too, once the client's frame in flight (if any) has passed whole.
+      if (this.gate.atBoundary) this.sendBackendClose();
+    } else {
+      this.client.off('data', clientOnData);
+      // Dropped: after our close frame the client may only answer with its own close.
+      this.client.resume();
+      this.backend.end();
+    }
     this.timeoutMs = CLOSE_TIMEOUT_MS;
     this.owner.track(this);
     if (this.frames.atBoundary) this.sendClose();
@@ -270,6 +294,30 @@ export class Tunnel implements WheelEntry {
     this.client.write(closeFrame(this.closeCode, this.closeReason));
     this.client.end();
   }
+
+  /** Gated tunnels: our masked close frame to the backend (client-to-server frames are masked, RFC 6455 5.3), then its FIN. */
+  sendBackendClose(): void {
+    if (this.backendCloseSent) return;
+    this.backendCloseSent = true;
+    this.client.off('data', clientOnDataGated);
+    this.client.resume();
+    if (this.inboundClean && this.backend.writable) {
+      const mask = new Uint8Array(4);
+      randomFillSync(mask);
+      this.backend.write(maskedCloseFrame(this.closeCode, this.closeReason, mask));
+    }
+    this.backend.end();
+  }
+
+  /** Closes an open tunnel because a policy says so (token expired, message limit): both directions, at frame boundaries. */
+  policyClose(code: number, reason: string, label: string): void {
+    if (this.sm.state !== 'open') return;
+    this.owner.tunnelPolicyClosed(this, code, label);
+    this.close(code, reason);
+  }
+
+  /** The token expired (expiry-closer.ts). */
+  closeExpired(): void { this.policyClose(1008, 'token expired', 'token-expired'); }
 
   /** Aborts both sockets at once (destroy, deadline). */
   destroy(): void {
@@ -357,6 +405,29 @@ function clientOnData(this: Duplex, chunk: Buffer): void {
   t.active = 1;
   t.owner.stats.bytesIn += chunk.length;
   if (!t.backend.write(chunk)) this.pause();
+}
+/**
+ * The client-to-backend splice of a gated tunnel: frame headers are read
+ * (never payloads); a frame that breaks a limit is not forwarded, the
+ * bytes before it are. While our close waits for the client's frame in
+ * flight to end, bytes up to that boundary pass, then the close frame.
+ */
+function clientOnDataGated(this: Duplex, chunk: Buffer): void {
+  const t = tunnelOf(this);
+  const gate = t.gate!;
+  t.active = 1;
+  const closing = t.closeCode !== 0;
+  const cut = gate.consume(chunk, Date.now(), closing);
+  if (cut === PASS) {
+    t.owner.stats.bytesIn += chunk.length;
+    if (!t.backend.write(chunk)) this.pause();
+    return;
+  }
+  if (cut > 0) { t.owner.stats.bytesIn += cut; t.backend.write(chunk.subarray(0, cut)); }
+  if (closing) return t.sendBackendClose();
+  t.inboundClean = gate.cleanCut;
+  if (gate.violation === CLOSE_TOO_BIG) t.policyClose(CLOSE_TOO_BIG, 'message too big', 'message-size');
+  else t.policyClose(gate.violation, 'message rate limit exceeded', 'message-rate');
 }
 function backendOnData(this: Socket, chunk: Buffer): void {
   const t = tunnelOf(this);

@@ -17,11 +17,16 @@ import { selectBackend } from '../balance/select';
 import { encodeProxyHeader } from '../listen/proxy-protocol';
 import type { Backend } from '../pool/backend';
 import type { BackendPool } from '../pool/backend-pool';
-import { tlsConnectOptions } from '../pool/backend-tls';
+import { tlsConnectOptions } from '../../shared/tls/backend-tls';
 import { checkRequest } from '../http/request-checks';
 import { forwardHeaderList } from '../http/forward-headers';
 import { refusalTag } from '../http/refusal-tag';
-import { WshaError } from '../../shared/errors';
+import { AdmissionError, WshaError } from '../../shared/errors';
+import { applyEdits } from '../access/edge-headers';
+import { denyUpgrade } from '../access/edge-refusal';
+import type { Admitted } from '../access/route-policy';
+import { MessageGate } from '../limits/message-gate';
+import type { RoutePolicy } from '../access/route-policy';
 import { acceptFor, invalidUpgradeReason, requestHeadBytes } from './handshake';
 import { TCP_KEEPALIVE_MS } from '../limits';
 
@@ -54,7 +59,10 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
   if (isLastRequest(socket)) return endSoon(socket);
   const conn = connOf(socket);
   if (!conn) return refuse(rt, socket, 500, 'connection without listener context', 'internal');
-  if (conn.reject) return refuse(rt, socket, conn.reject.httpStatus ?? 503, conn.reject.message, conn.reject.limit);
+  if (conn.reject) {
+    if (conn.reject.limit === 'maxConnectionsPerClient') rt.denied.record('-', 'client-limit', 429, conn.clientAddress, conn.reject.message);
+    return refuse(rt, socket, conn.reject.httpStatus ?? 503, conn.reject.message, conn.reject.limit);
+  }
   if (rt.draining) return refuse(rt, socket, 503, 'node is draining', 'draining');
   const checked = checkRequest(req);
   if (checked instanceof WshaError) return refuse(rt, socket, checked.httpStatus ?? 400, checked.message, refusalTag(checked), req.method === 'HEAD');
@@ -67,6 +75,23 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
   if (head.length > heldBudget) return refuse(rt, socket, 400, `client sent more than limits.maxHeaderBytes (${rt.limits.maxHeaderBytes}) before the 101`, 'bad-handshake');
   const pool = rt.pools.get(route.pool);
   if (!pool) return refuse(rt, socket, 503, `pool ${route.pool} is gone`, 'no-backend');
+  // ---- edge (issue 12): access, auth and rate limits of the route, then the pool's admission ----
+  const policy = rt.edge.routes[route.index] ?? null;
+  const routeName = rt.edge.names[route.index] ?? route.path;
+  let admitted: Admitted | null = null;
+  if (policy) {
+    const d = await policy.check({ req, kind: 'upgrades', socketAddress: conn.clientAddress, host: checked.host, path: checked.path, query: checked.query, proto: conn.listener.proto });
+    if (socket.destroyed) return;
+    if (d instanceof WshaError) return denyUpgrade(rt, socket, routeName, d, policy.realm, conn.clientAddress, false);
+    admitted = d;
+  }
+  const admission = rt.edge.admission(pool.name, pool.config);
+  if (admission) {
+    const a = await admission.enter(() => socket.destroyed);
+    if (socket.destroyed) return;
+    if (a) return denyUpgrade(rt, socket, routeName, new AdmissionError(`pool ${pool.name} is admitting no more handshakes now (${a.why})`, a.retryAfterSec), 'wsha', admitted?.clientAddress ?? conn.clientAddress, false);
+  }
+  // ---- end edge ----
   const sel = await selectBackend(pool, rt.view, req, conn.clientAddress, rt.affinityLookupTimeoutMs);
   if (socket.destroyed) {
     if (sel?.sessionKey != null) rt.view.affinity.release?.(pool.name, sel.sessionKey);
@@ -75,6 +100,7 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
   if (!sel) return refuse(rt, socket, 503, `no healthy backend in pool ${pool.name}`, 'no-backend');
   socket.off('error', socketOnErrorDuringPick);
   const headers = forwardHeaderList(req, { clientAddress: conn.clientAddress, proto: conn.listener.proto, extra: sel.requestExtra, stickyHeader: pool.config.sticky?.header?.toLowerCase() ?? '', backendHost: sel.backend.authority }, 'upgrade', checked.framing);
+  if (admitted) applyEdits(headers, admitted);
   rt.registry.create({
     client: socket,
     backend: connectBackend(sel.backend, proxyHeaderFor(pool, conn)),
@@ -89,7 +115,22 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
     connectTimeoutMs: rt.limits.backendConnectTimeoutMs,
     headTimeoutMs: route.responseHeadTimeoutMs ?? rt.limits.responseHeadTimeoutMs ?? rt.limits.backendConnectTimeoutMs,
     idleTimeoutMs: route.idleTimeoutMs ?? rt.limits.idleTimeoutMs,
+    route: routeName,
+    gate: gateFor(policy, admitted),
+    expiresAtMs: admitted?.expiresAtMs ?? 0,
   });
+}
+
+/**
+ * The client-to-backend frame reader of a tunnel, or null: only routes with
+ * message limits, or whose tunnels close at token expiry (the backend must
+ * get its close frame between two frames), pay for reading frame headers.
+ */
+function gateFor(policy: RoutePolicy | null, admitted: Admitted | null): MessageGate | null {
+  const m = policy?.messages;
+  if (!m && !(admitted && admitted.expiresAtMs > 0)) return null;
+  const rate = m?.ratePerSec ?? 0;
+  return new MessageGate(m?.maxBytes ?? 0, rate, m?.burst ?? Math.max(1, Math.ceil(rate)), Date.now());
 }
 
 function socketOnErrorDuringPick(this: Duplex): void { this.destroy(); }

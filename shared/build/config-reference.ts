@@ -35,9 +35,17 @@ type AnySchema = { _zod: { def: Record<string, any> } };
 const def = (s: AnySchema) => s._zod.def;
 
 /** Reads every TSDoc comment of schema.ts, keyed `ConstName` or `ConstName.a.b`. */
-export function readSchemaDocs(file = join(REPO_ROOT, 'shared', 'config', 'schema.ts')): Map<string, string> {
-  const src = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+export function readSchemaDocs(files = SCHEMA_FILES): Map<string, string> {
   const docs = new Map<string, string>();
+  for (const file of typeof files === 'string' ? [files] : files) readDocsOf(file, docs);
+  return docs;
+}
+
+/** The files that hold schema objects: schema.ts and the edge schema (issue 12) it imports. */
+export const SCHEMA_FILES: readonly string[] = [join(REPO_ROOT, 'shared', 'config', 'schema.ts'), join(REPO_ROOT, 'shared', 'config', 'edge-schema.ts')];
+
+function readDocsOf(file: string, docs: Map<string, string>): void {
+  const src = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
   const docOf = (node: ts.Node) => ts.getJSDocCommentsAndTags(node).filter(ts.isJSDoc).map((d) => d.getText()).join('\n');
   const visit = (node: ts.Node, prefix: string): void => {
     if (ts.isCallExpression(node) && /\b(strictObject|object)$/.test(node.expression.getText()) && node.arguments[0] && ts.isObjectLiteralExpression(node.arguments[0])) {
@@ -61,7 +69,6 @@ export function readSchemaDocs(file = join(REPO_ROOT, 'shared', 'config', 'schem
       if (decl.initializer) visit(decl.initializer, name);
     }
   }
-  return docs;
 }
 
 /** Splits a raw `/** ... *\/` comment into its sentence and its `@default` text. */

@@ -84,7 +84,11 @@ export const DEFAULTS = Object.freeze({
     handshakeTimeoutMs: 10000,
     maxHeaderBytes: 16384,
     maxConnections: 10000,
-    maxConnectionsPerClient: 1000,
+    /**
+     * 0 is off (issue 12): behind an L4 balancer without PROXY protocol every client has the balancer's address, and
+     * a per-address cap would silently cap the whole deployment. Per-client rates belong to routes[].rateLimit.
+     */
+    maxConnectionsPerClient: 0,
     /** 0 turns the idle timeout of WebSocket tunnels off. */
     idleTimeoutMs: 0,
     backendConnectTimeoutMs: 5000,
@@ -112,6 +116,8 @@ export const DEFAULTS = Object.freeze({
     cookieName: 'wsha_sid',
   }),
   vip: Object.freeze({
+    /** How VIPs go to nodes: by priority (each to its best node) or spread evenly. */
+    placement: 'priority' as const,
     preempt: false,
     prefixV4: 32,
     prefixV6: 128,
@@ -124,6 +130,8 @@ export const DEFAULTS = Object.freeze({
   }),
   node: Object.freeze({
     priority: 100,
+    /** Data-plane worker processes (`workers: 1` is one worker, as a node always had one event loop for its traffic). */
+    workers: 1 as number | 'auto',
   }),
   logging: Object.freeze({
     level: 'info' as const,
@@ -136,4 +144,31 @@ export const DEFAULTS = Object.freeze({
     backendTlsVerify: true,
   }),
   // ---- end access boundary ----
+  // ---- edge (issue 12): access control, authentication, rate limits, admission ----
+  edge: Object.freeze({
+    trustedForwardedHops: 0,
+    allowMissingOrigin: true,
+    jwksTimeoutMs: 2000,
+    jwksRefreshIntervalMs: 300_000,
+    jwksUnknownKidRefreshMs: 30_000,
+    jwtAlgorithms: Object.freeze(['RS256', 'ES256', 'EdDSA'] as const),
+    jwtLeewayMs: 30_000,
+    jwtRealm: 'wsha',
+    extAuthHeaders: Object.freeze(['authorization', 'cookie'] as const),
+    extAuthTimeoutMs: 1000,
+    /** Most entries of one route's external-auth decision cache. */
+    extAuthCacheEntries: 10_000,
+    admissionQueueSize: 1000,
+    admissionQueueTimeoutMs: 2000,
+    admissionRetryAfterMaxSec: 10,
+    /** Most client addresses with a rate bucket per route; the least recently used are forgotten beyond it. */
+    rateLimitClients: 100_000,
+    /** A cluster-wide rate check that Redis has not answered in this time is decided by the local bucket. */
+    rateLimitRedisTimeoutMs: 20,
+    /** A refusal stays a `wsha status` warning this long after the last one. */
+    alertWindowMs: 60_000,
+    /** At most this many refusal log lines per second per reason; the rest are counted in the next line. */
+    refusalLogsPerSec: 10,
+  }),
+  // ---- end edge ----
 });

@@ -40,6 +40,14 @@ function resolvePaths(raw: Record<string, unknown>, base: string): void {
   // ---- access boundary (issue 10): backend CA, admin TLS and the admin token file ----
   const pools = raw.pools && typeof raw.pools === 'object' ? Object.values(raw.pools as Record<string, any>) : [];
   for (const p of pools) if (p?.tls && typeof p.tls === 'object' && 'ca' in p.tls) p.tls.ca = abs(p.tls.ca);
+  // ---- edge (issue 12): JWT key and secret files ----
+  const routes = Array.isArray(raw.routes) ? raw.routes : [];
+  for (const r of routes) {
+    const jwt = r?.auth?.jwt;
+    if (!jwt || typeof jwt !== 'object') continue;
+    if (Array.isArray(jwt.keyFiles)) jwt.keyFiles = jwt.keyFiles.map(abs);
+    if ('secretFile' in jwt) jwt.secretFile = abs(jwt.secretFile);
+  }
   const admin = (raw.node as any)?.admin;
   if (admin && typeof admin === 'object') {
     if ('tokenFile' in admin) admin.tokenFile = abs(admin.tokenFile);

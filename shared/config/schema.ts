@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { DEFAULTS } from './defaults';
+import { AccessSchema, AdmissionSchema, AuthSchema, MessagesSchema, RateLimitSchema } from './edge-schema';
+
+export { AccessSchema, AdmissionSchema, AuthSchema, MessagesSchema, RateLimitSchema, JwtSchema, JwksSchema, TokenFromSchema, ExternalAuthSchema, BucketSchema, RateScopeSchema } from './edge-schema';
 
 const ms = (what = 'a duration in milliseconds') => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).nonnegative({ error: `expected ${what}` });
 const positiveInt = (what: string) => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
@@ -57,6 +60,8 @@ export const RedisSchema = z.strictObject({
   replicaAckTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.redis.replicaAckTimeoutMs),
   /** Connect timeout of every Redis connection. @default 1000 */
   connectTimeoutMs: ms().default(DEFAULTS.redis.connectTimeoutMs),
+  /** A cluster-wide rate-limit check (routes[].rateLimit.cluster) not answered in this time is decided by the node's own buckets. @default 20 */
+  rateLimitTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.edge.rateLimitRedisTimeoutMs),
 });
 
 /** cluster.heartbeat: membership heartbeats through Redis. */
@@ -147,6 +152,11 @@ export const ClusterSchema = z.strictObject({
    * WSHA_CLUSTER_SECRET environment variable may carry the secret instead. Every node of a cluster has the same one.
    */
   secretFile: z.string().min(1, { error: 'expected a file path' }).optional(),
+  /**
+   * How VIPs go to nodes: `priority` (each VIP to its best-priority node) or `spread` (each ready node owns about
+   * VIPs/nodes; a dead node's VIPs go to the least-loaded survivors). The same on every node. @default priority
+   */
+  vipPlacement: z.enum(['priority', 'spread'], { error: 'expected priority or spread' }).default(DEFAULTS.vip.placement),
   redis: RedisSchema.prefault({}),
   heartbeat: HeartbeatSchema.prefault({}),
   lease: LeaseSchema.prefault({}),
@@ -156,12 +166,17 @@ export const ClusterSchema = z.strictObject({
   peer: PeerTimingsSchema.prefault({}),
 });
 
+/** Most worker processes one node may run (`node.workers`). */
+export const MAX_WORKERS = 256;
+
 /** node: this proxy process. */
 export const NodeSchema = z.strictObject({
   /** Unique node id within the cluster. */
   id: name('a node id'),
   /** Higher wins the VIP. @default 100 */
   priority: z.number({ error: 'expected an integer from 0 to 255' }).int().min(0).max(255).default(DEFAULTS.node.priority),
+  /** This node's priority for single VIPs, by VIP name, where it differs from `priority` (like keepalived's per-instance priority). */
+  vipPriorities: z.record(z.string(), z.number({ error: 'expected an integer from 0 to 255' }).int().min(0).max(255), { error: 'expected a map of VIP name to priority' }).optional(),
   /** Address other nodes and the CLI use to reach this node (defaults to the admin host). */
   address: z.string().optional(),
   /** Admin HTTP API. */
@@ -194,6 +209,14 @@ export const NodeSchema = z.strictObject({
     /** How long to wait for the refused connect that confirms a dead peer. @default 200 */
     confirmTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.confirmTimeoutMs),
   }).prefault({}),
+  /**
+   * Data-plane worker processes of this node: a count, or `auto` for one per
+   * core this process may use (os.availableParallelism()). With more than
+   * one, every listener binds with SO_REUSEPORT and the kernel spreads new
+   * connections; `limits.maxConnections` is divided between the workers and
+   * the per-client limits apply per worker. @default 1
+   */
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(MAX_WORKERS)], { error: `expected "auto" or an integer from 1 to ${MAX_WORKERS}` }).default(DEFAULTS.node.workers),
   /** SIGTERM drain. */
   drain: z.strictObject({
     /** WebSocket clients get close 1001 after this grace period. @default 5000 */
@@ -278,6 +301,14 @@ export const RouteSchema = z.strictObject({
   /** Close this route's WebSocket tunnels idle this long; 0 is off. Falls back to limits.idleTimeoutMs. */
   idleTimeoutMs: ms().optional(),
   // ---- end access boundary ----
+  // ---- edge (issue 12) ----
+  /** Route name in logs, metrics (`route` label) and `wsha status`. Default: HOST followed by PATH, e.g. `app.example.com/chat`. */
+  name: name('a route name').optional(),
+  access: AccessSchema.optional(),
+  auth: AuthSchema.optional(),
+  rateLimit: RateLimitSchema.optional(),
+  messages: MessagesSchema.optional(),
+  // ---- end edge ----
 });
 
 /** pools.NAME.healthCheck: active checks. */
@@ -345,6 +376,7 @@ export const PoolSchema = z.strictObject({
     verify: z.boolean().default(DEFAULTS.access.backendTlsVerify),
   }).optional(),
   // ---- end access boundary ----
+  admission: AdmissionSchema.optional(),
 });
 
 /** limits: per node. */
@@ -355,8 +387,8 @@ export const LimitsSchema = z.strictObject({
   maxHeaderBytes: positiveInt('a size in bytes').default(DEFAULTS.limits.maxHeaderBytes),
   /** Concurrent client connections per node; 503 above. @default 10000 */
   maxConnections: positiveInt('a count').default(DEFAULTS.limits.maxConnections),
-  /** Concurrent connections per client address; 429 above. @default 1000 */
-  maxConnectionsPerClient: positiveInt('a count').default(DEFAULTS.limits.maxConnectionsPerClient),
+  /** Concurrent connections per client address; 429 above, each refusal logged with the address. 0 is off (behind an L4 balancer without PROXY protocol every client shares one address). @default 0 */
+  maxConnectionsPerClient: z.number({ error: 'expected a count (0 is off)' }).int({ error: 'expected a count (0 is off)' }).nonnegative({ error: 'expected a count (0 is off)' }).default(DEFAULTS.limits.maxConnectionsPerClient),
   /** Close WebSocket tunnels idle this long; 0 is off. @default 0 */
   idleTimeoutMs: ms().default(DEFAULTS.limits.idleTimeoutMs),
   /** Connect timeout to a backend; 503 after. @default 5000 */

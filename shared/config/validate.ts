@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { ConfigSchema, type Config } from './schema';
 import { ConfigError } from '../errors';
+import { edgeProblems, routeLabel } from './edge-validate';
 
 /** Keys that were renamed or are commonly guessed, with the key to use instead. */
 const RENAMED: Readonly<Record<string, string>> = Object.freeze({
@@ -65,6 +66,9 @@ export function crossFieldProblems(c: Config): string[] {
     if (v.driver === 'linux' && !v.interface) out.push(`vips[${i}].interface: required for the linux driver`);
     if (v.driver === 'exec' && (!v.up || !v.down)) out.push(`vips[${i}].${v.up ? 'down' : 'up'}: required for the exec driver`);
   });
+  for (const name of Object.keys(c.node.vipPriorities ?? {})) {
+    if (!vipNames.has(name)) out.push(`node.vipPriorities.${name}: no VIP named ${name} in vips`);
+  }
   const listenerNames = new Set<string>();
   c.listeners.forEach((l, i) => {
     if (listenerNames.has(l.name)) out.push(`listeners[${i}].name: duplicate listener name ${l.name}`);
@@ -77,6 +81,13 @@ export function crossFieldProblems(c: Config): string[] {
     // ---- access boundary (issue 10): a route prefix must be a path the normaliser can produce, or it never matches ----
     if (!isNormalisedRoutePath(r.path)) out.push(`routes[${i}].path: expected a normalised path prefix (no dot segments, percent-escapes, backslash, query or fragment)`);
     if (r.responseHeadTimeoutMs !== undefined && r.responseHeadTimeoutMs > c.limits.requestTimeoutMs) out.push(`routes[${i}].responseHeadTimeoutMs: expected at most limits.requestTimeoutMs (${c.limits.requestTimeoutMs})`);
+  });
+  c.routes.forEach((r, i) => out.push(...edgeProblems(r, `routes[${i}]`)));
+  const routeNames = new Set<string>();
+  c.routes.forEach((r, i) => {
+    const n = routeLabel(r);
+    if (routeNames.has(n)) out.push(`routes[${i}].name: duplicate route name ${n} (give the routes distinct names)`);
+    routeNames.add(n);
   });
   c.vips.forEach((v, i) => {
     if (v.passEnv && v.driver !== 'exec') out.push(`vips[${i}].passEnv: only used with the exec driver`);

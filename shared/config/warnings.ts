@@ -28,5 +28,23 @@ export function configWarnings(c: Config, probes: WarningProbes): string[] {
   }
   const secret = probes.secretProblem();
   if (secret) out.push(secret);
+  out.push(...originWarnings(c));
+  return out;
+}
+
+/**
+ * Cross-Site WebSocket Hijacking (issue 12): a browser sends a site's cookies
+ * with a WebSocket opened from any other page, so a route reachable from
+ * outside needs an Origin list unless it takes no cookie-borne credentials.
+ * Every route can carry WebSockets, so every route of a public node counts.
+ */
+function originWarnings(c: Config): string[] {
+  const publicListeners = c.listeners.filter((l) => l.on.startsWith('vip:') || !isLoopback(l.on));
+  if (!publicListeners.length) return [];
+  const names = publicListeners.map((l) => l.name).join(', ');
+  const out: string[] = [];
+  c.routes.forEach((r, i) => {
+    if (!r.access?.origins) out.push(`routes[${i}].access.origins: not set, and listener ${names} is not loopback-only: any web page can open WebSockets on this route with its visitors' cookies (Cross-Site WebSocket Hijacking); list the allowed origins`);
+  });
   return out;
 }

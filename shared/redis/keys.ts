@@ -20,6 +20,7 @@
  * |                                   |        | + "{nodeId}|@" -> wall ms of that write     |
  * | pools                             | hash   | pool -> JSON of live changes (versioned)    |
  * | pools:version                     | string | version of live pool changes (INCR)         |
+ * | rate:{route}|{kind}|{scope}[|{ip}] | hash   | tokens, ms: cluster-wide rate bucket        |
  * | events (channel)                  | pubsub | JSON events: verdict, pools, handover, ...  |
  */
 export const KEY_VERSION = 'v1';
@@ -47,6 +48,8 @@ export class RedisKeys {
   poolsVersion(): string { return `${this.prefix}pools:version`; }
   /** Pub/sub channel of cluster events. */
   events(): string { return `${this.prefix}events`; }
+  /** Cluster-wide token bucket of a route rate limit (routes[].rateLimit.cluster); `id` is route, kind and scope (issue 12). */
+  rateBucket(id: string): string { return `${this.prefix}rate:${id}`; }
   /** Per-node command channel (drain, undrain, handover steps). */
   commands(nodeId: string): string { return `${this.prefix}cmd:${nodeId}`; }
 }

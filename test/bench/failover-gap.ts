@@ -150,7 +150,11 @@ async function benchLinux(runs: number): Promise<Gaps> {
         if (kind === 'kill') {
           // As systemd would: ExecStopPost cleanup, then Restart=on-failure.
           spawnSync('ip', ['netns', 'exec', lab.member(owner).ns, process.execPath, CLI, 'vip', 'cleanup', '--config', (nodes.get(owner) as LabNode).configFile], { stdio: 'ignore', timeout: 20_000 });
-          nodes.set(owner, startLabNode(lab, owner, scratch.dir, configs.get(owner) as string));
+          const back = startLabNode(lab, owner, scratch.dir, configs.get(owner) as string);
+          nodes.set(owner, back);
+          // Measure the steady state: the next failure only once the restarted node's link to the owner is up (on a
+          // loaded machine a start can take longer than the rejoin time, and without a link no death can be proven).
+          await waitFor(() => back.output.some((l) => l.includes('"peer link up"')), `${owner} linked again`, 20_000, 20);
         } else {
           // Let the cut-off owner step down on its own clock first.
           await waitFor(() => !lab.hasAddress(owner, vip), `${owner} removing the VIP`, 10_000, 20);

@@ -170,3 +170,13 @@ export async function closeAll(sockets: readonly WebSocket[], timeoutMs = 10_000
 
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+
+/** Opens `connections` clients to `url`, runs the echo load with one message in flight each, and closes them (auth-cost.ts). */
+export async function runEchoLoadAt(url: string, opts: { connections: number; payloadBytes: number; warmupMs: number; durationMs: number }): Promise<EchoLoadResult> {
+  const sockets = await openClients(url, opts.connections);
+  try {
+    return await runEchoLoad(sockets, { payloadBytes: opts.payloadBytes, inFlight: 1, warmupMs: opts.warmupMs, durationMs: opts.durationMs });
+  } finally {
+    await closeAll(sockets);
+  }
+}

@@ -14,9 +14,9 @@ import { runWsha, REPO_ROOT } from '../harness/wsha-cli';
 const RUNBOOKS = join(REPO_ROOT, 'deploy', 'runbooks');
 const runbooks = readdirSync(RUNBOOKS).filter((f) => f.endsWith('.md')).map((f) => ({ name: f, text: readFileSync(join(RUNBOOKS, f), 'utf8') }));
 
-test('the six runbooks are there', () => {
+test('the seven runbooks are there', () => {
   const names = runbooks.map((r) => r.name).sort();
-  assert.deepEqual(names, ['add-node.md', 'first-install.md', 'planned-maintenance.md', 'reading-status.md', 'redis.md', 'tls-rotation.md']);
+  assert.deepEqual(names, ['add-node.md', 'first-install.md', 'jwt-key-rotation.md', 'planned-maintenance.md', 'reading-status.md', 'redis.md', 'tls-rotation.md']);
 });
 
 test('reading-status.md explains every warning code of wsha status', () => {

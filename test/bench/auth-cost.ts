@@ -1,0 +1,156 @@
+/**
+ * What the edge costs (issue 12), in one run so that the ratios compare
+ * like with like: a real wsha node (its own process) with five routes in
+ * front of the echo backend (its own process):
+ *
+ *   /plain   no edge settings                       (handshake baseline)
+ *   /jwt     RS256 JWT, keys from a JWKS server     (a distinct token per handshake)
+ *   /ext     external auth service (no cache)       (the service runs in this process)
+ *   /nomsg   no edge settings                       (message baseline)
+ *   /msg     messages: ratePerSec and maxBytes      (frame headers read client -> backend)
+ *
+ * Handshakes per second: `--handshakes` upgrades with `--concurrency` in
+ * flight, per route, in interleaved rounds (plain, jwt, ext, plain, ...)
+ * so that drift of a shared machine falls on all three alike. Messages per
+ * second: the closed-loop echo load of ws-load.ts on /nomsg and /msg, also
+ * interleaved. Printed as rates and as ratios to the baselines.
+ *
+ *   npm run build && npm run bench:auth -- --help
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, writeFileSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Command } from 'commander';
+import WebSocket from 'ws';
+import { freePort, waitFor } from '../harness/ports';
+import { withClusterSecret } from '../harness/cluster-secret';
+import { makeKey, signToken, type SigningKey } from '../harness/edge';
+import { startEchoBackend } from './bench-node';
+import { runEchoLoadAt } from './ws-load';
+
+const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
+
+interface Options { handshakes: number; concurrency: number; rounds: number; connections: number; payloadBytes: number; durationMs: number; warmupMs: number }
+
+function parseOptions(argv: string[]): Options {
+  const o = new Command('auth-cost')
+    .option('--handshakes <n>', 'handshakes per route per round', '1500')
+    .option('--concurrency <n>', 'handshakes in flight', '32')
+    .option('--rounds <n>', 'interleaved rounds', '3')
+    .option('--connections <n>', 'echo connections for the message phase', '64')
+    .option('--payload-bytes <n>', 'message size', '64')
+    .option('--duration-ms <n>', 'message phase length per route per round', '4000')
+    .option('--warmup-ms <n>', 'message phase warm-up', '1000')
+    .parse(argv).opts();
+  return { handshakes: +o.handshakes, concurrency: +o.concurrency, rounds: +o.rounds, connections: +o.connections, payloadBytes: +o.payloadBytes, durationMs: +o.durationMs, warmupMs: +o.warmupMs };
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+}
+
+function configYaml(p: { port: number; adminPort: number; backendPort: number; jwksUrl: string; authUrl: string; redisPort: number }): string {
+  const pool = 'echo';
+  return [
+    `cluster: { name: bench-auth, redis: { url: "redis://127.0.0.1:${p.redisPort}" } }`,
+    'node: { id: bench-auth, admin: { listen: "127.0.0.1:' + p.adminPort + '" }, drain: { graceMs: 0, deadlineMs: 2000 } }',
+    `listeners: [ { name: bench, on: 127.0.0.1, port: ${p.port} } ]`,
+    'routes:',
+    `  - { path: /plain, pool: ${pool} }`,
+    `  - { path: /jwt, pool: ${pool}, auth: { jwt: { jwks: { url: "${p.jwksUrl}" }, audience: bench, claimHeaders: { sub: X-User } } } }`,
+    `  - { path: /ext, pool: ${pool}, auth: { external: { url: "${p.authUrl}", timeoutMs: 2000 } } }`,
+    `  - { path: /nomsg, pool: ${pool} }`,
+    `  - { path: /msg, pool: ${pool}, messages: { ratePerSec: 1000000, maxBytes: 1048576 } }`,
+    `pools: { ${pool}: { backends: [ { id: echo-1, url: "http://127.0.0.1:${p.backendPort}" } ] } }`,
+    'limits: { maxConnections: 100000, handshakeTimeoutMs: 30000 }',
+    'logging: { level: error }',
+    '',
+  ].join('\n');
+}
+
+function handshake(url: string, headers: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, headers, handshakeTimeout: 20000 });
+    ws.once('open', () => { ws.terminate(); resolve(); });
+    ws.once('unexpected-response', (_q, res) => { ws.terminate(); reject(new Error(`${url}: HTTP ${res.statusCode}`)); });
+    ws.once('error', reject);
+  });
+}
+
+/** `n` handshakes, `c` in flight; returns handshakes per second. */
+async function handshakeRate(url: string, n: number, c: number, headersFor: (i: number) => Record<string, string>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => { for (let i = next++; i < n; i = next++) await handshake(url, headersFor(i)); };
+  await Promise.all(Array.from({ length: c }, worker));
+  return n / ((performance.now() - t0) / 1000);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv);
+  const key: SigningKey = makeKey('bench-1');
+  const jwks = createServer((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [key.jwk] })));
+  const auth = createServer((q, res) => res.writeHead(q.headers.authorization === 'Bearer ext-ok' ? 200 : 403).end());
+  auth.keepAliveTimeout = 60_000;
+  const [jwksPort, authPort] = [await listen(jwks), await listen(auth)];
+  const backend = await startEchoBackend();
+  const dir = mkdtempSync(join(tmpdir(), 'wsha-bench-auth-'));
+  const [port, adminPort, redisPort] = [await freePort(), await freePort(), await freePort()];
+  const configPath = join(dir, 'node.yaml');
+  writeFileSync(configPath, configYaml({ port, adminPort, backendPort: backend.port, jwksUrl: `http://127.0.0.1:${jwksPort}/jwks`, authUrl: `http://127.0.0.1:${authPort}/check`, redisPort }));
+  const logFd = openSync(join(dir, 'node.log'), 'w');
+  const node: ChildProcess = spawn(process.execPath, [CLI, 'node', 'start', '--config', configPath], { stdio: ['ignore', logFd, logFd], env: withClusterSecret() });
+  closeSync(logFd);
+  const stop = async () => {
+    if (node.exitCode === null && node.signalCode === null) { node.kill('SIGTERM'); await new Promise((r) => node.once('exit', r)); }
+    await backend.stop();
+    jwks.close(); auth.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const base = `ws://127.0.0.1:${port}`;
+    await waitFor(async () => { await handshake(`${base}/plain`, {}); return true; }, 'the node to proxy', 30_000, 100);
+    process.stdout.write(`signing ${o.handshakes * o.rounds} distinct RS256 tokens...\n`);
+    const tokens: string[] = [];
+    for (let i = 0; i < o.handshakes * o.rounds + 1; i++) tokens.push(await signToken(key, { sub: `user-${i}`, aud: 'bench' }));
+    await handshake(`${base}/jwt`, { authorization: `Bearer ${tokens[tokens.length - 1]}` });
+    const rates: Record<string, number[]> = { plain: [], jwt: [], ext: [] };
+    let used = 0;
+    for (let r = 0; r < o.rounds; r++) {
+      rates.plain.push(await handshakeRate(`${base}/plain`, o.handshakes, o.concurrency, () => ({})));
+      const offset = used;
+      rates.jwt.push(await handshakeRate(`${base}/jwt`, o.handshakes, o.concurrency, (i) => ({ authorization: `Bearer ${tokens[offset + i]}` })));
+      used += o.handshakes;
+      rates.ext.push(await handshakeRate(`${base}/ext`, o.handshakes, o.concurrency, () => ({ authorization: 'Bearer ext-ok' })));
+      process.stdout.write(`round ${r + 1}: handshakes/s plain ${rates.plain[r].toFixed(0)}, RS256 ${rates.jwt[r].toFixed(0)}, ext auth ${rates.ext[r].toFixed(0)}\n`);
+    }
+    const msgs: Record<string, number[]> = { nomsg: [], msg: [] };
+    for (let r = 0; r < o.rounds; r++) {
+      for (const path of ['nomsg', 'msg'] as const) {
+        const res = await runEchoLoadAt(`${base}/${path}`, { connections: o.connections, payloadBytes: o.payloadBytes, warmupMs: o.warmupMs, durationMs: o.durationMs });
+        msgs[path].push(res.messages / (res.durationMs / 1000));
+      }
+      process.stdout.write(`round ${r + 1}: msgs/s without limits ${msgs.nomsg[r].toFixed(0)}, with message limits ${msgs.msg[r].toFixed(0)}\n`);
+    }
+    const p = median(rates.plain), j = median(rates.jwt), e = median(rates.ext), n = median(msgs.nomsg), m = median(msgs.msg);
+    const pct = (x: number, b: number) => `${((x / b) * 100).toFixed(1)} %`;
+    process.stdout.write([
+      '',
+      `edge cost (median of ${o.rounds} interleaved rounds; ${o.handshakes} handshakes, ${o.concurrency} in flight; ${o.connections} echo connections of ${o.payloadBytes} B)`,
+      `  handshakes/s  no auth ${p.toFixed(0)}   RS256 JWT ${j.toFixed(0)} (${pct(j, p)} of no auth; target >= 80 %)   ext auth ${e.toFixed(0)} (${pct(e, p)})`,
+      `  messages/s    no limits ${n.toFixed(0)}   message limits ${m.toFixed(0)} (${pct(m, n)}; target >= 90 %)`,
+      '',
+    ].join('\n'));
+  } catch (err) {
+    process.stderr.write(`${String(err)}\n${readFileSync(join(dir, 'node.log'), 'utf8').split('\n').slice(-20).join('\n')}\n`);
+    process.exitCode = 1;
+  } finally {
+    await stop();
+  }
+}
+
+void main();
