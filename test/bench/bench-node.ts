@@ -103,6 +103,8 @@ export interface WshaNodeOptions {
   execArgv?: string[];
   /** Where the node's output goes (kept after stop); default: a file in its temporary folder, removed at stop. */
   logFile?: string;
+  /** More environment for the node (and its workers, which inherit it: NODE_OPTIONS=--cpu-prof profiles every process). */
+  env?: NodeJS.ProcessEnv;
   /** Run the node with its open-file limit raised to the hard limit (nofile.ts). */
   raiseNofile?: boolean;
   /** Written instead of the bench's one-backend config (the scale test's pools); gets the node's ports. */
@@ -122,7 +124,8 @@ export async function startWshaNode(opts: WshaNodeOptions): Promise<WshaNode> {
   const logFd = openSync(logPath, 'w');
   const args = [...(opts.execArgv ?? []), CLI, 'node', 'start', '--config', configPath];
   const stdio: ['ignore', number, number] = ['ignore', logFd, logFd];
-  const proc = opts.raiseNofile ? spawnNodeRaised(args, { stdio, env: withClusterSecret() }) : spawn(process.execPath, args, { stdio, env: withClusterSecret() });
+  const env = withClusterSecret({ ...process.env, ...opts.env });
+  const proc = opts.raiseNofile ? spawnNodeRaised(args, { stdio, env }) : spawn(process.execPath, args, { stdio, env });
   closeSync(logFd);
   const logTail = () => { try { return readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n'); } catch { return ''; } };
   const stop = async () => { await stopChild(proc, 5000); rmSync(dir, { recursive: true, force: true }); };

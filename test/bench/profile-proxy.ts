@@ -43,14 +43,16 @@ function parse(argv: string[]): Options {
 }
 
 async function startProxy(o: Options, backend: BenchProcess, redisUrl: string, execArgv: string[]): Promise<BenchProcess> {
-  if (o.target === 'wsha') return startWshaNode({ backendPort: backend.port, redisUrl, maxConnections: 20_000, execArgv, logFile: o.nodeLog });
+  // Through NODE_OPTIONS, which the node's worker processes inherit (they do not get its command-line flags).
+  // --node-args (V8 flags such as --trace-gc, refused in NODE_OPTIONS) reach the control process only.
+  if (o.target === 'wsha') return startWshaNode({ backendPort: backend.port, redisUrl, maxConnections: 20_000, env: { NODE_OPTIONS: execArgv.filter((a) => a.startsWith('--cpu-prof')).join(' ') }, execArgv: o.nodeArgs, logFile: o.nodeLog });
   if (o.target === 'http-proxy') return startHttpProxy(backend.port, execArgv);
   return startTcpRelay(backend.port);
 }
 
-function newestProfile(dir: string, since: number): string | undefined {
-  return readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f))
-    .filter((f) => statSync(f).mtimeMs >= since).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+/** Every .cpuprofile written since `since` (a node with workers writes one per process). */
+function profilesSince(dir: string, since: number): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f)).filter((f) => statSync(f).mtimeMs >= since);
 }
 
 /** The monotonic clock V8 stamps its samples with, in µs (the same for every process of the machine). */
@@ -98,9 +100,11 @@ async function main(): Promise<void> {
     await backend.stop();
   }
   await sleep(500);
-  const file = newestProfile(o.out, t0);
-  if (!file) { process.stdout.write(`no .cpuprofile in ${o.out} (did the proxy exit normally?)\n`); return; }
-  process.stdout.write(`profile: ${file} (summary of the measured window only)\n${formatSummary(summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, o.top, window))}\n`);
+  const files = profilesSince(o.out, t0);
+  if (files.length === 0) { process.stdout.write(`no .cpuprofile in ${o.out} (did the proxy exit normally?)\n`); return; }
+  // The busiest process first: with workers that is the worker carrying the load, not the control process.
+  const summaries = files.map((file) => ({ file, s: summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, o.top, window) })).sort((a, b) => b.s.totalMs - a.s.totalMs);
+  for (const { file, s } of summaries) process.stdout.write(`profile: ${file} (summary of the measured window only)\n${formatSummary(s)}\n\n`);
 }
 
 main().catch((err) => { process.stderr.write(`profile failed: ${err?.stack ?? err}\n`); process.exitCode = 1; });

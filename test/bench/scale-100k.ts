@@ -181,7 +181,9 @@ async function run(o: Options): Promise<boolean> {
       backendPort: 0, redisUrl: redis.url, maxConnections: 0, raiseNofile: true,
       configYaml: ({ port, adminPort }) => scaleConfig({ port, adminPort, redisUrl: redis!.url, backendPorts: backends.map((b) => b.port), connections: o.connections, workers: pl.writeWorkersKey ? pl.workers : undefined }),
     });
-    // Let every worker start and the heap settle before the baseline.
+    // Every worker up (the first handshake needed only one), then the heaps settle before the baseline.
+    const want = pl.writeWorkersKey ? pl.workers + 1 : 1;
+    for (let i = 0; i < 600 && processTree(node.pid).length < want; i++) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 3000));
     const nodePids = processTree(node.pid);
     const rssBeforeKib = rssKibOf(nodePids);
