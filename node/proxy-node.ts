@@ -221,11 +221,7 @@ export class ProxyNode implements VipHost {
 
   fence(vip: string, untilMs: number | null): void { this.fences.set(vip, untilMs); }
 
-  tunnelCount(vip: string): number {
-    let n = 0;
-    for (const t of this.rt.registry.tunnels) if (t.origin.vip === vip) n++;
-    return n;
-  }
+  tunnelCount(vip: string): number { return this.rt.registry.byVip.get(vip) ?? 0; }
 
   // ---- reload and live pool changes ------------------------------------------
 

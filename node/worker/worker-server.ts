@@ -133,7 +133,7 @@ export function workerLoad(node: ProxyNode): WorkerLoad {
   const counts: WorkerLoad['counts'] = [];
   for (const p of node.rt.pools.values()) for (const b of p.backends) if (b.load > 0) counts.push([p.name, b.id, b.load]);
   const vipTunnels: Record<string, number> = {};
-  for (const t of node.rt.registry.tunnels) if (t.origin.vip !== null) vipTunnels[t.origin.vip] = (vipTunnels[t.origin.vip] ?? 0) + 1;
+  for (const [vip, n] of node.rt.registry.byVip) vipTunnels[vip] = n;
   const edge = node.edgeReport();
   return { connections: node.connectionCount(), tunnels: node.rt.registry.size, counts, vipTunnels, edge: { denied: edge.denied, alerts: edge.alerts } };
 }

@@ -5,6 +5,9 @@ import { TimerWheel } from '../../../../node/timer-wheel';
 import { localClusterView } from '../../../../shared/cluster-view';
 import { silentLogger } from '../../../../shared/logger';
 import type { Tunnel } from '../../../../node/upgrade/tunnel';
+import type { Backend } from '../../../../node/pool/backend';
+import { PassThrough } from 'node:stream';
+import { Socket } from 'node:net';
 
 /** Stand-ins that record when close() was called; closePaced only calls close() and reads state. */
 function fakes(n: number): Array<Tunnel & { closedAt: number }> {
@@ -36,4 +39,29 @@ test('closePaced never exceeds the rate, and with window 0 and a high rate close
   await registry().closePaced(fast, 1001, 'r', 1_000_000, 0);
   assert.ok(fast.every((t) => t.closedAt - s2 < 50));
   assert.equal(await registry().closePaced([], 1001, 'r', 10, 100), 0);
+});
+
+test('tunnels per VIP are counted as tunnels come and go, without walking them', () => {
+  const r = registry();
+  const backend = { pool: 'p', id: 'b', tls: false, tunnels: 0, tunnelsTotal: 0 } as unknown as Backend;
+  const make = (vip: string | null) => r.create({
+    // Unconnected sockets: the handshake request waits for a connect that never comes; destroy() ends each tunnel.
+    client: new PassThrough(), backend: new Socket(), target: backend,
+    origin: { listener: 'l', vip, clientAddress: '127.0.0.1' }, request: { path: '/', headers: [] },
+    held: Buffer.alloc(0), heldBudget: 1024, expectedAccept: 'x', responseExtra: '', sessionKey: null,
+    connectTimeoutMs: 1000, headTimeoutMs: 1000, idleTimeoutMs: 0, route: 'r', gate: null, expiresAtMs: 0,
+  });
+  const a1 = make('a');
+  const a2 = make('a');
+  const b1 = make('b');
+  const none = make(null);
+  assert.deepEqual([...r.byVip], [['a', 2], ['b', 1]]);
+  a1.destroy();
+  a1.destroy();
+  assert.deepEqual([...r.byVip], [['a', 1], ['b', 1]]);
+  b1.destroy();
+  none.destroy();
+  a2.destroy();
+  assert.equal(r.byVip.size, 0);
+  assert.equal(r.size, 0);
 });
