@@ -250,7 +250,8 @@ async function run(o: Options): Promise<boolean> {
       `| node RSS before / after (MiB, ${pidsAfter.length} processes) | ${fmt(rssBeforeKib / 1024)} / ${fmt(rssAfterKib / 1024)} | – |`,
       `| RSS growth per connection, KiB | ${fmt(kibPerConn)} | ≤ ${RSS_GOAL_KIB}: ${verdict(kibPerConn, RSS_GOAL_KIB, 'max').text} |`,
       `| idle CPU of the node with every connection held, % of a core over ${o.idleSeconds} s | ${fmt(idlePct)} | ≤ ${IDLE_CPU_GOAL_PCT}: ${verdict(idlePct, IDLE_CPU_GOAL_PCT, 'max').text} |`,
-      `| idle CPU of the node before any connection / added by the connections, % of a core | ${fmt(baseCpuPct)} / ${fmt(idlePct - baseCpuPct)} | – |`,
+      // The baseline is taken 3 s after start, with start-up work still running: it bounds the fixed part from above.
+      `| idle CPU of the node 3 s after start, before any connection, % of a core | ${fmt(baseCpuPct)} | – |`,
       `| broadcasts reaching every client | ${rounds.filter((r) => r.reached === o.connections).length} of ${rounds.length} | all |`,
       `| fan-out latency p50 / p99, ms (median over broadcasts) | ${fmt(median(rounds.map((r) => r.p50)))} / ${fmt(median(rounds.map((r) => r.p99)))} | – |`,
       `| tunnels closed during the test | ${closed} | 0 |`,
