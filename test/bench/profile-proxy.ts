@@ -14,6 +14,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { startEchoBackend, startTcpRelay, startWshaNode, type BenchProcess } from './bench-node';
 import { startHttpProxy } from './peer-proxies';
@@ -35,7 +36,7 @@ function parse(argv: string[]): Options {
     .option('--load <l>', 'small, large or handshake', oneOf(['small', 'large', 'handshake'] as const), 'large')
     .option('--seconds <n>', 'profiled load window', (v) => Number(v), 10)
     .option('--interval <us>', 'sampling interval of the profiler in µs', (v) => Number(v), 250)
-    .option('--out <dir>', 'where the .cpuprofile files go', '/tmp/wsha-prof')
+    .option('--out <dir>', 'where the .cpuprofile files go', join(tmpdir(), 'wsha-prof'))
     .option('--node-args <args>', 'more node flags for the proxy, comma-separated (e.g. --trace-gc)', (v: string) => v.split(',').filter(Boolean), [] as string[])
     .option('--node-log <file>', 'keep the wsha node\'s output (its log, --trace-gc lines) in FILE')
     .option('--top <n>', 'functions listed per block of the summary', (v) => Number(v), 25)

@@ -101,7 +101,7 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--readme [file]', 'write the table and the goals into the marked block of FILE; without FILE, of the project README, and only after a full run')
     .option('--json', 'also print every round\'s figures as one JSON line', false)
     .option('--no-install', 'do not install missing peer proxies (leave them out instead)')
-    .option('--wsha-node-args <args>', 'extra node flags for the wsha process, comma-separated (e.g. --cpu-prof,--cpu-prof-dir=/tmp/prof)', (v: string) => v.split(',').filter(Boolean), [] as string[])
+    .option('--wsha-node-args <args>', 'extra node flags for the wsha process, comma-separated (e.g. --cpu-prof,--cpu-prof-dir=DIR)', (v: string) => v.split(',').filter(Boolean), [] as string[])
     .parse(argv);
   const o = p.opts<BenchOptions>();
   if (o.quick) {
