@@ -45,6 +45,10 @@ export class Metrics {
   readonly vipAuthority = new Gauge({ name: 'wsha_vip_authority', help: 'What the owner holds the VIP on (1 for the current source: redis, peers, both)', labelNames: ['vip', 'source'] as const, registers: [this.registry] });
   /** 1 while the node is draining (maintenance or SIGTERM). */
   readonly draining = new Gauge({ name: 'wsha_draining', help: 'Whether this node is draining (1) or not (0)', registers: [this.registry] });
+  /** Events this node handed to the cluster history, by result: written, duplicate (a retry Redis already had), unchanged (recorded once by another node), dropped (buffer full), stale (older than the stream keeps). */
+  readonly historyEventsTotal = new Counter({ name: 'wsha_history_events_total', help: 'Cluster history events of this node by result (written, duplicate, unchanged, dropped, stale)', labelNames: ['result'] as const, registers: [this.registry] });
+  /** Events waiting in memory for Redis. */
+  readonly historyBuffered = new Gauge({ name: 'wsha_history_buffered', help: 'Cluster history events buffered in memory until Redis answers', registers: [this.registry] });
   readonly sessionsTotal = new Counter({ name: 'wsha_session_moves_total', help: 'Sticky sessions moved to another backend because theirs was down', labelNames: ['pool'] as const, registers: [this.registry] });
 
   constructor(opts: { nodeId?: string; defaultMetrics?: boolean } = {}) {
