@@ -18,7 +18,8 @@ import { Metrics } from '../shared/metrics';
 import type { ClusterView } from '../shared/cluster-view';
 import type { Config } from '../shared/config/schema';
 import { ProxyNode } from './proxy-node';
-import { startAdminServer } from './admin/start-admin';
+import { startAdminServer, type RunningAdmin } from './admin/start-admin';
+import { loadAdminTls } from './admin/admin-tls';
 import { ClusterAgent } from '../cluster/cluster-agent';
 import { SharedState, proxyNodeHooks } from '../cluster/shared-state';
 
@@ -68,10 +69,18 @@ export async function runNode(configPath: string): Promise<void> {
   }
 
   shared.attach(proxyNodeHooks(node, config.node.drain.graceMs));
+  let running: RunningAdmin | undefined;
   // Signals first: the node already serves, so SIGTERM must drain and SIGHUP reload even while Redis is still out of reach.
   const livePools: ReloadHooks = {
-    prepare: (c) => Object.freeze({ ...c, pools: shared.pools.preview(c.pools) }) as Config,
-    applied: (c) => shared.pools.setBase(c.pools),
+    prepare: (c) => {
+      // Bad admin certificates reject the whole reload, as bad listener certificates do.
+      loadAdminTls(c);
+      return Object.freeze({ ...c, pools: shared.pools.preview(c.pools) }) as Config;
+    },
+    applied: (c) => {
+      shared.pools.setBase(c.pools);
+      running?.reload(c);
+    },
   };
   wireSignals(configPath, node, logger, stoppables, livePools);
 
@@ -91,7 +100,7 @@ export async function runNode(configPath: string): Promise<void> {
   // Before the control plane starts, so that /healthz and /readyz answer even while Redis is out of reach.
   let admin: Stoppable;
   try {
-    const running = await startAdminServer({ config, logger, metrics, node, agent });
+    running = await startAdminServer({ config, logger, metrics, node, agent });
     adminAddress = running.address;
     admin = running;
   } catch (err) {

@@ -24,6 +24,7 @@ import { handleUpgrade } from './upgrade/upgrade-handler';
 import { handleRequest, dropAgent } from './http/http-proxy';
 import { Listener, type ListenerDeps } from './listen/listener';
 import { loadTlsMaterial, type TlsMaterial } from './tls/secure-contexts';
+import { resolveBackendTls, type BackendTls } from './pool/backend-tls';
 import { countRefusal, type NodeRuntime } from './runtime';
 import { registerNodeMetrics } from './node-metrics';
 import { buildSnapshot, type NodeSnapshot } from './snapshot';
@@ -102,6 +103,8 @@ export class ProxyNode implements VipHost {
   /** Loads TLS material and opens every plain-address listener. Throws (ConfigError, EADDRINUSE) without serving anything. */
   async start(): Promise<void> {
     this.#tls = this.#loadAllTls(this.#config);
+    // A pool CA file that cannot be read is a config error at start (the pools fell back to the system CAs meanwhile).
+    this.#applyPools(this.#config.pools, null, resolveAllBackendTls(this.#config.pools));
     const opened: Listener[] = [];
     try {
       for (const l of this.#config.listeners) {
@@ -193,10 +196,11 @@ export class ProxyNode implements VipHost {
    */
   reload(next: Config): void {
     const tls = this.#loadAllTls(next);
+    const backendTls = resolveAllBackendTls(next.pools);
     const router = new Router(next.routes);
     const changedListeners = listenerChanges(this.#config, next);
     if (changedListeners.length) this.log.warn({ listeners: changedListeners }, 'listener address, port, TLS mode or PROXY protocol changed: takes effect after a restart');
-    this.#applyPools(next.pools, null);
+    this.#applyPools(next.pools, null, backendTls);
     this.rt.router = router;
     this.rt.limits = next.limits;
     this.rt.affinityLookupTimeoutMs = next.cluster.affinity.lookupTimeoutMs;
@@ -217,12 +221,12 @@ export class ProxyNode implements VipHost {
     this.#config = Object.freeze({ ...this.#config, pools: Object.freeze({ ...pools }) }) as Config;
   }
 
-  #applyPools(pools: Readonly<Record<string, PoolConfig>>, closeRemovedAfterMs: number | null): void {
+  #applyPools(pools: Readonly<Record<string, PoolConfig>>, closeRemovedAfterMs: number | null, backendTls?: ReadonlyMap<string, BackendTls>): void {
     const removed: Backend[] = [];
     for (const [name, cfg] of Object.entries(pools)) {
       const pool = this.rt.pools.get(name);
-      if (pool) removed.push(...pool.apply(cfg));
-      else this.rt.pools.set(name, new BackendPool(name, cfg, this.rt.view));
+      if (pool) removed.push(...pool.apply(cfg, backendTls?.get(name)));
+      else this.rt.pools.set(name, new BackendPool(name, cfg, this.rt.view, backendTls?.get(name)));
     }
     for (const [name, pool] of this.rt.pools) {
       if (pools[name]) continue;
@@ -332,6 +336,11 @@ export function listenerChanges(a: Config, b: Config): string[] {
   const after = new Map(b.listeners.map((l) => [l.name, key(l)]));
   const names = new Set([...before.keys(), ...after.keys()]);
   return [...names].filter((n) => before.get(n) !== after.get(n));
+}
+
+/** Every pool's TLS settings, read before anything is applied; throws ConfigError naming the first bad CA file. */
+function resolveAllBackendTls(pools: Readonly<Record<string, PoolConfig>>): Map<string, BackendTls> {
+  return new Map(Object.entries(pools).map(([n, p]) => [n, resolveBackendTls(n, p.tls)]));
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

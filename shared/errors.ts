@@ -108,9 +108,27 @@ export class PoolChangeError extends WshaError {
   constructor(message: string) { super('WSHA_ERR_POOL_CHANGE', message, { httpStatus: 409 }); }
 }
 
+// ---- access boundary (issue 10): refusals of hostile or ambiguous input ----
+
+/** The request path cannot be routed safely: an encoded slash or backslash, a NUL, a bad escape, a disguised dot segment, or dot segments above the root. */
+export class BadPathError extends WshaError {
+  constructor(reason: string) { super('WSHA_ERR_BAD_PATH', reason, { httpStatus: 400 }); }
+}
+
+/** The request body framing cannot be forwarded unambiguously (Transfer-Encoding other than chunked, on HTTP/1.0, or beside Content-Length); the connection is closed. */
+export class BadFramingError extends WshaError {
+  constructor(reason: string) { super('WSHA_ERR_BAD_FRAMING', reason, { httpStatus: 400 }); }
+}
+
+/** The backend answered an upgrade with a 101 that fails verification (Upgrade, Connection or Sec-WebSocket-Accept wrong or missing); the client gets 502. */
+export class BadUpgradeResponseError extends WshaError {
+  constructor(reason: string) { super('WSHA_ERR_BAD_UPGRADE_RESPONSE', reason, { httpStatus: 502, wsCloseCode: 1014 }); }
+}
+
 /** Every error class, for the test that keeps codes and docs honest. */
 export const ERROR_CLASSES = {
   ConfigError, NoRouteError, NoBackendError, BackendError, BadRequestError, LimitError, ShutdownError,
   NotOwnerError, LeaseLostError, StaleEpochError, HandoverError, RedisUnavailableError, VipDriverError,
   UnauthorizedError, NotFoundError, PoolChangeError,
+  BadPathError, BadFramingError, BadUpgradeResponseError,
 } as const;

@@ -18,7 +18,6 @@
  *      |                              |          SET lease:{vip} "node:E" PX ttl
  *      |                              |          HSET vip:{vip} owner node epoch E ...
  *      |                              |          PUBLISH events {ownership}
- *      |                              |          XADD history {ownership} (trimmed to history:caps)
  *      |-- WAIT 1 timeout ----------->|  (with replica acknowledgement)
  *      |<------- {1, "node:E", E} ----|
  *      |   (owner; asserts every renewIntervalMs with lease-assert "node:E")
@@ -87,7 +86,7 @@ export class LeaseClient {
     this.#keys = keys;
     this.#ack = ack;
     for (const n of SCRIPT_NAMES) {
-      if (!(commandName(n) in redis)) redis.defineCommand(commandName(n), { numberOfKeys: 5, lua: scriptSource(`lease-${n}`) });
+      if (!(commandName(n) in redis)) redis.defineCommand(commandName(n), { numberOfKeys: 3, lua: scriptSource(`lease-${n}`) });
     }
   }
 
@@ -96,8 +95,7 @@ export class LeaseClient {
 
   /** Runs a script, then (for writes that take effect) WAIT in the same round trip. */
   async #run(n: ScriptName, vip: string, args: Array<string | number>, write = true): Promise<LeaseResult> {
-    // The history keys go to every script (lease-assert ignores them): an ownership change is recorded where it happens.
-    const keys = [this.#keys.lease(vip), this.#keys.epoch(vip), this.#keys.vip(vip), this.#keys.history(), this.#keys.historyCaps()];
+    const keys = [this.#keys.lease(vip), this.#keys.epoch(vip), this.#keys.vip(vip)];
     const p = this.#redis.pipeline();
     (p as unknown as Record<string, (...a: unknown[]) => void>)[commandName(n)]!(...keys, ...args);
     const waits = write && this.#ack.required();

@@ -1,7 +1,10 @@
 /**
  * The admin HTTP API of one node, on `node.admin.listen` (loopback by
- * default). Open: GET /healthz, GET /readyz. Everything else needs the
- * bearer token; a wrong or missing token gets 401 and nothing is done.
+ * default), over TLS when `node.admin.tls` is set. Open: GET /healthz,
+ * GET /readyz. Everything else needs the bearer token; a wrong or missing
+ * token gets 401 and nothing is done. Actions (POST) take the token only
+ * from the Authorization header (auth.ts), so a cookie or a link can
+ * never trigger one.
  *
  *   GET  /               live page (HTML, JS, CSS from node/admin/page/)
  *   GET  /metrics        Prometheus text of this node's Metrics
@@ -11,16 +14,19 @@
  *   POST /api/drain      provider `drain`
  *   POST /api/undrain    provider `undrain`
  *   POST /api/failover   provider `failover` with body {"vip"?, "to"?}
+ *   POST /api/session    sets the live page's session cookie (HttpOnly, SameSite=Strict)
  *
  * The server knows nothing of the node's internals: the composition root
  * (node/main.ts) passes small provider functions.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { BadRequestError, NotFoundError, UnauthorizedError, WshaError } from '../../shared/errors';
 import type { Metrics } from '../../shared/metrics';
-import { TokenCheck, generateToken } from './auth';
+import { TokenCheck, generateToken, sessionCookie } from './auth';
+import type { AdminTlsPem } from './admin-tls';
 import { EventStream } from './event-stream';
 import { loadPage, type PageFile } from './static-page';
 
@@ -51,6 +57,8 @@ export interface AdminServerOptions {
   log?: Logger;
   /** How often the live page's event stream is refreshed. @default 500 */
   eventIntervalMs?: number;
+  /** Certificate and key (PEM): serve HTTPS instead of HTTP. */
+  tls?: AdminTlsPem | null;
 }
 
 /** Largest POST body accepted. */
@@ -100,7 +108,7 @@ export class AdminServer {
   readonly token: string;
   readonly #opts: AdminServerOptions;
   readonly #auth: TokenCheck;
-  readonly #server: Server;
+  readonly #server: Server | HttpsServer;
   readonly #events: EventStream;
   readonly #page: Map<string, PageFile>;
 
@@ -110,7 +118,8 @@ export class AdminServer {
     this.#auth = new TokenCheck(this.token);
     this.#page = loadPage();
     this.#events = new EventStream(() => this.#snapshot(), opts.eventIntervalMs ?? DEFAULT_EVENT_INTERVAL_MS, opts.log);
-    this.#server = createServer((req, res) => void this.#handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
+    this.#server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createServer(handler);
     this.#server.on('clientError', (_err, socket) => socket.destroy());
   }
 
@@ -126,6 +135,19 @@ export class AdminServer {
         resolve({ host, port: a.port });
       });
     });
+  }
+
+  /** True when the API is served over TLS. */
+  get secure(): boolean { return !!this.#opts.tls; }
+
+  /**
+   * Swaps in new certificate material (SIGHUP); new connections use it.
+   * Returns false when the server runs without TLS (turning TLS on or off needs a restart).
+   */
+  reloadTls(pem: AdminTlsPem | null): boolean {
+    if (!pem || !this.#opts.tls) return false;
+    (this.#server as HttpsServer).setSecureContext({ cert: pem.cert, key: pem.key });
+    return true;
   }
 
   /** The bound address as HOST:PORT (after start). */
@@ -194,6 +216,10 @@ export class AdminServer {
       case 'GET /api/events':
         if (!this.#events.add(res)) sendJson(res, 503, { error: { code: 'WSHA_ERR_LIMIT', message: 'too many live page clients' } });
         return;
+      case 'POST /api/session':
+        // The live page trades the token (header) for an HttpOnly cookie, which EventSource then sends.
+        res.writeHead(204, { 'set-cookie': sessionCookie(this.token, this.secure), 'cache-control': 'no-store' });
+        return void res.end();
       case 'POST /api/drain': return this.#act(res, p.drain && (() => p.drain!()), 'drain');
       case 'POST /api/undrain': return this.#act(res, p.undrain && (() => p.undrain!()), 'undrain');
       case 'POST /api/failover': {

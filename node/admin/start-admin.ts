@@ -19,6 +19,8 @@ import { cachedCountKeys } from '../../cluster/status/redis-scan';
 import { cachedDiscover } from '../../cluster/status/discover';
 import { AdminServer, type AdminProviders } from './admin-server';
 import { controlActions } from './control-actions';
+import { loadAdminTls } from './admin-tls';
+import { defaultTokenFile, removeTokenFile, writeTokenFile } from './token-file';
 
 /** Session counts on the live page may be this old (they take a SCAN). */
 const SESSION_COUNT_CACHE_MS = 10_000;
@@ -53,8 +55,20 @@ export interface StartAdminOptions {
   listen?: string;
 }
 
-/** A running admin server; `stop()` closes it and its Redis connection. */
-export interface RunningAdmin { server: AdminServer; address: string; token: string; stop(): Promise<void> }
+/**
+ * A running admin server; `stop()` closes it and its Redis connection (and
+ * removes a generated token file); `reload(config)` re-reads node.admin.tls.
+ */
+export interface RunningAdmin {
+  server: AdminServer;
+  address: string;
+  token: string;
+  /** Where the generated token was written, or null when the token came from the config. */
+  tokenFile: string | null;
+  stop(): Promise<void>;
+  /** SIGHUP: new admin certificates for new connections; throws ConfigError and keeps the old ones when they are bad. */
+  reload(config: Config): void;
+}
 
 /** Starts the admin API on node.admin.listen. Throws when the address cannot be bound. */
 export async function startAdminServer(o: StartAdminOptions): Promise<RunningAdmin> {
@@ -86,16 +100,36 @@ export async function startAdminServer(o: StartAdminOptions): Promise<RunningAdm
     ...(o.agent?.drain ? { drain: () => o.agent!.drain!() } : {}),
     ...(o.agent?.undrain ? { undrain: () => o.agent!.undrain!() } : {}),
   };
-  const server = new AdminServer({ listen: o.listen ?? config.node.admin.listen, token: config.node.admin.token, metrics: o.metrics, providers, log });
-  if (!config.node.admin.token) log.warn({ token: server.token }, 'node.admin.token is not set: generated a token for this run');
+  let tls;
+  try { tls = loadAdminTls(config); } catch (err) { redis.disconnect(); throw err; }
+  const server = new AdminServer({ listen: o.listen ?? config.node.admin.listen, token: config.node.admin.token, metrics: o.metrics, providers, log, tls });
+  let tokenFile: string | null = null;
   try {
+    // A generated token goes to a file only this user can read; the log says where, never what.
+    if (!config.node.admin.token) tokenFile = writeGeneratedToken(config, server.token, log);
     await server.start();
   } catch (err) {
     redis.disconnect();
+    if (tokenFile) removeTokenFile(tokenFile);
     throw err;
   }
   return {
-    server, address: server.address, token: server.token,
-    stop: async () => { await server.close(); redis.disconnect(); },
+    server, address: server.address, token: server.token, tokenFile,
+    stop: async () => { await server.close(); redis.disconnect(); if (tokenFile) removeTokenFile(tokenFile); },
+    reload: (next: Config) => {
+      const pem = loadAdminTls(next);
+      if (!server.reloadTls(pem) && (pem !== null) !== server.secure) log.warn('node.admin.tls turned on or off: takes effect after a restart');
+    },
   };
+}
+
+function writeGeneratedToken(config: Config, token: string, log: Logger): string {
+  const path = config.node.admin.tokenFile ?? defaultTokenFile(config.cluster.name, config.node.id);
+  try {
+    writeTokenFile(path, token);
+  } catch (err) {
+    throw new Error(`node.admin.token is not set and the generated token cannot be written to ${path}: ${(err as Error).message}`);
+  }
+  log.warn({ tokenFile: path }, 'node.admin.token is not set: generated a token for this run, readable by this user only in the token file');
+  return path;
 }

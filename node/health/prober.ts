@@ -69,7 +69,7 @@ export class HealthProber {
     for (const [pool, m] of this.#targets) {
       for (const [id, t] of m) {
         const cfg = pools[pool]?.backends.find((b) => b.id === id);
-        if (!cfg || cfg.url !== t.url || pools[pool].healthCheck !== t.check) { this.#stopTarget(t); m.delete(id); }
+        if (!cfg || cfg.url !== t.url || pools[pool].healthCheck !== t.check || pools[pool].tls !== t.target.tlsConfig) { this.#stopTarget(t); m.delete(id); }
       }
       if (m.size === 0) this.#targets.delete(pool);
     }
@@ -79,7 +79,7 @@ export class HealthProber {
       for (const b of p.backends) {
         if (m.has(b.id)) continue;
         const t: Target = {
-          pool, backendId: b.id, url: b.url, target: probeTarget(b.url), check: p.healthCheck,
+          pool, backendId: b.id, url: b.url, target: probeTarget(b.url, p.tls, pool), check: p.healthCheck,
           riseFall: new RiseFall(p.healthCheck.rise, p.healthCheck.fall, this.opts.log, `health ${pool}/${b.id}`),
           timer: null, inFlight: false, stopped: false, lastLatencyMs: null,
         };

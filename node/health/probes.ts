@@ -10,7 +10,9 @@ import { connect as tlsConnect } from 'node:tls';
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createHash, randomBytes } from 'node:crypto';
-import type { HealthCheckConfig } from '../../shared/config/schema';
+import type { ConnectionOptions } from 'node:tls';
+import type { HealthCheckConfig, PoolConfig } from '../../shared/config/schema';
+import { DEFAULT_BACKEND_TLS, resolveBackendTls, tlsConnectOptions } from '../pool/backend-tls';
 
 /** Outcome of one check. */
 export interface ProbeResult {
@@ -28,18 +30,29 @@ export interface ProbeTarget {
   tls: boolean;
   /** Host header value (host:port as in the URL). */
   hostHeader: string;
+  /** tls.connect options: the certificate is verified as for live traffic (the pool's `tls`), or null for plain TCP. */
+  tlsOptions: ConnectionOptions | null;
+  /** The pool `tls` config these options came from (a changed one makes a new target). */
+  tlsConfig: PoolConfig['tls'];
 }
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** A masked close frame with code 1000 (mask key zero, so payload bytes stay as-is). */
 const WS_CLOSE_FRAME = Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
 
-/** Parses a backend URL (http, https, ws, wss) into a probe target. */
-export function probeTarget(url: string): ProbeTarget {
+/**
+ * Parses a backend URL (http, https, ws, wss) into a probe target, with the
+ * pool's TLS settings: a probe that skipped verification would call a
+ * backend up that live traffic cannot reach, or an impostor healthy. A CA
+ * file that cannot be read leaves verification on against the system CAs.
+ */
+export function probeTarget(url: string, tlsConfig?: PoolConfig['tls'], pool = 'pool'): ProbeTarget {
   const u = new URL(url);
   const tls = u.protocol === 'https:' || u.protocol === 'wss:';
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-  return { host, port: u.port ? Number(u.port) : tls ? 443 : 80, tls, hostHeader: u.host };
+  let settings = DEFAULT_BACKEND_TLS;
+  try { settings = resolveBackendTls(pool, tlsConfig); } catch { /* reported by the node at start and reload */ }
+  return { host, port: u.port ? Number(u.port) : tls ? 443 : 80, tls, hostHeader: u.host, tlsOptions: tls ? tlsConnectOptions(settings, host) : null, tlsConfig };
 }
 
 /** Parses `200-399` or `204` into an inclusive range. */
@@ -82,9 +95,8 @@ function errReason(err: unknown): string {
 
 function probeTcp(t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
   return bounded(timeoutMs, (done) => {
-    // Probes check liveness, not identity: backends often use internal certs.
     const sock: Socket = t.tls
-      ? tlsConnect({ host: t.host, port: t.port, rejectUnauthorized: false, servername: undefined })
+      ? tlsConnect({ ...t.tlsOptions, host: t.host, port: t.port })
       : netConnect({ host: t.host, port: t.port });
     sock.once(t.tls ? 'secureConnect' : 'connect', () => done(true));
     sock.on('error', (err) => done(false, errReason(err)));
@@ -95,7 +107,7 @@ function probeTcp(t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
 
 function startRequest(t: ProbeTarget, path: string, headers: Record<string, string>): ClientRequest {
   const opts = { host: t.host, port: t.port, path, method: 'GET', headers: { host: t.hostHeader, 'user-agent': 'wsha-health', ...headers }, agent: false as const };
-  return t.tls ? httpsRequest({ ...opts, rejectUnauthorized: false }) : httpRequest(opts);
+  return t.tls ? httpsRequest({ ...t.tlsOptions, ...opts }) : httpRequest(opts);
 }
 
 function probeHttp(t: ProbeTarget, check: HealthCheckConfig): Promise<ProbeResult> {

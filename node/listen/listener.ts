@@ -2,11 +2,13 @@
  * One listener: a TCP server that accepts connections, reads the PROXY
  * header when the listener requires one, counts the connection against the
  * caps, wraps it in TLS when configured, and hands it to an HTTP server that
- * never listens itself (`http.emit('connection')`). The HTTP server enforces
- * the handshake timeout (headersTimeout, 408) and the header size (431);
- * its 'clientError' answers on the raw socket and never throws.
+ * never listens itself (`http.emit('connection')`), once the first request
+ * line has been checked (pending-request-line.ts: HTTP/0.9 and unknown
+ * versions get 400 at once). The HTTP server enforces the handshake timeout
+ * (headersTimeout, 408) and the header size (431); its 'clientError'
+ * answers on the raw socket and never throws. CONNECT gets 405.
  *
- *   accept --[PROXY header]--> admit (caps) --[TLS]--> HTTP parser --> request | upgrade
+ *   accept --[PROXY header]--> admit (caps) --[TLS]--> request line --> HTTP parser --> request | upgrade
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -18,9 +20,11 @@ import type { ListenerConfig, LimitsConfig } from '../../shared/config/schema';
 import { kConn, type ClientConn, type ListenerInfo } from '../conn';
 import { TCP_KEEPALIVE_MS, type ConnectionLimiter } from '../limits';
 import type { TimerWheel } from '../timer-wheel';
-import { abortSocket } from '../http/abort';
+import { abortSocket, closeAfterResponse, isHeadRequest, isLastRequest, markLastRequest, pendingResponse } from '../http/abort';
 import { sniCallback, type TlsMaterial } from '../tls/secure-contexts';
 import { PendingProxyHeader } from './pending-proxy-header';
+import { PendingRequestLine, headCompleted, type RequestLineOwner } from './pending-request-line';
+import { MAX_HEADER_COUNT } from '../http/request-checks';
 
 /** What a listener calls into. */
 export interface ListenerHandlers {
@@ -41,7 +45,7 @@ export interface ListenerDeps {
 const kListener = Symbol('wsha.listener');
 
 /** One configured listener bound to one address. */
-export class Listener {
+export class Listener implements RequestLineOwner {
   readonly config: ListenerConfig;
   readonly info: ListenerInfo;
   readonly #net: NetServer;
@@ -73,14 +77,24 @@ export class Listener {
     });
     this.#http = createHttpServer({
       maxHeaderSize: limits.maxHeaderBytes,
+      // request-checks.ts answers a missing Host itself and marks the connection, so that nothing is written after that answer.
+      requireHostHeader: false,
       headersTimeout: limits.handshakeTimeoutMs,
       requestTimeout: Math.max(limits.requestTimeoutMs, limits.handshakeTimeoutMs),
       connectionsCheckingInterval: checkingIntervalMs(limits),
       keepAliveTimeout: 5000,
     });
+    // The first complete head ends the handshake deadline armed at accept (pending-request-line.ts).
+    this.#http.on('request', httpOnHead);
+    this.#http.on('upgrade', httpOnHead);
+    this.#http.on('connect', httpOnHead);
     this.#http.on('request', deps.handlers.onRequest);
     this.#http.on('upgrade', deps.handlers.onUpgrade);
+    // request-checks.ts refuses a request that reaches it (Node would drop the rest of its headers silently).
+    this.#http.maxHeadersCount = MAX_HEADER_COUNT;
     this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
+    // A CONNECT on a keep-alive connection (the first request line refuses it already): never a tunnel to anywhere.
+    this.#http.on('connect', (_req: IncomingMessage, socket: Duplex) => { deps.handlers.onClientError('status-405'); abortSocket(socket, 405, 'CONNECT is not supported'); });
     // The HTTP server never listens; 'listening' starts its timeout checker (headersTimeout).
     this.#http.emit('listening');
   }
@@ -166,9 +180,7 @@ export class Listener {
     const conn: ClientConn = { listener: this.info, clientAddress, clientPort, destAddress, destPort, reject };
     (socket as any)[kConn] = conn;
     if (!this.#tls) {
-      this.#http.emit('connection', socket);
-      // After a PROXY header the socket was paused with the rest unshifted; the HTTP parser needs it flowing.
-      if (socket.isPaused()) socket.resume();
+      new PendingRequestLine(socket, this.#limits.handshakeTimeoutMs, this.#limits.maxHeaderBytes, this.#deps.wheel, this);
       return;
     }
     const tlsSocket = new TLSSocket(socket, {
@@ -179,7 +191,20 @@ export class Listener {
     });
     (tlsSocket as any)[kConn] = conn;
     tlsSocket.on('error', tlsSocketOnError);
-    this.#http.emit('connection', tlsSocket);
+    new PendingRequestLine(tlsSocket, this.#limits.handshakeTimeoutMs, this.#limits.maxHeaderBytes, this.#deps.wheel, this);
+  }
+
+  /** The first request line is good: Node's HTTP parser takes the connection (with the bytes read so far). */
+  requestLineOk(socket: Duplex): void {
+    this.#http.emit('connection', socket);
+    // Resumed in this tick, so the unshifted bytes reach the parser before anything read later.
+    if (socket.isPaused()) socket.resume();
+  }
+
+  /** The first request line is refused (bad, unknown version, too long, too slow). */
+  requestLineRefused(socket: Duplex, status: number, reason: string, headRequest: boolean): void {
+    this.#deps.handlers.onClientError(`status-${status}`);
+    abortSocket(socket, status, reason, { headRequest });
   }
 
   /** The PROXY header was missing, malformed or too slow. */
@@ -190,6 +215,7 @@ export class Listener {
   }
 
   #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    headCompleted(socket);
     const code = err.code ?? '';
     if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) { socket.destroy(); return; }
     let status = 400;
@@ -198,7 +224,17 @@ export class Listener {
     else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') { status = 408; reason = `request head not received within ${this.#limits.handshakeTimeoutMs} ms`; }
     else if (code.startsWith('ERR_SSL') || (err as { library?: string }).library === 'SSL routines') { socket.destroy(); this.#deps.handlers.onClientError('tls'); return; }
     this.#deps.handlers.onClientError(`status-${status}`);
-    abortSocket(socket, status, reason);
+    // Bad bytes pipelined behind a request still being answered: that answer goes out whole and is the last.
+    const pending = pendingResponse(socket);
+    if (pending || isLastRequest(socket)) {
+      markLastRequest(socket);
+      if (pending) closeAfterResponse(socket, pending);
+      return;
+    }
+    // The parser hands over the packet it failed on: when it opens the connection and is a HEAD, the answer has no body.
+    // After an earlier request the packet may start with that one, so the method of the bad request is not known.
+    const served = (socket as unknown as Record<symbol, boolean>)[kServed] === true;
+    abortSocket(socket, status, reason, { headRequest: !served && isHeadRequest((err as { rawPacket?: Buffer }).rawPacket) });
   }
 
   /** The raw socket closed: release its slot. */
@@ -214,6 +250,11 @@ function checkingIntervalMs(limits: LimitsConfig): number {
   return Math.min(1000, Math.max(50, Math.floor(limits.handshakeTimeoutMs / 4)));
 }
 
+const kServed = Symbol('wsha.served');
+function httpOnHead(req: IncomingMessage): void {
+  headCompleted(req.socket);
+  (req.socket as unknown as Record<symbol, boolean>)[kServed] = true;
+}
 function netOnConnection(this: NetServer, socket: Socket): void { ((this as any)[kListener] as Listener).accepted(socket); }
 function socketOnClose(this: Socket): void { ((this as any)[kListener] as Listener).socketClosed(this); }
 function socketOnError(this: Socket): void { this.destroy(); }

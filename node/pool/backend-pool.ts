@@ -7,6 +7,7 @@
 import type { PoolConfig } from '../../shared/config/schema';
 import type { ClusterView } from '../../shared/cluster-view';
 import { Backend } from './backend';
+import { DEFAULT_BACKEND_TLS, resolveBackendTls, type BackendTls } from './backend-tls';
 import { createBalancer, type Balancer, type PickContext } from '../balance/balancer';
 
 /** One backend pool. */
@@ -18,22 +19,30 @@ export class BackendPool {
   balancer: Balancer;
   readonly #view: ClusterView;
 
-  constructor(name: string, config: PoolConfig, view: ClusterView) {
+  constructor(name: string, config: PoolConfig, view: ClusterView, tls?: BackendTls) {
     this.name = name;
     this.config = config;
     this.#view = view;
     this.balancer = createBalancer(config, view);
-    this.apply(config);
+    this.apply(config, tls);
   }
 
-  /** Swaps in a new config; returns the backends that left the pool. */
-  apply(config: PoolConfig): Backend[] {
+  /**
+   * Swaps in a new config; returns the backends that left the pool. `tls` is
+   * the pool's resolved TLS settings (resolveBackendTls); when absent it is
+   * resolved here, and a CA file that cannot be read leaves verification on
+   * against the system CAs (fail closed; ProxyNode.start and reload report it).
+   */
+  apply(config: PoolConfig, tls?: BackendTls): Backend[] {
+    let t = tls;
+    if (!t) { try { t = resolveBackendTls(this.name, config.tls); } catch { t = DEFAULT_BACKEND_TLS; } }
     const old = new Map(this.backends.map((b) => [b.id, b]));
     const next: Backend[] = [];
     for (const cfg of config.backends) {
       const existing = old.get(cfg.id);
       if (existing) { existing.update(cfg); old.delete(cfg.id); next.push(existing); } else next.push(new Backend(this.name, cfg));
     }
+    for (const b of next) b.tlsSettings = t;
     for (const gone of old.values()) gone.removed = true;
     if (config.balance !== this.config.balance) this.balancer = createBalancer(config, this.#view);
     this.config = config;

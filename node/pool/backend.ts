@@ -3,6 +3,7 @@
  * node. Kept one shape: every field is set in the constructor.
  */
 import type { BackendConfig } from '../../shared/config/schema';
+import { DEFAULT_BACKEND_TLS, type BackendTls } from './backend-tls';
 
 /** A backend of a pool as the data plane uses it. */
 export class Backend {
@@ -13,6 +14,8 @@ export class Backend {
   port: number;
   /** True for https:// and wss:// backends (TLS to the backend). */
   tls: boolean;
+  /** The pool's TLS settings (verification, CA, name), set by the pool on every apply. */
+  tlsSettings: BackendTls = DEFAULT_BACKEND_TLS;
   /** Relative weight for round-robin; 0 takes no new connections. */
   weight: number;
   /** Live WebSocket tunnels to this backend from this node. */
@@ -25,6 +28,8 @@ export class Backend {
   removed = false;
   /** The URL as configured, for snapshots and logs. */
   url: string;
+  /** host[:port] of the URL, the Host header for a client request that had none. */
+  authority: string;
 
   constructor(pool: string, cfg: BackendConfig) {
     this.pool = pool;
@@ -34,6 +39,7 @@ export class Backend {
     this.tls = false;
     this.weight = 1;
     this.url = '';
+    this.authority = '';
     this.update(cfg);
   }
 
@@ -45,6 +51,7 @@ export class Backend {
     this.port = u.port ? Number(u.port) : this.tls ? 443 : 80;
     this.weight = cfg.weight;
     this.url = cfg.url;
+    this.authority = u.host;
   }
 
   /** Live connections from this node (tunnels plus HTTP requests in flight). */

@@ -3,7 +3,8 @@
  * decide at configuration time). Host classes are tried most specific
  * first: exact name, then `*.suffix` wildcards (longest suffix first), then
  * `*`; inside a class the longest matching path prefix wins. When a host
- * class has no matching path, the next class is tried.
+ * class has no matching path, the next class is tried. Paths reach match()
+ * normalised (normalize-path.ts) and without their query.
  */
 import type { RouteConfig } from '../../shared/config/schema';
 
@@ -12,7 +13,16 @@ export interface CompiledRoute {
   readonly host: string;
   readonly path: string;
   readonly pool: string;
+  /** `%2F` accepted in paths of this route. */
+  readonly allowEncodedSlashes: boolean;
+  /** Response-head timeout of this route, or null for the node's limits. */
+  readonly responseHeadTimeoutMs: number | null;
+  /** Tunnel idle timeout of this route (0 off), or null for limits.idleTimeoutMs. */
+  readonly idleTimeoutMs: number | null;
 }
+
+/** What a route is compiled from: a RouteConfig; the access keys may be left out (tests). */
+export type RouteInput = Pick<RouteConfig, 'host' | 'path' | 'pool'> & Partial<Pick<RouteConfig, 'allowEncodedSlashes' | 'responseHeadTimeoutMs' | 'idleTimeoutMs'>>;
 
 interface Candidates { routes: CompiledRoute[] }
 
@@ -23,11 +33,16 @@ export class Router {
   #suffixes: Array<[string, Candidates]> = [];
   #any: Candidates | null = null;
 
-  constructor(routes: readonly RouteConfig[]) {
+  constructor(routes: readonly RouteInput[]) {
     const suffixMap = new Map<string, Candidates>();
     for (const r of routes) {
       const host = r.host.toLowerCase();
-      const route: CompiledRoute = Object.freeze({ host, path: r.path, pool: r.pool });
+      const route: CompiledRoute = Object.freeze({
+        host, path: r.path, pool: r.pool,
+        allowEncodedSlashes: r.allowEncodedSlashes ?? false,
+        responseHeadTimeoutMs: r.responseHeadTimeoutMs ?? null,
+        idleTimeoutMs: r.idleTimeoutMs ?? null,
+      });
       let c: Candidates;
       if (host === '*') c = this.#any ??= { routes: [] };
       else if (host.startsWith('*.')) c = getOrAdd(suffixMap, host.slice(1));

@@ -1,11 +1,15 @@
 /**
  * Writes a generated key and certificate to a directory for the operator
  * (`wsha cert generate`): DIR/cert.pem and DIR/key.pem, the key readable by
- * its owner only, and nothing overwritten unless asked.
+ * its owner only, and nothing overwritten unless asked. Each file goes
+ * through a temporary file in DIR that is renamed into place
+ * (private-file.ts): a symlink at the key path is replaced, never followed,
+ * and the key is never readable by others, not even for a moment.
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSelfSigned } from './self-signed';
+import { pathTaken, writeFileSafely } from './private-file';
 
 /** File name of the certificate inside the output directory. */
 export const CERT_FILE_NAME = 'cert.pem';
@@ -33,14 +37,17 @@ export class CertFileExistsError extends Error {
 export function writeCertificate(outDir: string, opts: WriteCertificateOptions): { certPath: string; keyPath: string } {
   const certPath = join(outDir, CERT_FILE_NAME);
   const keyPath = join(outDir, KEY_FILE_NAME);
-  // Check both before generating so that a refusal leaves no half-written pair behind.
-  if (!opts.force) for (const p of [certPath, keyPath]) if (existsSync(p)) throw new CertFileExistsError(p);
+  const force = opts.force === true;
+  // Check both before generating so that a refusal leaves no half-written pair behind (lstat: a dangling symlink counts).
+  if (!force) for (const p of [certPath, keyPath]) if (pathTaken(p)) throw new CertFileExistsError(p);
   const pem = generateSelfSigned({ commonName: opts.commonName, altNames: opts.altNames, days: opts.days });
   mkdirSync(outDir, { recursive: true });
-  const flag = opts.force ? 'w' : 'wx';
-  writeFileSync(keyPath, pem.keyPem, { mode: KEY_FILE_MODE, flag });
-  // writeFileSync keeps the mode of a file it overwrites; the key must end up 0600 either way.
-  chmodSync(keyPath, KEY_FILE_MODE);
-  writeFileSync(certPath, pem.certPem, { mode: CERT_FILE_MODE, flag });
+  try {
+    writeFileSafely(keyPath, pem.keyPem, KEY_FILE_MODE, force);
+    writeFileSafely(certPath, pem.certPem, CERT_FILE_MODE, force);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST' && !force) throw new CertFileExistsError((err as { dest?: string }).dest ?? keyPath);
+    throw err;
+  }
   return { certPath, keyPath };
 }

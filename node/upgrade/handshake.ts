@@ -1,21 +1,41 @@
 /**
  * The pieces of the WebSocket opening handshake the proxy touches (RFC 6455
- * section 4): validating the client's upgrade request, writing the request
- * head for the backend, and finding the end of the backend's response head.
- * The proxy never computes Sec-WebSocket-Accept: the backend does, and its
- * 101 goes back verbatim.
+ * section 4): validating the client's upgrade request, and verifying the
+ * backend's answer before anything is spliced.
+ *
+ *   client                      wsha                           backend
+ *     | GET + Upgrade (+ bytes) -> | check, route; hold bytes      |
+ *     |                            | --- GET + Upgrade ----------> |
+ *     |                            | <-- 101 ---------------------- |
+ *     |                            | verify: HTTP/1.1 101, one      |
+ *     |                            | Upgrade: websocket, Connection |
+ *     |                            | has upgrade, Accept = SHA-1    |
+ *     |                            | of key + GUID                  |
+ *     | <-- 101 ------------------ | --- held bytes --------------> |
+ *     | <========= spliced bytes, no parsing ====================> |
+ *
+ * A backend answer that is not a 101 is relayed with `Connection: close`
+ * and both connections end; a 101 that fails verification is answered 502
+ * (issue 10: a status-reflecting endpoint must not open a raw tunnel).
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Framing } from '../http/request-checks';
 
-/** Largest backend response head accepted before the tunnel is refused with 502. */
+/** Largest backend response head accepted (Node's parser limit on the handshake request). */
 export const MAX_RESPONSE_HEAD_BYTES = 65536;
 
-const HOP_BY_HOP_FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const KEY_RE = /^[A-Za-z0-9+/]{22}==$/;
 
+/** Headers of a non-101 answer that are never relayed as they came (the body is relayed decoded, close-delimited). */
+const RELAY_DROP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
 /** Why an upgrade request is not a valid WebSocket handshake, or null when it is. */
-export function invalidUpgradeReason(req: IncomingMessage): string | null {
+export function invalidUpgradeReason(req: IncomingMessage, framing: Framing = 'none'): string | null {
   if (req.method !== 'GET') return 'WebSocket upgrade must use GET';
+  // RFC 6455 4.1: HTTP/1.1 or higher; an HTTP/1.0 request with Upgrade is never upgraded.
+  if (req.httpVersion !== '1.1') return 'WebSocket upgrade needs HTTP/1.1';
   const upgrade = req.headers.upgrade;
   if (!upgrade || upgrade.toLowerCase() !== 'websocket') return 'Upgrade header must be websocket';
   const connection = req.headers.connection;
@@ -23,62 +43,61 @@ export function invalidUpgradeReason(req: IncomingMessage): string | null {
   const key = req.headers['sec-websocket-key'];
   if (typeof key !== 'string' || !KEY_RE.test(key.trim()) || Buffer.from(key.trim(), 'base64').length !== 16) return 'Sec-WebSocket-Key must be 16 bytes in base64';
   if (req.headers['sec-websocket-version'] !== '13') return 'Sec-WebSocket-Version must be 13';
+  // A body on the handshake would reach the backend as WebSocket frames or as a request of its own.
+  if (framing === 'chunked' || (framing === 'length' && req.headers['content-length'] !== '0')) return 'WebSocket upgrade must not carry a body';
   return null;
 }
 
-/** What the proxy adds to a forwarded request. */
-export interface ForwardInfo {
-  clientAddress: string;
-  /** `http` or `https`, as the client reached the listener. */
-  proto: string;
-  /** Extra header lines (each ending in CRLF), e.g. a sticky cookie; '' for none. */
-  extra: string;
+/** Sec-WebSocket-Accept for a client key (RFC 6455 4.2.2 step 5.4). */
+export function acceptFor(key: string): string {
+  return createHash('sha1').update(key.trim() + WS_GUID).digest('base64');
 }
 
-/**
- * The request head for the backend: same method, path and headers in their
- * original case and order (subprotocols and extensions untouched), with
- * X-Forwarded-For appended to and X-Forwarded-Proto/Host set.
- */
-export function buildRequestHead(req: IncomingMessage, fwd: ForwardInfo): string {
-  const raw = req.rawHeaders;
-  let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
-  let xff = '';
-  let host = '';
+/** Why the backend's 101 must not open a tunnel, or null when it is a valid WebSocket 101 for `expectedAccept`. */
+export function invalid101Reason(res: IncomingMessage, expectedAccept: string): string | null {
+  if (res.statusCode !== 101) return `status ${res.statusCode}`;
+  if (res.httpVersion !== '1.1') return `HTTP/${res.httpVersion} 101`;
+  const raw = res.rawHeaders;
+  let upgrades = 0;
+  let upgrade = '';
+  let connUpgrade = false;
+  let accepts = 0;
+  let accept = '';
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i];
-    const lower = name.toLowerCase();
-    if (lower === 'host') host = raw[i + 1];
-    if (HOP_BY_HOP_FORWARDED.has(lower)) {
-      if (lower === 'x-forwarded-for') xff = xff ? `${xff}, ${raw[i + 1]}` : raw[i + 1];
-      continue;
-    }
-    head += `${name}: ${raw[i + 1]}\r\n`;
+    const lower = raw[i].toLowerCase();
+    if (lower === 'upgrade') { upgrades++; upgrade = raw[i + 1]; }
+    else if (lower === 'connection') { if (/(^|,)\s*upgrade\s*(,|$)/i.test(raw[i + 1])) connUpgrade = true; }
+    else if (lower === 'sec-websocket-accept') { accepts++; accept = raw[i + 1]; }
   }
-  head += `X-Forwarded-For: ${xff ? `${xff}, ${fwd.clientAddress}` : fwd.clientAddress}\r\n`;
-  head += `X-Forwarded-Proto: ${fwd.proto}\r\n`;
-  if (host) head += `X-Forwarded-Host: ${host}\r\n`;
-  return `${head}${fwd.extra}\r\n`;
+  if (upgrades !== 1 || upgrade.trim().toLowerCase() !== 'websocket') return 'Upgrade is not websocket';
+  if (!connUpgrade) return 'Connection does not include upgrade';
+  if (accepts !== 1) return accepts ? 'more than one Sec-WebSocket-Accept' : 'no Sec-WebSocket-Accept';
+  if (accept.trim() !== expectedAccept) return 'Sec-WebSocket-Accept does not match the key';
+  return null;
 }
 
-/** Index just past the CRLFCRLF that ends a response head in `buf`, or -1. */
-export function headEnd(buf: Buffer): number {
-  const i = buf.indexOf('\r\n\r\n');
-  return i < 0 ? -1 : i + 4;
+/** The verified 101 for the client, headers as the backend sent them, plus `extra` lines (each ending in CRLF). */
+export function switchingHead(res: IncomingMessage, extra: string): Buffer {
+  const raw = res.rawHeaders;
+  let head = `HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n`;
+  for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return Buffer.from(`${head}${extra}\r\n`, 'latin1');
 }
 
-/** The status code of a response head (`HTTP/1.1 101 ...`), or 0 when the status line is malformed. */
-export function parseStatus(head: Buffer): number {
-  // "HTTP/1.x SSS" — the status sits at bytes 9..11.
-  if (head.length < 12 || head.toString('latin1', 0, 7) !== 'HTTP/1.') return 0;
-  const code = Number(head.toString('latin1', 9, 12));
-  return Number.isInteger(code) && code >= 100 && code <= 599 ? code : 0;
+/** The head of a relayed non-101 answer: the backend's status and end-to-end headers, and `Connection: close`. */
+export function relayHead(res: IncomingMessage): Buffer {
+  const raw = res.rawHeaders;
+  let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n`;
+  for (let i = 0; i < raw.length; i += 2) if (!RELAY_DROP.has(raw[i].toLowerCase())) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return Buffer.from(`${head}Connection: close\r\n\r\n`, 'latin1');
 }
 
-/** Inserts extra header lines (each ending in CRLF) before the blank line that ends `head`. */
-export function withExtraHeaders(head: Buffer, extra: string): Buffer {
-  if (!extra) return head;
-  return Buffer.concat([head.subarray(0, head.length - 2), Buffer.from(extra, 'latin1'), head.subarray(head.length - 2)]);
+/** Bytes of a request head as it came in (request line, headers, blank line), for the held-bytes budget. */
+export function requestHeadBytes(req: IncomingMessage): number {
+  let n = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) n += raw[i].length + raw[i + 1].length + 4;
+  return n + 2;
 }
 
 /** Reads a cookie value from a Cookie header, or null. */

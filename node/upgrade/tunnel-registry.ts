@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { ClusterView } from '../../shared/cluster-view';
 import type { TimerWheel } from '../timer-wheel';
-import { Tunnel, CLOSE_TIMEOUT_MS, type TunnelOwner } from './tunnel';
+import { Tunnel, CLOSE_TIMEOUT_MS, type TunnelInit, type TunnelOwner } from './tunnel';
 
 /** At most one "handshake refused" log line per backend in this interval. */
 const FAILURE_LOG_INTERVAL_MS = 5000;
@@ -33,13 +33,14 @@ export class TunnelRegistry implements TunnelOwner {
     this.#log = log;
   }
 
-  /** Creates a tunnel in `connecting` and counts it on its backend at once (least-conn sees it). */
-  create(init: Omit<ConstructorParameters<typeof Tunnel>[0], 'owner'>): Tunnel {
+  /** Creates a tunnel in `connecting`, counts it on its backend at once (least-conn sees it) and sends its handshake. */
+  create(init: Omit<TunnelInit, 'owner'>): Tunnel {
     init.target.tunnels++;
     const t = new Tunnel({ ...init, owner: this });
     this.tunnels.add(t);
     // The client may have sent its request and FIN together: its 'end' or 'close' is already past.
     if (t.client.destroyed || t.client.readableEnded) t.clientGone();
+    else t.start();
     return t;
   }
 

@@ -2,9 +2,17 @@
  * One WebSocket tunnel: the backend handshake, then the byte splice between
  * the client socket and the backend socket, and its close.
  *
- *   connecting --101--> open --close(code)--> closing --both gone--> closed
- *       |                 |                                            ^
- *       +--refused/timeout/client gone-----------+--peer closed--------+
+ *   connecting --verified 101--> open --close(code)--> closing --both gone--> closed
+ *       |  \                       |                                            ^
+ *       |   +--non-101: relay it, then both end (Connection: close)-------------+
+ *       +--bad 101 (502) / refused / timeout / client gone----+--peer closed----+
+ *
+ * The handshake goes through Node's HTTP client on the tunnel's own backend
+ * socket (never pooled, never reused): its parser frames the backend's
+ * answer strictly, and a 101 is checked (handshake.ts) before a byte is
+ * spliced. What the client sent after its request head is held until then
+ * and dropped if no verified 101 comes (issue 10: pipelined bytes must not
+ * reach a backend that refused the upgrade).
  *
  * Closing a tunnel with a code (1001 drain, 1012 handover):
  *
@@ -22,14 +30,19 @@
  * are skipped over (FrameBoundary) so that our own close frame goes out
  * between two frames. Every field is set in the constructor (one shape).
  */
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { StateMachine, type TransitionTable } from '../../shared/state-machine';
 import type { WheelEntry } from '../timer-wheel';
 import type { Backend } from '../pool/backend';
-import { abortSocket } from '../http/abort';
-import { MAX_RESPONSE_HEAD_BYTES, headEnd, parseStatus, withExtraHeaders } from './handshake';
+import { abortSocket, endSoon } from '../http/abort';
+import { MAX_RESPONSE_HEAD_BYTES, invalid101Reason, relayHead, switchingHead } from './handshake';
 import { FrameBoundary } from './frame-boundary';
+import { BadUpgradeResponseError } from '../../shared/errors';
+import type { HandshakeRequest, TunnelInit, TunnelOrigin, TunnelOwner } from './tunnel-types';
+
+export type { HandshakeRequest, TunnelInit, TunnelOrigin, TunnelOwner } from './tunnel-types';
 
 /** Tunnel states. */
 export const TUNNEL_STATES = ['connecting', 'open', 'closing', 'closed'] as const;
@@ -47,28 +60,8 @@ export const TUNNEL_TRANSITIONS: TransitionTable<TunnelState> = Object.freeze({
 /** A client that does not finish the closing handshake is destroyed after this. */
 export const CLOSE_TIMEOUT_MS = 3000;
 
-/** Back-reference from a socket to its tunnel (cross-module internal). */
+/** Back-reference from a socket (and the handshake request) to its tunnel (cross-module internal). */
 export const kTunnel = Symbol('wsha.tunnel');
-
-/** What a tunnel reports to whoever owns it (the registry). */
-export interface TunnelOwner {
-  /** Node-level byte counters (integer fields, read at scrape time). */
-  stats: { bytesIn: number; bytesOut: number };
-  tunnelOpened(t: Tunnel): void;
-  tunnelFailed(t: Tunnel, status: number, reason: string, backendFault: boolean): void;
-  tunnelClosed(t: Tunnel): void;
-  /** Starts/stops watching the tunnel's timeouts. */
-  track(t: Tunnel): void;
-  untrack(t: Tunnel): void;
-}
-
-/** Where a tunnel came from, for counts and paced closes. */
-export interface TunnelOrigin {
-  listener: string;
-  /** VIP name when the listener is `on: vip:NAME`, else null. */
-  vip: string | null;
-  clientAddress: string;
-}
 
 /** One spliced WebSocket connection. */
 export class Tunnel implements WheelEntry {
@@ -78,16 +71,23 @@ export class Tunnel implements WheelEntry {
   readonly target: Backend;
   readonly origin: TunnelOrigin;
   readonly owner: TunnelOwner;
-  /** Request head (and any bytes the client sent after it) to write once connected. */
-  pendingHead: Buffer | null;
-  /** Backend response bytes until the end of its head. */
-  handshakeBuf: Buffer | null = null;
+  /** The handshake request while connecting; null once started and done. */
+  request: ClientRequest | null = null;
+  /** What start() sends; dropped once sent (a long-lived tunnel keeps no copy of the request). */
+  #handshake: HandshakeRequest | null;
+  /** Client bytes held until a verified 101 (null once sent or dropped). */
+  held: Buffer | null;
+  readonly heldBudget: number;
+  readonly expectedAccept: string;
   /** Header lines added to the 101 (sticky cookie), '' for none. */
   responseExtra: string;
   /** Sticky session key recorded for this tunnel (released when it closes), or null. */
   readonly sessionKey: string | null;
   /** True once the backend TCP (and TLS) connection is up. */
   connected = false;
+  /** True while a non-101 answer is being relayed to the client. */
+  relaying = false;
+  readonly headTimeoutMs: number;
   idleTimeoutMs: number;
   active = 0;
   idleMs = 0;
@@ -100,15 +100,19 @@ export class Tunnel implements WheelEntry {
   /** Frame boundaries of the backend-to-client stream, so that our close frame never lands inside a frame. */
   readonly frames = new FrameBoundary();
 
-  constructor(init: { client: Duplex; backend: Socket; target: Backend; origin: TunnelOrigin; owner: TunnelOwner; head: Buffer; responseExtra: string; sessionKey: string | null; connectTimeoutMs: number; idleTimeoutMs: number }) {
+  constructor(init: TunnelInit) {
     this.client = init.client;
     this.backend = init.backend;
     this.target = init.target;
     this.origin = init.origin;
     this.owner = init.owner;
-    this.pendingHead = init.head;
+    this.#handshake = init.request;
+    this.held = init.held.length ? init.held : null;
+    this.heldBudget = init.heldBudget;
+    this.expectedAccept = init.expectedAccept;
     this.responseExtra = init.responseExtra;
     this.sessionKey = init.sessionKey;
+    this.headTimeoutMs = init.headTimeoutMs;
     this.idleTimeoutMs = init.idleTimeoutMs;
     this.timeoutMs = init.connectTimeoutMs;
     (this.client as any)[kTunnel] = this;
@@ -119,43 +123,88 @@ export class Tunnel implements WheelEntry {
     this.client.on('end', clientOnEnd);
     this.backend.on('error', backendOnError);
     this.backend.on('close', backendOnClose);
-    this.backend.on('data', backendOnHandshakeData);
     this.backend.once(this.target.tls ? 'secureConnect' : 'connect', backendOnConnect);
     this.owner.track(this);
   }
 
   get state(): TunnelState { return this.sm.state; }
 
-  /** The backend socket is connected: send the request head. */
+  /** Sends the handshake request on the backend socket (Node writes it once the socket connects). */
+  start(): void {
+    const hs = this.#handshake;
+    this.#handshake = null;
+    if (this.sm.state !== 'connecting' || !hs) return;
+    let req: ClientRequest;
+    try {
+      req = httpRequest({
+        method: 'GET', path: hs.path, headers: hs.headers, setHost: false,
+        createConnection: () => this.backend, maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
+      });
+    } catch {
+      // Header values were checked already; this is a last line against a bad value reaching Node's writer.
+      return this.fail(400, 'request cannot be forwarded', false);
+    }
+    (req as any)[kTunnel] = this;
+    req.on('upgrade', requestOnUpgrade);
+    req.on('response', requestOnResponse);
+    req.on('error', requestOnError);
+    this.request = req;
+    req.end();
+  }
+
+  /** The backend socket is connected: from now on the wait is for its answer. */
   backendConnected(): void {
     if (this.sm.state !== 'connecting') return;
     this.connected = true;
-    const head = this.pendingHead;
-    this.pendingHead = null;
-    if (head) this.backend.write(head);
+    this.timeoutMs = this.headTimeoutMs;
+    this.owner.track(this);
   }
 
-  /** Handshake bytes from the backend; opens or fails the tunnel once the head is complete. */
-  handshakeData(chunk: Buffer): void {
+  /** The backend answered 101: verify it, then open. */
+  upgraded(res: IncomingMessage, rest: Buffer): void {
     if (this.sm.state !== 'connecting') return;
-    const buf = this.handshakeBuf ? Buffer.concat([this.handshakeBuf, chunk]) : chunk;
-    const end = headEnd(buf);
-    if (end < 0) {
-      if (buf.length > MAX_RESPONSE_HEAD_BYTES) return this.fail(502, 'backend response head too large', true);
-      this.handshakeBuf = buf;
-      return;
-    }
-    this.handshakeBuf = null;
-    const head = buf.subarray(0, end);
-    const status = parseStatus(head);
-    if (status !== 101) {
-      return this.fail(status >= 400 ? status : 502, status ? `backend answered the upgrade with ${status}` : 'backend sent a malformed response', status === 0 || status >= 500);
-    }
-    this.open(head, buf.subarray(end));
+    this.request = null;
+    const bad = invalid101Reason(res, this.expectedAccept);
+    if (bad) return this.#badSwitch(bad);
+    // Bytes the client pushed before the 101, counted against limits.maxHeaderBytes (RFC 6455 4.1 says it must wait).
+    if ((this.held?.length ?? 0) + this.client.readableLength > this.heldBudget) return this.fail(400, 'client sent too much before the 101', false);
+    this.open(res, rest);
+  }
+
+  /** The backend answered with a final status other than 101: relay it and end both connections. */
+  refused(res: IncomingMessage): void {
+    if (this.sm.state !== 'connecting') { res.destroy(); return; }
+    // A 101 without Upgrade/Connection headers reaches 'response': Node did not switch, and neither do we.
+    if (res.statusCode === 101) { this.request = null; return this.#badSwitch('no Upgrade or Connection'); }
+    const status = res.statusCode ?? 502;
+    this.relaying = true;
+    this.held = null;
+    // From here the response stream decides (a parse error after it, e.g. extra bytes, must not cut the relay short).
+    this.request = null;
+    this.owner.tunnelFailed(this, status, `backend answered the upgrade with ${status}`, status >= 500);
+    (res as any)[kTunnel] = this;
+    res.on('end', relayOnEnd);
+    res.on('close', relayOnClose);
+    res.on('error', relayOnError);
+    this.client.write(relayHead(res));
+    res.pipe(this.client);
+  }
+
+  #badSwitch(why: string): void {
+    const err = new BadUpgradeResponseError(`backend sent an invalid 101 (${why})`);
+    this.fail(err.httpStatus ?? 502, err.message, true);
+  }
+
+  /** The relayed answer is complete (or broken): both connections end, nothing is reused. */
+  relayDone(complete: boolean): void {
+    if (this.sm.state !== 'connecting') return;
+    this.request = null;
+    this.backend.destroy();
+    if (complete) endSoon(this.client); else this.client.destroy();
+    this.#finish('upgrade refused by the backend');
   }
 
   #splice(): void {
-    this.backend.off('data', backendOnHandshakeData);
     this.backend.on('data', backendOnData);
     this.backend.on('drain', backendOnDrain);
     this.backend.on('end', backendOnEnd);
@@ -163,9 +212,12 @@ export class Tunnel implements WheelEntry {
     this.client.on('drain', clientOnDrain);
   }
 
-  open(head: Buffer, rest: Buffer): void {
-    this.sm.transition('open', '101 from backend');
-    this.client.write(withExtraHeaders(head, this.responseExtra));
+  open(res: IncomingMessage, rest: Buffer): void {
+    this.sm.transition('open', 'verified 101 from backend');
+    this.client.write(switchingHead(res, this.responseExtra));
+    const held = this.held;
+    this.held = null;
+    if (held) { this.owner.stats.bytesIn += held.length; this.backend.write(held); }
     if (rest.length) { this.frames.consume(rest, false); this.owner.stats.bytesOut += rest.length; this.client.write(rest); }
     this.#splice();
     this.client.resume();
@@ -173,12 +225,16 @@ export class Tunnel implements WheelEntry {
     this.owner.tunnelOpened(this);
   }
 
-  /** Refuses the handshake with an HTTP status (only while connecting). */
+  /** Refuses the handshake with an HTTP status (only while connecting); the backend connection is destroyed. */
   fail(status: number, reason: string, backendFault: boolean): void {
     if (this.sm.state !== 'connecting') return;
-    abortSocket(this.client, status, reason);
+    this.held = null;
+    if (this.relaying) this.client.destroy(); else abortSocket(this.client, status, reason);
+    const req = this.request;
+    this.request = null;
+    req?.destroy();
     this.backend.destroy();
-    this.owner.tunnelFailed(this, status, reason, backendFault);
+    if (!this.relaying) this.owner.tunnelFailed(this, status, reason, backendFault);
     this.#finish('handshake failed');
   }
 
@@ -217,27 +273,53 @@ export class Tunnel implements WheelEntry {
 
   /** Aborts both sockets at once (destroy, deadline). */
   destroy(): void {
+    this.#dropRequest();
     this.client.destroy();
     this.backend.destroy();
     this.#finish('destroyed');
   }
 
+  #dropRequest(): void {
+    const req = this.request;
+    this.request = null;
+    req?.destroy();
+  }
+
   onWheelTimeout(): void {
     switch (this.sm.state) {
-      case 'connecting': return this.fail(this.connected ? 504 : 503, this.connected ? 'backend handshake timeout' : 'backend connect timeout', true);
+      case 'connecting':
+        if (this.relaying) return this.relayDone(false);
+        if (this.connected) return this.fail(504, `backend did not answer the upgrade within ${this.headTimeoutMs} ms`, true);
+        return this.fail(503, 'backend connect timeout', true);
       case 'open': return this.close(1001, 'idle timeout');
       case 'closing': return this.destroy();
       default:
     }
   }
 
+  /**
+   * One side half-closed and the other got its FIN: the tunnel is closing
+   * and has CLOSE_TIMEOUT_MS to finish, so a peer that never answers the
+   * FIN cannot hold both sockets (and their fds) for ever.
+   */
+  halfClosed(reason: string): void {
+    if (this.sm.state === 'open') this.sm.transition('closing', reason);
+    if (this.sm.state !== 'closing') return;
+    this.timeoutMs = CLOSE_TIMEOUT_MS;
+    this.owner.track(this);
+  }
+
   clientGone(): void {
+    this.#dropRequest();
+    this.held = null;
     if (!this.client.destroyed) this.client.destroy();
     this.backend.destroy();
     this.#finish('client closed');
   }
 
   backendGone(): void {
+    // A relayed answer ends through its response stream (relayDone), which sees the close too.
+    if (this.sm.state === 'connecting' && this.relaying) return;
     if (this.sm.state === 'connecting') return this.fail(502, 'backend closed the connection during the handshake', true);
     if (this.sm.state === 'closed') return;
     if (this.sm.state === 'open') this.sm.transition('closing', 'backend closed');
@@ -291,10 +373,10 @@ function backendOnDataWhileClosing(t: Tunnel, chunk: Buffer): void {
   if (t.frames.atBoundary) t.sendClose();
 }
 function backendOnDrain(this: Socket): void { tunnelOf(this).client.resume(); }
-function clientOnDrain(this: Duplex): void { const t = tunnelOf(this); if (t.state === 'open') t.backend.resume(); }
+function clientOnDrain(this: Duplex): void { const t = tunnelOf(this); if (t.state === 'open' || t.state === 'closing') t.backend.resume(); }
 function clientOnEnd(this: Duplex): void {
   const t = tunnelOf(this);
-  if (t.state === 'open') t.backend.end();
+  if (t.state === 'open') { t.backend.end(); t.halfClosed('client ended'); }
   // A client that half-closes before the 101 has given up on the handshake.
   else if (t.state === 'connecting') this.destroy();
 }
@@ -302,14 +384,26 @@ function backendOnEnd(this: Socket): void {
   const t = tunnelOf(this);
   if (t.closeCode !== 0) t.sendClose();
   t.client.end();
+  t.halfClosed('backend ended');
 }
 function clientOnError(this: Duplex): void { this.destroy(); }
 function backendOnError(this: Socket, err: NodeJS.ErrnoException): void {
   const t = tunnelOf(this);
-  if (t.state === 'connecting') t.fail(502, `backend connection failed (${err.code ?? err.message})`, true);
+  if (t.state === 'connecting' && !t.relaying) t.fail(502, `backend connection failed (${err.code ?? err.message})`, true);
   else this.destroy();
 }
 function backendOnConnect(this: Socket): void { tunnelOf(this).backendConnected(); }
 function clientOnClose(this: Duplex): void { tunnelOf(this).clientGone(); }
 function backendOnClose(this: Socket): void { tunnelOf(this).backendGone(); }
-function backendOnHandshakeData(this: Socket, chunk: Buffer): void { tunnelOf(this).handshakeData(chunk); }
+function requestOnUpgrade(this: ClientRequest, res: IncomingMessage, _socket: Duplex, rest: Buffer): void { tunnelOf(this).upgraded(res, rest); }
+function requestOnResponse(this: ClientRequest, res: IncomingMessage): void { tunnelOf(this).refused(res); }
+/** Connect failures and malformed answers (Node's parser is strict: a bad status line or header is an error here). */
+function requestOnError(this: ClientRequest, err: NodeJS.ErrnoException): void {
+  const t = tunnelOf(this);
+  if (t.state !== 'connecting' || t.request !== this) return;
+  const parse = typeof err.code === 'string' && err.code.startsWith('HPE_');
+  t.fail(502, parse ? 'backend sent a malformed response' : `backend connection failed (${err.code ?? err.message})`, true);
+}
+function relayOnEnd(this: IncomingMessage): void { tunnelOf(this).relayDone(true); }
+function relayOnClose(this: IncomingMessage): void { tunnelOf(this).relayDone(this.complete); }
+function relayOnError(this: IncomingMessage): void { tunnelOf(this).relayDone(false); }

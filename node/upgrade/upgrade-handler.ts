@@ -1,21 +1,28 @@
 /**
  * The WebSocket upgrade path: refuse what must be refused (limit, drain,
- * malformed handshake, no route, no backend) with an HTTP status on the raw
- * socket, otherwise pick a backend, connect to it and hand both sockets to a
- * Tunnel, which relays the backend's 101 and splices. Never throws.
+ * malformed or hostile request, no route, no backend) with an HTTP status
+ * on the raw socket, otherwise pick a backend, connect to it and hand both
+ * sockets to a Tunnel, which verifies the backend's 101 before it splices.
+ * The request passes the same checks as plain HTTP (request-checks.ts),
+ * and the backend gets the normalised path that was routed. Never throws.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { abortSocket } from '../http/abort';
+import { abortSocket, endSoon, isLastRequest, pendingResponse } from '../http/abort';
 import { connOf, type ClientConn } from '../conn';
 import { countRefusal, type NodeRuntime } from '../runtime';
 import { selectBackend } from '../balance/select';
 import { encodeProxyHeader } from '../listen/proxy-protocol';
 import type { Backend } from '../pool/backend';
 import type { BackendPool } from '../pool/backend-pool';
-import { buildRequestHead, invalidUpgradeReason } from './handshake';
+import { tlsConnectOptions } from '../pool/backend-tls';
+import { checkRequest } from '../http/request-checks';
+import { forwardHeaderList } from '../http/forward-headers';
+import { refusalTag } from '../http/refusal-tag';
+import { WshaError } from '../../shared/errors';
+import { acceptFor, invalidUpgradeReason, requestHeadBytes } from './handshake';
 import { TCP_KEEPALIVE_MS } from '../limits';
 
 /** Handles one 'upgrade' event of a listener's HTTP server. */
@@ -26,21 +33,38 @@ export function handleUpgrade(rt: NodeRuntime, req: IncomingMessage, socket: Dup
   });
 }
 
-function refuse(rt: NodeRuntime, socket: Duplex, status: number, reason: string, tag: string): void {
+function refuse(rt: NodeRuntime, socket: Duplex, status: number, reason: string, tag: string, headRequest = false): void {
   countRefusal(rt, tag);
-  abortSocket(socket, status, reason);
+  abortSocket(socket, status, reason, { headRequest });
 }
 
 async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   socket.on('error', socketOnErrorDuringPick);
+  // Pipelined behind a request whose response is still going out: a 101 now would land inside or before it.
+  const earlier = pendingResponse(socket);
+  if (earlier) {
+    countRefusal(rt, 'bad-handshake');
+    let answered = false;
+    const answer = () => { if (!answered) { answered = true; abortSocket(socket, 400, 'upgrade pipelined behind another request'); } };
+    earlier.once('finish', answer);
+    earlier.once('close', answer);
+    return;
+  }
+  // Behind a request that was refused with a close: that answer was the last.
+  if (isLastRequest(socket)) return endSoon(socket);
   const conn = connOf(socket);
   if (!conn) return refuse(rt, socket, 500, 'connection without listener context', 'internal');
   if (conn.reject) return refuse(rt, socket, conn.reject.httpStatus ?? 503, conn.reject.message, conn.reject.limit);
   if (rt.draining) return refuse(rt, socket, 503, 'node is draining', 'draining');
-  const invalid = invalidUpgradeReason(req);
-  if (invalid) return refuse(rt, socket, 400, invalid, 'bad-handshake');
-  const route = rt.router.match(req.headers.host, req.url ?? '/');
-  if (!route) return refuse(rt, socket, 404, `no route for ${req.headers.host ?? ''}${req.url ?? ''}`, 'no-route');
+  const checked = checkRequest(req);
+  if (checked instanceof WshaError) return refuse(rt, socket, checked.httpStatus ?? 400, checked.message, refusalTag(checked), req.method === 'HEAD');
+  const invalid = invalidUpgradeReason(req, checked.framing);
+  if (invalid) return refuse(rt, socket, 400, invalid, 'bad-handshake', req.method === 'HEAD');
+  const route = rt.router.match(checked.host, checked.path);
+  if (checked.encodedSlash && !route?.allowEncodedSlashes) return refuse(rt, socket, 400, 'encoded slash in path', 'bad-path');
+  if (!route) return refuse(rt, socket, 404, 'no route for this host and path', 'no-route');
+  const heldBudget = rt.limits.maxHeaderBytes - requestHeadBytes(req);
+  if (head.length > heldBudget) return refuse(rt, socket, 400, `client sent more than limits.maxHeaderBytes (${rt.limits.maxHeaderBytes}) before the 101`, 'bad-handshake');
   const pool = rt.pools.get(route.pool);
   if (!pool) return refuse(rt, socket, 503, `pool ${route.pool} is gone`, 'no-backend');
   const sel = await selectBackend(pool, rt.view, req, conn.clientAddress, rt.affinityLookupTimeoutMs);
@@ -50,26 +74,29 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
   }
   if (!sel) return refuse(rt, socket, 503, `no healthy backend in pool ${pool.name}`, 'no-backend');
   socket.off('error', socketOnErrorDuringPick);
-  const reqHead = buildRequestHead(req, { clientAddress: conn.clientAddress, proto: conn.listener.proto, extra: sel.requestExtra });
-  const parts: Buffer[] = [];
-  const pp = proxyHeaderFor(pool, conn);
-  if (pp) parts.push(pp);
-  parts.push(Buffer.from(reqHead, 'latin1'));
-  if (head.length) parts.push(head);
+  const headers = forwardHeaderList(req, { clientAddress: conn.clientAddress, proto: conn.listener.proto, extra: sel.requestExtra, stickyHeader: pool.config.sticky?.header?.toLowerCase() ?? '', backendHost: sel.backend.authority }, 'upgrade', checked.framing);
   rt.registry.create({
     client: socket,
-    backend: connectBackend(sel.backend),
+    backend: connectBackend(sel.backend, proxyHeaderFor(pool, conn)),
     target: sel.backend,
     origin: { listener: conn.listener.name, vip: conn.listener.vip, clientAddress: conn.clientAddress },
-    head: parts.length === 1 ? parts[0] : Buffer.concat(parts),
+    request: { path: checked.path + checked.query, headers },
+    held: head,
+    heldBudget,
+    expectedAccept: acceptFor(req.headers['sec-websocket-key'] as string),
     responseExtra: sel.responseExtra,
     sessionKey: sel.sessionKey,
     connectTimeoutMs: rt.limits.backendConnectTimeoutMs,
-    idleTimeoutMs: rt.limits.idleTimeoutMs,
+    headTimeoutMs: route.responseHeadTimeoutMs ?? rt.limits.responseHeadTimeoutMs ?? rt.limits.backendConnectTimeoutMs,
+    idleTimeoutMs: route.idleTimeoutMs ?? rt.limits.idleTimeoutMs,
   });
 }
 
 function socketOnErrorDuringPick(this: Duplex): void { this.destroy(); }
+
+const kTls = Symbol('wsha.tlsOverRaw');
+/** An error of the TCP socket under a TLS socket (PROXY header first) fails the TLS socket, which the tunnel watches. */
+function rawOnError(this: Socket, err: Error): void { ((this as any)[kTls] as Socket).destroy(err); }
 
 /** The PROXY header a pool wants in front of the forwarded request, or null. */
 export function proxyHeaderFor(pool: BackendPool, conn: ClientConn): Buffer | null {
@@ -83,13 +110,30 @@ export function proxyHeaderFor(pool: BackendPool, conn: ClientConn): Buffer | nu
   }
 }
 
-/** Opens the TCP (or TLS) connection to a backend; errors surface on the socket. */
-export function connectBackend(b: Backend): Socket {
+/**
+ * Opens the TCP (or TLS) connection to a backend; errors surface on the
+ * socket. A PROXY header goes first on the TCP connection, before TLS, as
+ * the PROXY spec requires. The backend certificate is verified unless the
+ * pool says otherwise (backend-tls.ts).
+ */
+export function connectBackend(b: Backend, pp: Buffer | null = null): Socket {
   if (b.tls) {
-    const s = tlsConnect({ host: b.host, port: b.port, servername: isIP(b.host) ? undefined : b.host, ALPNProtocols: ['http/1.1'] });
+    const opts = tlsConnectOptions(b.tlsSettings, b.host);
+    let s: Socket;
+    if (pp) {
+      const raw = netConnect({ host: b.host, port: b.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS });
+      raw.write(pp);
+      s = tlsConnect({ ...opts, socket: raw, host: b.host });
+      raw.on('error', rawOnError);
+      (raw as any)[kTls] = s;
+    } else {
+      s = tlsConnect({ ...opts, host: b.host, port: b.port });
+      s.setKeepAlive(true, TCP_KEEPALIVE_MS);
+    }
     s.setNoDelay(true);
-    s.setKeepAlive(true, TCP_KEEPALIVE_MS);
     return s;
   }
-  return netConnect({ host: b.host, port: b.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS });
+  const s = netConnect({ host: b.host, port: b.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS });
+  if (pp) s.write(pp);
+  return s;
 }

@@ -146,4 +146,12 @@ export const DEFAULTS = Object.freeze({
   logging: Object.freeze({
     level: 'info' as const,
   }),
+  // ---- access boundary (issue 10) ----
+  access: Object.freeze({
+    /** `%2F` in a path is refused (400) unless a route opts in. */
+    allowEncodedSlashes: false,
+    /** Certificates of https:// and wss:// backends are verified. */
+    backendTlsVerify: true,
+  }),
+  // ---- end access boundary ----
 });

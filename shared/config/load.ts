@@ -37,6 +37,14 @@ function resolvePaths(raw: Record<string, unknown>, base: string): void {
   if (cluster && typeof cluster === 'object' && 'secretFile' in cluster) cluster.secretFile = abs(cluster.secretFile);
   const tls = (raw.cluster as any)?.redis?.tls;
   if (tls && typeof tls === 'object') for (const k of ['ca', 'cert', 'key']) if (k in tls) tls[k] = abs(tls[k]);
+  // ---- access boundary (issue 10): backend CA, admin TLS and the admin token file ----
+  const pools = raw.pools && typeof raw.pools === 'object' ? Object.values(raw.pools as Record<string, any>) : [];
+  for (const p of pools) if (p?.tls && typeof p.tls === 'object' && 'ca' in p.tls) p.tls.ca = abs(p.tls.ca);
+  const admin = (raw.node as any)?.admin;
+  if (admin && typeof admin === 'object') {
+    if ('tokenFile' in admin) admin.tokenFile = abs(admin.tokenFile);
+    if (admin.tls && typeof admin.tls === 'object') for (const k of ['cert', 'key']) if (k in admin.tls) admin.tls[k] = abs(admin.tls[k]);
+  }
 }
 
 /** Parses YAML text into a plain object, with line numbers in errors. */

@@ -193,6 +193,17 @@ export const NodeSchema = z.strictObject({
     token: z.string().min(8, { error: 'expected a token of at least 8 characters' }).optional(),
     /** Name of that token in the event history: who ran an admin action (drain, failover) through this API. @default admin */
     tokenName: name('a token name').default(DEFAULTS.admin.tokenName),
+    // ---- access boundary (issue 10): token file and admin TLS ----
+    /** Where a generated token is written (mode 0600) when no token is set; the log names this path, never the token. Default: wsha-CLUSTER-NODE.admin-token in $RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR or the temp folder. */
+    tokenFile: z.string().min(1, { error: 'expected a file path' }).optional(),
+    /** TLS for the admin API (PEM files, re-read on SIGHUP); absent means plain HTTP. */
+    tls: z.strictObject({
+      /** Certificate chain file (PEM). */
+      cert: z.string().min(1, { error: 'expected a file path' }),
+      /** Private key file (PEM). */
+      key: z.string().min(1, { error: 'expected a file path' }),
+    }).optional(),
+    // ---- end access boundary ----
   }).prefault({}),
   /** Node-to-node link that shows a dead peer at once. */
   peer: z.strictObject({
@@ -239,6 +250,10 @@ export const VipSchema = z.strictObject({
   garpCount: z.number().int().min(0).max(20).default(DEFAULTS.vip.garpCount),
   /** Spacing of those repetitions. @default 200 */
   garpIntervalMs: positiveInt('a duration in milliseconds').default(DEFAULTS.vip.garpIntervalMs),
+  // ---- access boundary (issue 10): scrubbed environment of exec commands ----
+  /** Names of variables in wsha's own environment passed on to `exec` commands; besides these they get only PATH and the WSHA_* variables. */
+  passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }), { error: 'expected a list of environment variable names' }).optional(),
+  // ---- end access boundary ----
 });
 
 /** listeners[].tls.certs[]: one certificate (PEM files). */
@@ -278,6 +293,14 @@ export const RouteSchema = z.strictObject({
   path: z.string().startsWith('/', { error: "expected a path starting with '/'" }).default('/'),
   /** Pool name. */
   pool: z.string().min(1),
+  // ---- access boundary (issue 10): per-route path rule and timeouts ----
+  /** Accept `%2F` in paths of this route (kept encoded, never a separator); otherwise such a path gets 400. @default false */
+  allowEncodedSlashes: z.boolean().default(DEFAULTS.access.allowEncodedSlashes),
+  /** Longest wait for the backend's response head (HTTP response or the 101) once the request is sent; 504 after. Falls back to limits.responseHeadTimeoutMs. */
+  responseHeadTimeoutMs: positiveInt('a duration in milliseconds').optional(),
+  /** Close this route's WebSocket tunnels idle this long; 0 is off. Falls back to limits.idleTimeoutMs. */
+  idleTimeoutMs: ms().optional(),
+  // ---- end access boundary ----
 });
 
 /** pools.NAME.healthCheck: active checks. */
@@ -334,6 +357,17 @@ export const PoolSchema = z.strictObject({
   onBackendDown: z.enum(['keep', 'close'], { error: 'expected keep or close' }).default('keep'),
   /** A backend that comes back ramps its share over this time; 0 is off. @default 0 */
   slowStartMs: ms().default(0),
+  // ---- access boundary (issue 10): TLS to https:// and wss:// backends ----
+  /** TLS to this pool's https:// and wss:// backends and their health checks; certificates are verified unless verify is false. */
+  tls: z.strictObject({
+    /** CA bundle (PEM file) that signed the backend certificates; default: the system CAs. */
+    ca: z.string().min(1, { error: 'expected a file path' }).optional(),
+    /** Name checked against the backend certificate and sent as SNI; default: the host of the backend URL. */
+    servername: z.string().min(1).optional(),
+    /** Verify the backend certificate chain and name. @default true */
+    verify: z.boolean().default(DEFAULTS.access.backendTlsVerify),
+  }).optional(),
+  // ---- end access boundary ----
 });
 
 /** limits: per node. */
@@ -352,6 +386,10 @@ export const LimitsSchema = z.strictObject({
   backendConnectTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.limits.backendConnectTimeoutMs),
   /** Longest an ordinary HTTP request may take; 504 after. @default 60000 */
   requestTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.limits.requestTimeoutMs),
+  // ---- access boundary (issue 10) ----
+  /** Longest wait for a backend's response head once the request is sent; 504 after. Unset: HTTP requests are bounded by requestTimeoutMs, upgrades by backendConnectTimeoutMs. */
+  responseHeadTimeoutMs: positiveInt('a duration in milliseconds').optional(),
+  // ---- end access boundary ----
 });
 
 /** logging: log output of the node (JSON lines; pretty in a terminal). */

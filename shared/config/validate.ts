@@ -76,6 +76,12 @@ export function crossFieldProblems(c: Config): string[] {
   });
   c.routes.forEach((r, i) => {
     if (!c.pools[r.pool]) out.push(`routes[${i}].pool: no pool named ${r.pool} in pools`);
+    // ---- access boundary (issue 10): a route prefix must be a path the normaliser can produce, or it never matches ----
+    if (!isNormalisedRoutePath(r.path)) out.push(`routes[${i}].path: expected a normalised path prefix (no dot segments, percent-escapes, backslash, query or fragment)`);
+    if (r.responseHeadTimeoutMs !== undefined && r.responseHeadTimeoutMs > c.limits.requestTimeoutMs) out.push(`routes[${i}].responseHeadTimeoutMs: expected at most limits.requestTimeoutMs (${c.limits.requestTimeoutMs})`);
+  });
+  c.vips.forEach((v, i) => {
+    if (v.passEnv && v.driver !== 'exec') out.push(`vips[${i}].passEnv: only used with the exec driver`);
   });
   for (const [name, p] of Object.entries(c.pools)) {
     const ids = new Set<string>();
@@ -100,6 +106,12 @@ function historyProblems(h: Config['cluster']['history']): string[] {
   if (h.bufferCount > h.maxCount) out.push(`cluster.history.bufferCount: expected at most cluster.history.maxCount (${h.maxCount})`);
   if (h.sampleIntervalMs !== 0 && h.sampleIntervalMs < DEFAULTS.history.minSampleIntervalMs) out.push(`cluster.history.sampleIntervalMs: expected 0 (off) or at least ${DEFAULTS.history.minSampleIntervalMs}`);
   return out;
+}
+
+/** True for a path prefix the request path normaliser can produce: without `.`/`..` segments, `%`, `\\`, `?` or `#`. */
+function isNormalisedRoutePath(p: string): boolean {
+  if (/[%\\?#]/.test(p)) return false;
+  return !p.split('/').some((s) => s === '.' || s === '..');
 }
 
 /** Deep-freezes a plain object graph. */

@@ -4,6 +4,11 @@
  * own so that a timeout kills the script and everything it started, and with
  * its output logged line by line. Nothing here goes through a shell unless
  * the caller builds a `sh -c` command on purpose (the exec driver does).
+ *
+ * The environment is scrubbed: a command gets PATH and the variables the
+ * caller passes, nothing else of wsha's own environment (which holds
+ * WSHA_ADMIN_TOKEN, WSHA_REDIS_PASSWORD and whatever else the service
+ * file sets). The environment is never logged.
  */
 import { spawn } from 'node:child_process';
 import type { Logger } from '../../../shared/logger';
@@ -14,6 +19,8 @@ const KILL_GRACE_MS = 500;
 const EXIT_CLOSE_WAIT_MS = 200;
 /** Output kept in the result for error messages (the full output is logged). */
 const KEEP_OUTPUT_BYTES = 4096;
+/** PATH for commands when wsha itself runs without one. */
+const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** What one command run produced. */
 export interface CommandResult {
@@ -39,10 +46,15 @@ export interface RunOptions {
   timeoutMs: number;
   /** Logger; stdout lines go to info (debug when `quiet`), stderr lines to warn. */
   logger: Logger;
-  /** Extra environment variables on top of the process environment. */
+  /** The command's environment besides PATH (wsha's own environment is not inherited). */
   env?: Record<string, string>;
   /** Log stdout lines at debug rather than info (chatty tools like arping). */
   quiet?: boolean;
+}
+
+/** PATH from wsha's environment plus `extra`, and nothing else. */
+export function commandEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH || FALLBACK_PATH, ...extra };
 }
 
 /** True when the command started, ran to its end and exited 0. */
@@ -112,7 +124,7 @@ export function runCommand(file: string, args: readonly string[], opts: RunOptio
     const child = spawn(file, args as string[], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      env: commandEnv(opts.env),
     });
     const timer = setTimeout(() => {
       timedOut = true;

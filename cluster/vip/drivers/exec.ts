@@ -11,8 +11,18 @@
  *   $4 NODE     this node's id
  *   $5 EPOCH    the fencing epoch (0 for cleanup)
  *
- * and the same values in the environment as WSHA_ACTION, WSHA_VIP,
- * WSHA_ADDRESS, WSHA_NODE and WSHA_EPOCH.
+ * and the same values in the environment, under two names each:
+ *
+ *   WSHA_VIP_ACTION  WSHA_ACTION
+ *   WSHA_VIP_NAME    WSHA_VIP
+ *   WSHA_VIP_ADDRESS WSHA_ADDRESS
+ *   WSHA_VIP_NODE    WSHA_NODE
+ *   WSHA_VIP_EPOCH   WSHA_EPOCH
+ *
+ * That, PATH, and the variables named in the VIP's `passEnv` (taken from
+ * wsha's own environment, e.g. a cloud CLI's credentials) is the whole
+ * environment: nothing else is inherited, so WSHA_ADMIN_TOKEN and
+ * WSHA_REDIS_PASSWORD never reach a script (commands.ts).
  *
  *   up()       runs `up` with ACTION=up
  *   down()     runs `down` with ACTION=down
@@ -38,19 +48,27 @@ import type { CommandRunner } from './linux';
 export type ExecAction = 'up' | 'down' | 'announce' | 'cleanup';
 
 /** The shell invocation for one action: `/bin/sh -c 'CMD "$@"' wsha-vip ACTION VIP ADDRESS NODE EPOCH`. */
-export function execInvocation(command: string, action: ExecAction, ctx: VipContext): { file: string; args: string[]; env: Record<string, string> } {
+export function execInvocation(command: string, action: ExecAction, ctx: VipContext, passEnv: readonly string[] = [], from: NodeJS.ProcessEnv = process.env): { file: string; args: string[]; env: Record<string, string> } {
   const positional = [action, ctx.vip, ctx.address, ctx.nodeId, String(ctx.epoch)];
+  const passed: Record<string, string> = {};
+  for (const name of passEnv) { const v = from[name]; if (v !== undefined) passed[name] = v; }
   return {
     file: '/bin/sh',
     // `$0` is the label `wsha-vip`; `"$@"` expands to the five arguments,
     // each quoted, so an address or id never gets split or globbed.
     args: ['-c', `${command} "$@"`, 'wsha-vip', ...positional],
     env: {
+      ...passed,
       WSHA_ACTION: action,
       WSHA_VIP: ctx.vip,
       WSHA_ADDRESS: ctx.address,
       WSHA_NODE: ctx.nodeId,
       WSHA_EPOCH: String(ctx.epoch),
+      WSHA_VIP_ACTION: action,
+      WSHA_VIP_NAME: ctx.vip,
+      WSHA_VIP_ADDRESS: ctx.address,
+      WSHA_VIP_NODE: ctx.nodeId,
+      WSHA_VIP_EPOCH: String(ctx.epoch),
     },
   };
 }
@@ -95,9 +113,10 @@ export class ExecDriver implements VipDriver {
   }
 
   async #execNow(command: string, action: ExecAction, ctx: VipContext): Promise<void> {
-    const inv = execInvocation(command, action, ctx);
+    const inv = execInvocation(command, action, ctx, this.#vip.passEnv ?? []);
     const log = this.#log.child({ action, epoch: ctx.epoch });
-    log.info({ command }, 'running vip command');
+    // The names of passed variables, never their values.
+    log.info({ command, passEnv: this.#vip.passEnv ?? [] }, 'running vip command');
     const r = await this.#run(inv.file, inv.args, { timeoutMs: this.#vip.execTimeoutMs, logger: log, env: inv.env });
     if (!succeeded(r)) {
       log.error({ code: r.code, signal: r.signal, timedOut: r.timedOut, durationMs: r.durationMs }, 'vip command failed');

@@ -1,6 +1,7 @@
 // Live page of the wsha admin API. Asks for the admin token once (kept in
 // sessionStorage for this tab), then follows /api/events (server-sent events;
-// EventSource cannot set headers, so the token goes as a query parameter).
+// EventSource cannot set headers, so the page first trades the token for an
+// HttpOnly, SameSite=Strict session cookie with POST /api/session).
 'use strict';
 
 const TOKEN_KEY = 'wsha-admin-token';
@@ -87,9 +88,10 @@ function render(snap) {
   $('#warnings').replaceChildren(...items);
 }
 
-function follow(token) {
+function follow() {
   if (source) source.close();
-  source = new EventSource('api/events?token=' + encodeURIComponent(token));
+  // The session cookie (HttpOnly, SameSite=Strict) authenticates the stream: the token never goes into a URL.
+  source = new EventSource('api/events');
   source.addEventListener('status', (e) => render(JSON.parse(e.data)));
   source.addEventListener('problem', (e) => { $('#health').textContent = JSON.parse(e.data).message; $('#health').className = 'badge down'; });
   source.onerror = () => { $('#health').textContent = 'reconnecting'; $('#health').className = 'badge'; };
@@ -109,7 +111,8 @@ async function open(token) {
   sessionStorage.setItem(TOKEN_KEY, token);
   $('#login').hidden = true;
   $('#main').hidden = false;
-  follow(token);
+  await fetch('api/session', { method: 'POST', headers: { authorization: 'Bearer ' + token } }).catch(() => null);
+  follow();
 }
 
 $('#login').addEventListener('submit', (e) => {

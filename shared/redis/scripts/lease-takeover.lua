@@ -1,6 +1,6 @@
 -- Instant takeover of a confirmed-dead owner: replace the lease only if it is still
 -- exactly the dead owner's "nodeId:epoch" (or already gone), with the next epoch.
--- KEYS[1] lease:{vip}  KEYS[2] epoch:{vip}  KEYS[3] vip:{vip}  KEYS[4] history  KEYS[5] history:caps
+-- KEYS[1] lease:{vip}  KEYS[2] epoch:{vip}  KEYS[3] vip:{vip}
 -- ARGV[1] dead "nodeId:epoch"  ARGV[2] new nodeId  ARGV[3] ttlMs  ARGV[4] wall ms  ARGV[5] reason
 -- ARGV[6] events channel  ARGV[7] vip name  ARGV[8] dead nodeId  ARGV[9] highest epoch the caller has seen
 -- Returns {1, new value} on success, {0, current value} when someone else holds it. (a third element is the current epoch counter)
@@ -12,9 +12,4 @@ local value = ARGV[2] .. ':' .. epoch
 redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
 redis.call('HSET', KEYS[3], 'owner', ARGV[2], 'epoch', epoch, 'since', ARGV[4], 'reason', ARGV[5], 'previousOwner', ARGV[8])
 redis.call('PUBLISH', ARGV[6], cjson.encode({type = 'ownership', vip = ARGV[7], owner = ARGV[2], epoch = epoch, previousOwner = ARGV[8], reason = ARGV[5], at = tonumber(ARGV[4])}))
--- The history entry (shared/history-event.ts), in the same script as the change: in order and exactly once.
-local entry = cjson.encode({v = 1, kind = 'ownership', at = tonumber(ARGV[4]), node = ARGV[2], vip = ARGV[7], owner = ARGV[2], previousOwner = ARGV[8], epoch = epoch, reason = ARGV[5]})
-local caps = redis.call('HMGET', KEYS[5], 'maxCount', 'maxAgeMs')
-if caps[1] then redis.call('XADD', KEYS[4], 'MAXLEN', '=', caps[1], '*', 'e', entry) else redis.call('XADD', KEYS[4], '*', 'e', entry) end
-if caps[2] then local t = redis.call('TIME'); redis.call('XTRIM', KEYS[4], 'MINID', '=', string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(caps[2]))) end
 return {1, value, epoch}

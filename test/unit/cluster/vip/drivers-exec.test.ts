@@ -38,7 +38,17 @@ test('invocation: sh -c with ACTION VIP ADDRESS NODE EPOCH appended, same values
   const inv = execInvocation('/opt/fip.sh --region x', 'up', ctx);
   assert.equal(inv.file, '/bin/sh');
   assert.deepEqual(inv.args, ['-c', '/opt/fip.sh --region x "$@"', 'wsha-vip', 'up', 'web', '203.0.113.7', 'node-a', '12']);
-  assert.deepEqual(inv.env, { WSHA_ACTION: 'up', WSHA_VIP: 'web', WSHA_ADDRESS: '203.0.113.7', WSHA_NODE: 'node-a', WSHA_EPOCH: '12' });
+  assert.deepEqual(inv.env, {
+    WSHA_ACTION: 'up', WSHA_VIP: 'web', WSHA_ADDRESS: '203.0.113.7', WSHA_NODE: 'node-a', WSHA_EPOCH: '12',
+    WSHA_VIP_ACTION: 'up', WSHA_VIP_NAME: 'web', WSHA_VIP_ADDRESS: '203.0.113.7', WSHA_VIP_NODE: 'node-a', WSHA_VIP_EPOCH: '12',
+  });
+});
+
+test('invocation: only the variables named in passEnv come from the environment, and never override the WSHA_* ones', () => {
+  const inv = execInvocation('x', 'down', ctx, ['HCLOUD_TOKEN', 'MISSING', 'WSHA_VIP'], { HCLOUD_TOKEN: 'h', WSHA_ADMIN_TOKEN: 'secret', WSHA_VIP: 'spoofed' });
+  assert.equal(inv.env.HCLOUD_TOKEN, 'h');
+  assert.equal(inv.env.WSHA_VIP, 'web');
+  assert.ok(!('MISSING' in inv.env) && !('WSHA_ADMIN_TOKEN' in inv.env));
 });
 
 test('up, announce, down and cleanup run the scripts with the right arguments', async (t) => {

@@ -86,11 +86,13 @@ test('VipMachines against real Redis: acquire, grants, address-first step-down, 
   const A = make('a', await connect(gate.port));
   const B = make('b', await connect(server.port));
   t.after(async () => { gate.thaw(); await Promise.all([A.m.stop(), B.m.stop()]); });
+  // A starts first: on a loaded machine B's rank delay (50 ms) could otherwise run out before A's first read through
+  // the gate, and a lower-ranked node that got the VIP keeps it (no preemption here). Rank order is unit-tested.
   A.m.start();
-  B.m.start();
 
   await t.test('the higher-priority node acquires, brings the address up, fences the data plane and arms its guard', async () => {
-    await waitFor(() => A.m.state === 'owner' && A.host.isServing('main'), 'a owns and serves', 5000);
+    await waitFor(() => A.m.state === 'owner' && A.host.isServing('main'), 'a owns and serves', 10_000);
+    B.m.start();
     await sleep(3 * T.acquirePollMs);
     assert.equal(B.m.state, 'standby');
     assert.deepEqual(A.driver.calls.map((c) => c.op), ['up']);
