@@ -34,7 +34,8 @@ import { planHandover } from './control/preflight';
 import { LeaseClient } from './vip/lease';
 import { VipMachine } from './vip/vip-machine';
 import type { VipSnapshot } from './vip/vip-deps';
-import type { OwnershipTimings } from './vip/ownership';
+import type { OwnershipTimings, VipState } from './vip/ownership';
+import type { TransitionEvent } from '../shared/state-machine';
 import { VipGuard } from './vip/guard/vip-guard';
 import { ReplicaWatch } from './vip/replica-watch';
 import { createDriver, type DriverTools } from './vip/drivers/create-driver';
@@ -246,10 +247,11 @@ export class ClusterAgent {
       guard: this.#guard ?? { arm: () => {}, disarm: () => {} },
       self: () => this.#self(), members: () => this.#members, member: (id) => this.#memberView.get(id),
       send: (nodeId, req, timeoutMs) => this.#bus!.request(nodeId, req, timeoutMs),
-      onChange: () => { void this.#heartbeat?.beatNow(); peers.beatNow(); this.#history?.machines([...this.#machines.values()].map((x) => x.snapshot()), this.#stopping); },
+      onChange: () => { void this.#heartbeat?.beatNow(); peers.beatNow(); },
       publish: (e) => { this.#redis?.state.publish(this.keys.events(), JSON.stringify(e)).catch(() => {}); this.#history?.published(e); },
       onRedis: (ok, err) => { if (ok) this.#leaseOkAtMs = this.#clock.nowMs(); this.#link.report('lease', ok, err); },
       redisOk: () => this.#leaseOk(),
+      ...(this.#history ? { onTransition: (name: string, e: TransitionEvent<VipState>) => { try { this.#history!.transition(name, e); } catch (err) { this.#log.error({ err }, 'history: transition not recorded'); } } } : {}),
     });
   }
 

@@ -22,6 +22,7 @@ import { startAdminServer, type RunningAdmin } from './admin/start-admin';
 import { loadAdminTls } from './admin/admin-tls';
 import { ClusterAgent } from '../cluster/cluster-agent';
 import { SharedState, proxyNodeHooks } from '../cluster/shared-state';
+import { NodeHistory } from '../cluster/events/node-history';
 
 /** Something that must stop before the process exits (control plane agent, admin server). */
 export interface Stoppable { stop(): Promise<void> | void }
@@ -69,6 +70,11 @@ export async function runNode(configPath: string): Promise<void> {
   }
 
   shared.attach(proxyNodeHooks(node, config.node.drain.graceMs));
+  // The cluster event history (cluster/events/): buffered in memory until Redis answers, so it starts before everything else.
+  const history = new NodeHistory({ config, log: logger, metrics, connections: () => node.rt.registry.size });
+  history.followPools(shared.pools);
+  history.followHealth(shared.health);
+  history.start();
   let running: RunningAdmin | undefined;
   // Signals first: the node already serves, so SIGTERM must drain and SIGHUP reload even while Redis is still out of reach.
   const livePools: ReloadHooks = {
@@ -81,6 +87,7 @@ export async function runNode(configPath: string): Promise<void> {
       shared.pools.setBase(c.pools);
       running?.reload(c);
     },
+    outcome: (err) => history.configReload(err),
   };
   wireSignals(configPath, node, logger, stoppables, livePools);
 
@@ -93,7 +100,7 @@ export async function runNode(configPath: string): Promise<void> {
   };
   const agent = new ClusterAgent({
     config, logger, metrics, adminAddress: () => adminAddress, connections: () => node.rt.registry.size, version: require('../../package.json').version,
-    sharedState: shared, backendsDown: () => shared.downBackends(), onFatal: fatal,
+    sharedState: shared, backendsDown: () => shared.downBackends(), onFatal: fatal, history: history.port,
   });
 
   // --- plug-in spot 3 (admin server): health, metrics, state, actions and the live page on node.admin.listen.
@@ -116,8 +123,8 @@ export async function runNode(configPath: string): Promise<void> {
     if (err instanceof ConfigError) fatal(err);
     throw err;
   }
-  // Stopped in this order on SIGTERM: VIPs handed over first, then shared state, then the admin API.
-  stoppables.push(agent, shared, admin);
+  // Stopped in this order on SIGTERM: VIPs handed over first, then shared state, then the admin API; the history last (it writes what the others recorded).
+  stoppables.push(agent, shared, admin, history);
 
   logger.info({ listeners: config.listeners.map((l) => l.name) }, 'node started');
 }
@@ -149,6 +156,8 @@ export interface ReloadHooks {
   prepare(c: Config): Config;
   /** Called after the node took the config, with the file's config. */
   applied(c: Config): void;
+  /** Told how the reload ended: null when applied, else the error that rejected it (recorded in the cluster history). */
+  outcome?(err: unknown): void;
 }
 
 /** SIGHUP: a config that fails validation or certificate loading is logged and rejected; the running one stays. */
@@ -157,8 +166,10 @@ export function reloadFromFile(configPath: string, node: ProxyNode, logger: Logg
     const next = loadConfig(configPath);
     node.reload(hooks ? hooks.prepare(next) : next);
     hooks?.applied(next);
+    hooks?.outcome?.(null);
     return true;
   } catch (err) {
+    hooks?.outcome?.(err);
     if (err instanceof ConfigError) logger.error({ problems: err.problems, code: err.code }, `config reload rejected: ${err.message.split('\n')[0]}`);
     else logger.error({ err }, 'config reload failed; running config kept');
     return false;

@@ -6,15 +6,16 @@
  * served after an acquisition (with, after an unplanned takeover, the time
  * since the old owner's last sign of life) and step-downs.
  *
- * Ownership changes themselves are recorded by the lease scripts in Redis,
- * atomically with the change; this class only correlates with them.
+ * Ownership changes come from the events channel, where the lease scripts
+ * publish every change (the scripts themselves are left as they are: they
+ * decide ownership, and nothing may change what they answer). Every node
+ * hears them, and the append script records each change once, by whichever
+ * node's write comes first (`ownership:{vip}` -> `{epoch}:{owner}`).
  *
- * Two inputs are meant to come from the VIP machine itself, which knows
- * best: `serving(vip, epoch)` when the new owner's VIP is up, and
- * `steppedDown(vip, epoch, reason)` when it leaves a VIP. Until it calls
- * them, `wrapHost` (a VipHost whose openVip reports serving) and
- * `machines` (step-downs seen in the snapshots after each ownership change,
- * with the reason of the handover in progress or `unplanned`) stand in.
+ * Step-downs come from the VIP machine's transitions (the `onTransition`
+ * dependency, with the machine's own reason); a VIP served after an
+ * acquisition from `wrapHost` (a VipHost whose openVip reports serving once
+ * the listeners are open).
  */
 import type { Clock } from '../../shared/clock';
 import type { ClusterEvent } from '../../shared/records';
@@ -48,8 +49,8 @@ export class AgentHistory {
   readonly #peers = new Map<string, { alive: boolean; inc: string }>();
   readonly #ownership = new Map<string, Ownership>();
   readonly #pending = new Map<string, { epoch: number; atWall: number; atMono: number; timer: NodeJS.Timeout }>();
-  readonly #handovers = new Map<string, string>();
-  readonly #vips = new Map<string, VipView>();
+  /** Epoch of each VIP this node last entered owner with. */
+  readonly #epochs = new Map<string, number>();
   #troubleSinceWall: number | null = null;
   #lostAtWall: number | null = null;
 
@@ -104,13 +105,15 @@ export class AgentHistory {
   /** An event the VIP machine published (handover phases are recorded, on the old owner). */
   published(e: ClusterEvent): void {
     if (e.type !== 'handover') return;
-    if (e.phase === 'started') this.#handovers.set(e.vip, e.detail ?? 'handover');
-    else if (e.phase === 'aborted' || e.phase === 'moved') this.#handovers.delete(e.vip);
     this.#o.port.record({ kind: 'handover', at: e.at, node: e.from, vip: e.vip, phase: e.phase, from: e.from, to: e.to, ...(e.epoch !== undefined ? { epoch: e.epoch } : {}), ...(e.detail ? { detail: e.detail } : {}) });
   }
 
-  /** An ownership event from the events channel: names the previous owner of a VIP this node now serves. */
+  /** An ownership event from the events channel: recorded once for the cluster; names the previous owner of a VIP this node now serves. */
   ownership(e: Ownership): void {
+    this.#o.port.record(
+      { kind: 'ownership', at: e.at, node: e.owner ?? e.previousOwner, vip: e.vip, owner: e.owner, previousOwner: e.previousOwner, epoch: e.epoch, reason: e.reason },
+      { subject: `ownership:${e.vip}`, state: `${e.epoch}:${e.owner ?? ''}` },
+    );
     this.#ownership.set(e.vip, e);
     const p = this.#pending.get(e.vip);
     if (p && e.epoch === p.epoch && e.owner === this.#o.nodeId) this.#emitServing(e.vip);
@@ -150,9 +153,9 @@ export class AgentHistory {
   }
 
   /**
-   * Stand-in until the VIP machine calls serving(): a VipHost whose openVip
-   * reports the VIP served once its listeners are open, when the machine is
-   * the owner then (a handover target opens them while receiving: not an acquisition).
+   * A VipHost whose openVip reports the VIP served once its listeners are
+   * open, when the machine is the owner then (a handover target opens them
+   * while receiving: not an acquisition).
    */
   wrapHost(host: VipHost, stateOf: (vip: string) => VipView | undefined): VipHost {
     return {
@@ -171,19 +174,15 @@ export class AgentHistory {
   }
 
   /**
-   * Stand-in until the VIP machine calls steppedDown(): the VIP snapshots after
-   * an ownership change. A VIP that entered stepping-down is recorded with the
-   * reason of the handover in progress, `shutdown` while the node stops, or
-   * `unplanned` (lease lost, authority expired, a peer refused, bring-up failed).
+   * A transition of one VIP's machine: entering stepping-down is a step-down
+   * with the machine's reason (lease-lost, authority-expired, peer-refused,
+   * vip-up-failed, the handover's reason, ...) and the epoch it held.
    */
-  machines(snaps: readonly VipView[], stopping: boolean): void {
-    for (const s of snaps) {
-      const prev = this.#vips.get(s.vip);
-      this.#vips.set(s.vip, { vip: s.vip, state: s.state, epoch: s.epoch ?? prev?.epoch ?? null });
-      if (s.state !== 'stepping-down' || prev?.state === 'stepping-down') continue;
-      const reason = this.#handovers.get(s.vip) ?? (stopping ? 'shutdown' : 'unplanned');
-      this.steppedDown(s.vip, s.epoch ?? prev?.epoch ?? null, reason);
-    }
+  transition(vip: string, e: TransitionEvent<string>): void {
+    const epoch = typeof e.fields?.epoch === 'number' ? e.fields.epoch : undefined;
+    if (e.to === 'owner' && epoch !== undefined) this.#epochs.set(vip, epoch);
+    if (e.to !== 'stepping-down') return;
+    this.steppedDown(vip, epoch ?? this.#epochs.get(vip) ?? null, e.reason);
   }
 
   /** Stops the timers of VIPs still waiting for their ownership event (recorded as known). */
