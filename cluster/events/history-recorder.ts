@@ -13,7 +13,8 @@
  * `history-dropped` event written ahead of what is left, so the history says
  * where it has a hole. Every event carries `{process}:{n}`, so a batch that
  * Redis ran but whose answer was lost is not written twice when it is sent
- * again. Events older than the stream keeps (maxAgeMs) are not written.
+ * again (numbers are given at the first send, in the order of the writes).
+ * Events older than the stream keeps (maxAgeMs) are not written.
  */
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
@@ -34,7 +35,8 @@ const RETRY_MAX_MS = 5000;
 /** Most batches of one flush (then the next flush goes on): bounds every loop. */
 const MAX_ROUNDS_PER_FLUSH = 1000;
 
-interface Item { event: HistoryEvent; once?: OnceRule; seq: number }
+/** One queued event; `seq` is given when it is first sent, so that sequence numbers follow the order of the writes. */
+interface Item { event: HistoryEvent; once?: OnceRule; seq?: number }
 
 /** What the recorder is built from. */
 export interface HistoryRecorderOptions {
@@ -54,6 +56,7 @@ export class HistoryRecorder implements HistoryPort {
   readonly #proc = randomBytes(6).toString('hex');
   #queue: Item[] = [];
   #seq = 0;
+  #inFlight = 0;
   #dropped: { count: number; firstAt: number; lastAt: number } | null = null;
   #flushing: Promise<void> | null = null;
   #again = false;
@@ -72,8 +75,8 @@ export class HistoryRecorder implements HistoryPort {
     o.metrics?.addCollector(() => o.metrics!.historyBuffered.set(this.#queue.length));
   }
 
-  /** Events waiting to be written. */
-  get buffered(): number { return this.#queue.length; }
+  /** Events waiting to be written (queued or in a batch Redis has not answered yet). */
+  get buffered(): number { return this.#queue.length + this.#inFlight; }
 
   /** Starts writing (and re-publishing the caps after every reconnect: Redis may have restarted empty). */
   start(): void {
@@ -86,7 +89,7 @@ export class HistoryRecorder implements HistoryPort {
   record(e: HistoryInput, once?: OnceRule): void {
     if (this.#stopped) return;
     const event = completeEvent(e, this.#o.nodeId, this.#o.clock.wallMs());
-    this.#queue.push({ event, once, seq: ++this.#seq });
+    this.#queue.push({ event, once });
     this.#bound();
     this.#kick();
   }
@@ -136,9 +139,12 @@ export class HistoryRecorder implements HistoryPort {
         try { await publishCaps(redis, this.#o.keys, this.#o.history); this.#capsPublished = true; } catch (err) { return this.#failed(err); }
       }
       if (this.#queue.length === 0) return;
-      if (this.#dropped) this.#queue.unshift(this.#droppedItem());
+      // The summary of what was dropped goes before the events never sent (those sent once keep their place and numbers).
+      if (this.#dropped) { const at = this.#queue.findIndex((i) => i.seq === undefined); this.#queue.splice(at < 0 ? this.#queue.length : at, 0, this.#droppedItem()); }
       const batch = this.#queue.splice(0, BATCH);
-      const written = await this.#write(batch);
+      for (const item of batch) item.seq ??= ++this.#seq;
+      this.#inFlight = batch.length;
+      const written = await this.#write(batch).finally(() => { this.#inFlight = 0; });
       if (written < batch.length) {
         this.#queue.unshift(...batch.slice(written));
         this.#bound();
@@ -177,7 +183,7 @@ export class HistoryRecorder implements HistoryPort {
     const d = this.#dropped!;
     this.#dropped = null;
     const event = completeEvent({ kind: 'history-dropped', count: d.count, firstAt: d.firstAt, lastAt: d.lastAt, at: d.lastAt }, this.#o.nodeId, d.lastAt);
-    return { event, seq: ++this.#seq };
+    return { event };
   }
 
   #failed(err: unknown): void {

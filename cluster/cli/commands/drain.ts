@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { drain, undrain } from '../../control/drain';
 import { action } from '../exit';
+import { cliActor } from '../../events/actor';
 import { printJson } from '../format';
 import { addTargetOptions, withTarget, type TargetOptions } from '../redis-target';
 
@@ -22,7 +23,7 @@ export function registerDrainCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  wsha drain node-a --config /etc/wsha/node-b.yaml\n\nExit codes: 0 drained, 1 refused (no eligible target: nothing changed), 3 Redis unreachable, 4 unknown node.')
     .action(action(async (node: string, f: Flags) => {
       await withTarget(f, async (t) => {
-        const results = await drain(t.redis, t.keys, node, { timeoutMs: t.config?.cluster.handover.timeoutMs, heartbeatTimeoutMs: t.config?.cluster.heartbeat.timeoutMs });
+        const results = await drain(t.redis, t.keys, node, { timeoutMs: t.config?.cluster.handover.timeoutMs, heartbeatTimeoutMs: t.config?.cluster.heartbeat.timeoutMs, by: cliActor() });
         if (f.json) return printJson(results);
         process.stdout.write(`node ${node} drained${results.length ? '' : ' (it owned no VIP)'}\n`);
         for (const r of results) process.stdout.write(`  VIP ${r.vip} moved ${r.oldOwner} -> ${r.newOwner} (epoch ${r.epoch}) in ${r.tookMs} ms\n`);
@@ -38,7 +39,7 @@ export function registerDrainCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  wsha undrain node-a --redis redis://127.0.0.1:6379 --cluster demo\n\nExit codes: 0 done, 3 Redis unreachable.')
     .action(action(async (node: string, f: Flags) => {
       await withTarget(f, async (t) => {
-        const r = await undrain(t.redis, t.keys, node);
+        const r = await undrain(t.redis, t.keys, node, cliActor());
         if (f.json) printJson(r);
         else process.stdout.write(`node ${node} ${r.wasDrained ? 'is no longer drained' : 'was not drained'}\n`);
       });

@@ -9,6 +9,7 @@ import { ConfigError } from '../../../shared/errors';
 import { failover } from '../../control/failover';
 import { discoverKeys } from '../../status/discover';
 import { action } from '../exit';
+import { cliActor } from '../../events/actor';
 import { printJson } from '../format';
 import { addTargetOptions, withTarget, type Target, type TargetOptions } from '../redis-target';
 
@@ -39,7 +40,7 @@ export function registerFailoverCommand(program: Command): void {
         const vip = await pickVip(t, f.vip);
         const r = await failover(t.redis, t.keys, {
           vip, to: f.to, timeoutMs: Number(f.handoverTimeout) || t.config?.cluster.handover.timeoutMs,
-          heartbeatTimeoutMs: t.config?.cluster.heartbeat.timeoutMs, reason: 'failover (cli)',
+          heartbeatTimeoutMs: t.config?.cluster.heartbeat.timeoutMs, reason: 'failover (cli)', by: cliActor(),
         });
         if (f.json) printJson(r);
         else process.stdout.write(`VIP ${r.vip} moved ${r.oldOwner} -> ${r.newOwner} (epoch ${r.epoch}) in ${r.tookMs} ms${r.closing !== undefined ? `; ${r.closing} client(s) told to reconnect` : ''}\n`);
