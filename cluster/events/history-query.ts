@@ -49,7 +49,7 @@ export function parseTimeArg(text: string, flag: string, nowMs: number): number 
   if (dur) return nowMs - Number(dur[1]) * UNITS[dur[2]!]!;
   if (/^\d{12,}$/.test(t)) return Number(t);
   const clock = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(t);
-  if (clock) {
+  if (clock && Number(clock[1]) < 24 && Number(clock[2]) < 60 && Number(clock[3] ?? 0) < 60) {
     const d = new Date(nowMs);
     d.setHours(Number(clock[1]), Number(clock[2]), Number(clock[3] ?? 0), 0);
     // A clock time later than now means that time yesterday ("what happened at 23:50" asked at 00:10).

@@ -108,5 +108,12 @@ export function killBackend(c: OperatorCluster, id: string): Promise<void> {
   return killProc(c.backends.get(id)!);
 }
 
+/** Starts a backend killed by killBackend again on its port and waits until it answers. */
+export async function restartBackend(c: OperatorCluster, id: string): Promise<void> {
+  const b = c.layout.backends.find((x) => x.id === id)!;
+  c.backends.set(id, startBackend(id, b.port));
+  await waitFor(() => httpOk(b.port), `backend ${id} again`, 10000, 50);
+}
+
 /** Where the built CLI lives, for tests that spawn it. */
 export const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
