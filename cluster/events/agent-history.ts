@@ -182,7 +182,8 @@ export class AgentHistory {
     const epoch = typeof e.fields?.epoch === 'number' ? e.fields.epoch : undefined;
     if (e.to === 'owner' && epoch !== undefined) this.#epochs.set(vip, epoch);
     if (e.to !== 'stepping-down') return;
-    this.steppedDown(vip, epoch ?? this.#epochs.get(vip) ?? null, e.reason);
+    // The epoch it held (a handover's move names the target's new epoch in its fields).
+    this.steppedDown(vip, this.#epochs.get(vip) ?? epoch ?? null, e.reason);
   }
 
   /** Stops the timers of VIPs still waiting for their ownership event (recorded as known). */

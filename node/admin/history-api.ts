@@ -8,12 +8,14 @@
  *   ?sinceMs=..&untilMs=..       an explicit window (wall ms)
  *   ?after=ID                    only entries written after stream id ID (the page's polling)
  *
- * Answers { now, sinceMs, untilMs, lastId, truncated, events, before, samples }.
+ * Answers { now, sinceMs, untilMs, lastId, truncated, events, before, samples, backends } (backends: the
+ * verdict of every backend now, for those whose verdict did not change lately).
  */
 import type Redis from 'ioredis';
 import type { RedisKeys } from '../../shared/redis/keys';
 import { BadRequestError, RedisUnavailableError } from '../../shared/errors';
 import { readHistory, readSamples } from '../../cluster/events/read-history';
+import { readVerdicts } from '../../cluster/health/read-verdicts';
 import type { StoredEvent } from '../../shared/history-event';
 
 /** Longest window the page may ask for (its widest choice, 24 h, and some slack). */
@@ -55,6 +57,7 @@ export function historyProvider(redis: Redis, keys: RedisKeys, address: string):
     const page = await readHistory(redis, keys, { sinceMs, untilMs }, after);
     const before = after ? [] : stateBefore((await readHistory(redis, keys, { sinceMs: sinceMs - LOOKBACK_MS, untilMs: sinceMs - 1, kinds: new Set(['ownership', 'verdict']) })).events);
     const samples = await readSamples(redis, keys, sinceMs, untilMs, SAMPLES_PER_NODE);
-    return { now, sinceMs, untilMs, lastId: page.lastId, truncated: page.truncated, events: page.events, before, samples };
+    const backends = (await readVerdicts(redis, keys)).map((v) => ({ pool: v.pool, backend: v.backend, verdict: v.verdict }));
+    return { now, sinceMs, untilMs, lastId: page.lastId, truncated: page.truncated, events: page.events, before, samples, backends };
   };
 }

@@ -81,6 +81,8 @@ test('the timeline draws owner bars with epochs and gaps and backend bands that 
   const gap = bars.find((b) => b.cls === 'tl-gap' && Math.abs(b.end - serving.at) <= 1);
   assert.ok(gap, `a gap bar ending when the survivor served (${serving.at}): ${JSON.stringify(bars)}`);
   assert.ok(Math.abs(gap.end - gap.start - serving.gapMs!) <= 2, 'the gap is as long as measured');
+  // Before the first event the history knows nothing: drawn neutral, not as a gap.
+  assert.equal(bars[0]!.cls, 'tl-none', 'the time before the cluster existed is not a gap');
   // The planned handover leaves no gap.
   const handover = changes.find((e) => e.kind === 'ownership' && e.owner === other)!;
   assert.ok(!bars.some((b) => b.cls === 'tl-gap' && b.end > handover.at - 5 && b.start < handover.at + 5), 'no gap at the planned handover');

@@ -47,7 +47,13 @@
     let start = since;
     const init = before.find((e) => e.kind === 'ownership' && e.vip === vip);
     if (init && init.owner) cur = { owner: init.owner, epoch: init.epoch };
-    const close = (at) => { if (at > start) segs.push({ start, end: at, owner: cur ? cur.owner : null, epoch: cur ? cur.epoch : null }); start = at; };
+    // Before the first ownership event the history knows of, nothing is known: drawn neutral, not as a gap.
+    let known = Boolean(init);
+    const close = (at) => {
+      if (at > start) segs.push({ start, end: at, owner: cur ? cur.owner : null, epoch: cur ? cur.epoch : null, unknown: !known });
+      start = at;
+      known = true;
+    };
     for (const e of events) {
       if (e.vip !== vip) continue;
       if (e.kind === 'ownership') {
@@ -70,10 +76,12 @@
   }
 
   /** Up/down bands of one backend: [{start, end, state}]. */
-  function verdictBands(key, before, events, since, until) {
+  function verdictBands(key, before, events, since, until, current) {
     const bands = [];
     const init = before.find((e) => e.kind === 'verdict' && e.pool + '/' + e.backend === key);
-    let state = init ? (init.up ? 'up' : 'down') : 'unknown';
+    const changed = events.some((e) => e.kind === 'verdict' && e.pool + '/' + e.backend === key);
+    // No change in the window nor before it: the verdict now held all along.
+    let state = init ? (init.up ? 'up' : 'down') : !changed && current ? current : 'unknown';
     let start = since;
     for (const e of events) {
       if (e.kind !== 'verdict' || e.pool + '/' + e.backend !== key) continue;
@@ -127,7 +135,8 @@
     const x = (t) => LABEL_W + ((Math.min(until, Math.max(since, t)) - since) / (until - since)) * (width - LABEL_W - 10);
     const events = doc.events;
     const vips = [...new Set([...doc.before, ...events].filter((e) => e.kind === 'ownership' || e.kind === 'vip-serving').map((e) => e.vip))].sort();
-    const backends = [...new Set([...doc.before, ...events].filter((e) => e.kind === 'verdict').map((e) => e.pool + '/' + e.backend))].sort();
+    const now = new Map((doc.backends || []).map((b) => [b.pool + '/' + b.backend, b.verdict]));
+    const backends = [...new Set([...now.keys(), ...[...doc.before, ...events].filter((e) => e.kind === 'verdict').map((e) => e.pool + '/' + e.backend)])].sort();
     const nodes = [...new Set(doc.samples.map((s) => s.node))].sort();
     const parts = [];
     let y = 20;
@@ -144,13 +153,15 @@
     for (const vip of vips) {
       label(vip);
       for (const s of ownerSegments(vip, doc.before, events, since, until)) {
-        const w = Math.max(1, x(s.end) - x(s.start));
-        const r = el('rect', { x: x(s.start), y: y + 2, width: w, height: ROW_H - 4, class: s.owner ? 'tl-owner' : 'tl-gap', fill: s.owner ? colorOf(s.owner) : undefined,
+        // A gap of a few ms stays visible at any window.
+        const w = Math.max(s.owner ? 1 : 3, x(s.end) - x(s.start));
+        const r = el('rect', { x: x(s.start), y: y + 2, width: w, height: ROW_H - 4, class: s.owner ? 'tl-owner' : s.unknown ? 'tl-none' : 'tl-gap', fill: s.owner ? colorOf(s.owner) : undefined,
           'data-vip': vip, 'data-owner': s.owner || '', 'data-epoch': s.epoch === null ? '' : s.epoch, 'data-start': Math.round(s.start), 'data-end': Math.round(s.end) });
         if (!s.owner) r.removeAttribute('fill');
         tip(r, s.owner
           ? vip + ': ' + s.owner + ' (epoch ' + s.epoch + ') ' + clock(s.start) + ' - ' + clock(s.end) + ', ' + span(s.end - s.start)
-          : vip + ': no owner ' + clock(s.start) + ' - ' + clock(s.end) + ', ' + span(s.end - s.start));
+          : s.unknown ? vip + ': no history before ' + clock(s.end)
+            : vip + ': no owner ' + clock(s.start) + ' - ' + clock(s.end) + ', ' + span(s.end - s.start) + (s.gap ? ' (unplanned takeover)' : ''));
         parts.push(r);
         if (s.owner && w > 70) parts.push(el('text', { x: x(s.start) + 4, y: y + ROW_H / 2 + 4, class: 'tl-in' }, s.owner + ' e' + s.epoch));
       }
@@ -160,7 +171,7 @@
     label('Backends', 'tl-heading'); y += ROW_H;
     for (const key of backends) {
       label(key);
-      for (const b of verdictBands(key, doc.before, events, since, until)) {
+      for (const b of verdictBands(key, doc.before, events, since, until, now.get(key))) {
         const r = el('rect', { x: x(b.start), y: y + 4, width: Math.max(1, x(b.end) - x(b.start)), height: ROW_H - 8, class: 'tl-' + b.state,
           'data-backend': key, 'data-state': b.state, 'data-start': Math.round(b.start), 'data-end': Math.round(b.end) });
         tip(r, key + ' ' + b.state + ' ' + clock(b.start) + ' - ' + clock(b.end) + ', ' + span(b.end - b.start));
@@ -180,7 +191,7 @@
       parts.push(line);
     }
     parts.push(el('text', { x: 4, y: top + 12, class: 'tl-axis' }, 'max ' + max));
-    nodes.forEach((n, i) => parts.push(el('text', { x: 4, y: top + 30 + i * 14, class: 'tl-label', fill: colorOf(n) }, n)));
+    nodes.forEach((n, i) => parts.push(el('text', { x: 4, y: top + 30 + i * 14, style: 'fill:' + colorOf(n) }, n)));
     y += CHART_H + 10;
 
     // Event marks on the axis.
