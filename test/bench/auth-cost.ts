@@ -28,7 +28,7 @@ import { freePort, waitFor } from '../harness/ports';
 import { withClusterSecret } from '../harness/cluster-secret';
 import { makeKey, signToken, type SigningKey } from '../harness/edge';
 import { startEchoBackend } from './bench-node';
-import { runEchoLoad } from './ws-load';
+import { runEchoLoadAt } from './ws-load';
 
 const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
 
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     const msgs: Record<string, number[]> = { nomsg: [], msg: [] };
     for (let r = 0; r < o.rounds; r++) {
       for (const path of ['nomsg', 'msg'] as const) {
-        const res = await runEchoLoad(`${base}/${path}`, { connections: o.connections, payloadBytes: o.payloadBytes, warmupMs: o.warmupMs, durationMs: o.durationMs });
+        const res = await runEchoLoadAt(`${base}/${path}`, { connections: o.connections, payloadBytes: o.payloadBytes, warmupMs: o.warmupMs, durationMs: o.durationMs });
         msgs[path].push(res.messages / (res.durationMs / 1000));
       }
       process.stdout.write(`round ${r + 1}: msgs/s without limits ${msgs.nomsg[r].toFixed(0)}, with message limits ${msgs.msg[r].toFixed(0)}\n`);

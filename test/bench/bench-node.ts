@@ -1,9 +1,10 @@
 /**
- * Starts the benchmark's processes: the echo backend and the TCP relay in their
- * own child processes, and a real wsha node (`wsha node start --config FILE`)
- * with two plain-address listeners on 127.0.0.1 (ws, and wss with a self-signed
- * certificate), raised connection limits and quiet logs. Each child
- * is stopped by its own PID.
+ * Starts the benchmark's own processes: the echo backend and the TCP relay
+ * in their own child processes, and a real wsha node (`wsha node start
+ * --config FILE`, the cluster secret in its environment) with a config the
+ * bench writes: one plain listener on 127.0.0.1 (and optionally a wss one
+ * with a self-signed certificate), raised connection limits, quiet logs.
+ * Each child is stopped by its own PID.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { freePort, waitFor } from '../harness/ports';
 import { openWebSocket } from './ws-load';
 import { withClusterSecret } from '../harness/cluster-secret';
+import { spawnNodeRaised } from './nofile';
 
 const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
 const ECHO_BACKEND = join(__dirname, 'echo-backend.js');
@@ -21,24 +23,35 @@ const START_TIMEOUT_MS = 30_000;
 /** A child process of the benchmark. */
 export interface BenchProcess { pid: number; port: number; stop(): Promise<void> }
 
-function stopChild(proc: ChildProcess, graceMs = 3000): Promise<void> {
+/** Sends `signal` to `proc`, SIGKILL after `graceMs`, and resolves once it exited. */
+export function stopChild(proc: ChildProcess, graceMs = 3000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise((resolve) => {
     if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
     proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
+    proc.kill(signal);
     setTimeout(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); }, graceMs).unref();
   });
 }
 
-/** Forks a bench child script that reports `{ port }` over IPC once listening. */
-async function forkListening(script: string, args: string[], what: string): Promise<BenchProcess> {
-  const proc = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * Forks a bench child script that reports `{ port }` over IPC once
+ * listening. Stopping it closes the IPC channel (the children exit on
+ * 'disconnect', so a --cpu-prof profile gets written), SIGKILL after 5 s.
+ */
+export async function forkListening(script: string, args: string[], what: string, execArgv: string[] = []): Promise<BenchProcess> {
+  const proc = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${what} did not start`)); }, START_TIMEOUT_MS);
     proc.once('message', (m: { port: number }) => { clearTimeout(timer); resolve(m.port); });
     proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code}`)); });
   });
-  return { pid: proc.pid!, port, stop: () => stopChild(proc) };
+  const stop = () => new Promise<void>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+    proc.disconnect();
+    setTimeout(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); }, 5000).unref();
+  });
+  return { pid: proc.pid!, port, stop };
 }
 
 /** Forks the WebSocket echo backend and waits for its port. */
@@ -51,40 +64,71 @@ export function startTcpRelay(backendPort: number, tls = false): Promise<BenchPr
   return forkListening(TCP_RELAY, tls ? [String(backendPort), 'tls'] : [String(backendPort)], tls ? 'tls relay' : 'tcp relay');
 }
 
-/** Config of the node under test: one plain listener, one pool with the echo backend, limits raised for the memory phase. */
-export function benchConfigYaml(p: { port: number; tlsPort: number; adminPort: number; backendPort: number; redisUrl: string; maxConnections: number }): string {
+/** Config of the node under test: one plain listener (and a wss one when `tlsPort` is set), one pool with the echo backend, limits raised. */
+export function benchConfigYaml(p: { port: number; tlsPort?: number; adminPort: number; backendPort: number; redisUrl: string; maxConnections: number; idleTimeoutMs?: number; workers?: number | 'auto' }): string {
   return [
     `cluster: { name: bench, redis: { url: "${p.redisUrl}" } }`,
     'node:',
     '  id: bench-node',
     `  admin: { listen: "127.0.0.1:${p.adminPort}" }`,
     '  drain: { graceMs: 0, deadlineMs: 2000 }',
+    // Written only when asked for: a build without node.workers refuses the key (strict schema).
+    ...(p.workers !== undefined ? [`  workers: ${p.workers}`] : []),
     'listeners:',
     `  - { name: bench, on: 127.0.0.1, port: ${p.port} }`,
-    `  - { name: bench-tls, on: 127.0.0.1, port: ${p.tlsPort}, tls: { selfSigned: true } }`,
+    ...(p.tlsPort ? [`  - { name: bench-tls, on: 127.0.0.1, port: ${p.tlsPort}, tls: { selfSigned: true } }`] : []),
     'routes: [ { host: "*", path: /, pool: echo } ]',
     'pools:',
     '  echo:',
     '    balance: round-robin',
     `    backends: [ { id: echo-1, url: "http://127.0.0.1:${p.backendPort}" } ]`,
-    `limits: { maxConnections: ${p.maxConnections}, maxConnectionsPerClient: ${p.maxConnections}, handshakeTimeoutMs: 30000 }`,
+    `limits: { maxConnections: ${p.maxConnections}, maxConnectionsPerClient: ${p.maxConnections}, handshakeTimeoutMs: 30000${p.idleTimeoutMs ? `, idleTimeoutMs: ${p.idleTimeoutMs}` : ''} }`,
     'logging: { level: warn }',
     '',
   ].join('\n');
 }
 
+/** How a bench wsha node is started. */
+export interface WshaNodeOptions {
+  backendPort: number;
+  redisUrl: string;
+  maxConnections: number;
+  /** Also open a wss:// listener (self-signed). */
+  tls?: boolean;
+  /** node.workers (absent: not written, the build's default). */
+  workers?: number | 'auto';
+  /** limits.idleTimeoutMs (0 or absent: off, the default). */
+  idleTimeoutMs?: number;
+  /** Node flags before the CLI script, e.g. --cpu-prof. */
+  execArgv?: string[];
+  /** Where the node's output goes (kept after stop); default: a file in its temporary folder, removed at stop. */
+  logFile?: string;
+  /** More environment for the node (and its workers, which inherit it: NODE_OPTIONS=--cpu-prof profiles every process). */
+  env?: NodeJS.ProcessEnv;
+  /** Run the node with its open-file limit raised to the hard limit (nofile.ts). */
+  raiseNofile?: boolean;
+  /** Written instead of the bench's one-backend config (the scale test's pools); gets the node's ports. */
+  configYaml?: (ports: { port: number; adminPort: number }) => string;
+}
+
+/** A running bench wsha node. */
+export interface WshaNode extends BenchProcess { tlsPort: number; configPath: string; logTail(): string }
+
 /** Starts a wsha node in front of `backendPort` and waits until a WebSocket handshake through it succeeds. */
-export async function startWshaNode(opts: { backendPort: number; redisUrl: string; maxConnections: number }): Promise<BenchProcess & { tlsPort: number; logTail(): string }> {
+export async function startWshaNode(opts: WshaNodeOptions): Promise<WshaNode> {
   const dir = mkdtempSync(join(tmpdir(), 'wsha-bench-'));
-  const [port, tlsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, tlsPort, adminPort] = [await freePort(), opts.tls ? await freePort() : 0, await freePort()];
   const configPath = join(dir, 'node.yaml');
-  writeFileSync(configPath, benchConfigYaml({ port, tlsPort, adminPort, ...opts }));
-  const logPath = join(dir, 'node.log');
+  writeFileSync(configPath, opts.configYaml ? opts.configYaml({ port, adminPort }) : benchConfigYaml({ port, tlsPort, adminPort, ...opts }));
+  const logPath = opts.logFile ?? join(dir, 'node.log');
   const logFd = openSync(logPath, 'w');
-  const proc = spawn(process.execPath, [CLI, 'node', 'start', '--config', configPath], { stdio: ['ignore', logFd, logFd], env: withClusterSecret() });
+  const args = [...(opts.execArgv ?? []), CLI, 'node', 'start', '--config', configPath];
+  const stdio: ['ignore', number, number] = ['ignore', logFd, logFd];
+  const env = withClusterSecret({ ...process.env, ...opts.env });
+  const proc = opts.raiseNofile ? spawnNodeRaised(args, { stdio, env }) : spawn(process.execPath, args, { stdio, env });
   closeSync(logFd);
   const logTail = () => { try { return readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n'); } catch { return ''; } };
-  const stop = async () => { await stopChild(proc); rmSync(dir, { recursive: true, force: true }); };
+  const stop = async () => { await stopChild(proc, 5000); rmSync(dir, { recursive: true, force: true }); };
   let exited = false;
   proc.once('exit', () => { exited = true; });
   try {
@@ -100,5 +144,5 @@ export async function startWshaNode(opts: { backendPort: number; redisUrl: strin
     await stop();
     throw err;
   }
-  return { pid: proc.pid!, port, tlsPort, stop, logTail };
+  return { pid: proc.pid!, port, tlsPort, configPath, stop, logTail };
 }

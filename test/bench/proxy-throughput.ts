@@ -1,36 +1,68 @@
 /**
- * Benchmark (not a test): what wsha costs in front of a WebSocket backend.
+ * Benchmark (not a test): wsha against nginx, HAProxy and node http-proxy
+ * on the same machine, in front of the same echo backend.
  *
- *   npm run build && npm run bench           (about a minute; --help for knobs)
+ *   npm run build && npm run bench -- [--only wsha,nginx] [--rounds 3] [--quick]
  *
- * 1. Throughput and latency: the same closed-loop echo load (N clients, one
- *    message in flight each) runs direct to an echo backend, through a bare
- *    TCP relay in Node (the floor of any user-space proxy hop, as a baseline)
- *    and through a wsha node, in turn, and prints msgs/s, p50 and p99 round
- *    trips and the ratios.
- * 2. Memory: holds M idle WebSocket connections through the node and prints
- *    its RSS growth per connection (VmRSS before and after). A process here
- *    may open 20,000 files and the proxy needs two per connection, hence
- *    9,900 by default; the backend runs in its own process for the same reason.
+ * Installs nginx and HAProxy from Debian's packages when they are missing
+ * (apt-get, as root; it says what it installs), starts every proxy on
+ * loopback with a config it writes (peer-proxies.ts, bench-node.ts; wsha
+ * through its real CLI), and measures the targets interleaved, round after
+ * round (the order rotates each round), so that load from elsewhere on the
+ * machine hits all alike (bench-phases.ts):
+ *
+ *   echo msgs/s at 64 B and 16 KiB (100 connections x 16 in flight) and the
+ *   proxy's CPU per message; p50/p99 round trip at 100 connections (1 in
+ *   flight); new WebSocket connections/s (batches of 50) and the proxy's
+ *   CPU per connection; then, on freshly started proxies, RSS per idle
+ *   connection, holding as many as fit.
+ *
+ * Prints one table of medians with ratios to nginx and to direct
+ * (bench-table.ts) and the goals of issue 11, met or missed by how much
+ * (bench-goals.ts). `npm run bench` passes --readme: a full run (every
+ * default target and phase) rewrites the marked block of README.md
+ * (readme-section.ts); --readme FILE writes FILE's block whatever the run.
+ * --markdown FILE writes the same text to FILE, --json prints every
+ * round's figures. wsha runs with `node.workers: 1` and `auto`; a build
+ * without the key runs one process, and the auto column says pending.
+ * A full run takes about 4 minutes here; --quick (one short round, direct
+ * and wsha unless --only says otherwise, a few hundred idle connections)
+ * about 20 s, for a smoke test.
  */
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import type WebSocket from 'ws';
-import { startEchoBackend, startTcpRelay, startWshaNode, type BenchProcess } from './bench-node';
-import { openFds, percentile, rssKib } from './proc-stats';
-import { closeAll, openWebSocket, runEchoLoad, type EchoLoadResult } from './ws-load';
+import { startEchoBackend, type BenchProcess } from './bench-node';
+import { startRedis, type RedisProcess } from '../harness/redis';
 import { freePort } from '../harness/ports';
+import { ensureDebianPackages, haveBinary } from './debian-packages';
+import { DEFAULT_TARGETS, TARGET_INFO, TARGET_NAMES, startTarget, targetPending, type RunningTarget, type TargetContext, type TargetName } from './bench-targets';
+import { PHASE_NAMES, idle, round, type PhaseName, type PhaseOptions } from './bench-phases';
+import { comparisonTable, fmt, type TargetResult } from './bench-table';
+import { goalsTable, judgeGoals } from './bench-goals';
+import { writeMarkedSection } from './readme-section';
 
-/** Knobs of one benchmark run. */
+/** Knobs of one run (commander's camelCase of the flags). */
 interface BenchOptions {
-  connections: number; payloadBytes: number; warmupMs: number; durationMs: number; rounds: number;
-  idleConnections: number; openConcurrency: number; sourceAddresses: number; tls: boolean; json: boolean;
+  rounds: number; connections: number; inFlight: number; smallBytes: number; largeBytes: number;
+  warmupMs: number; durationMs: number; handshakeBatch: number; handshakeMs: number;
+  idleMax: number; openConcurrency: number; sourceAddresses: number;
+  only: TargetName[]; phases: PhaseName[]; markdown?: string; json: boolean; install: boolean; wshaNodeArgs: string[];
+  quick: boolean; readme?: string | true;
 }
 
+/** The project's README (this file runs from dist/test/bench). */
+const PROJECT_README = join(__dirname, '..', '..', '..', 'README.md');
+
+/** What --quick changes, unless the flag was given explicitly: one short round, a few hundred idle connections. */
+const QUICK: Partial<BenchOptions> = {
+  rounds: 1, connections: 20, inFlight: 4, warmupMs: 200, durationMs: 500, handshakeBatch: 20, handshakeMs: 500,
+  idleMax: 300, openConcurrency: 50, only: ['direct', 'wsha'],
+};
+
 /** The whole run is abandoned (children killed) after this long. */
-const HARD_DEADLINE_MS = 175_000;
-const IDLE_OPEN_DEADLINE_MS = 90_000;
-const SETTLE_MS = 2000;
+const HARD_DEADLINE_MS = 10 * 60_000;
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);
@@ -38,201 +70,169 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   return n;
 };
 
+function listOf<T extends string>(allowed: readonly T[]) {
+  return (v: string): T[] => {
+    const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = items.filter((s) => !(allowed as readonly string[]).includes(s));
+    if (bad.length || items.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of ${allowed.join(', ')}`);
+    return items as T[];
+  };
+}
+
 function parseOptions(argv: string[]): BenchOptions {
   const p = new Command('proxy-throughput')
-    .description('message throughput, round-trip latency and memory per idle connection: direct vs through wsha')
-    .option('--connections <n>', 'concurrent clients of the throughput load', int(1), 32)
-    .option('--payload-bytes <n>', 'message size', int(1), 128)
-    .option('--warmup-ms <n>', 'unmeasured warm-up before each measured window', int(0), 1000)
-    .option('--duration-ms <n>', 'measured window per target and round', int(100), 2000)
-    .option('--rounds <n>', 'rounds; each runs every target once, in turn, so that load from elsewhere on the machine hits all alike', int(1), 6)
-    .option('--idle-connections <n>', 'idle WebSocket connections held for the memory figure (0 skips it)', int(0), 9900)
-    .option('--open-concurrency <n>', 'handshakes in flight while opening them', int(1), 200)
-    .option('--source-addresses <n>', 'spread idle clients over 127.0.0.2 .. 127.0.0.(1+n)', int(1, 253), 20)
-    .option('--no-tls', 'skip the wss:// target (TLS terminated by wsha)')
-    .option('--json', 'also print the figures as one JSON line', false)
+    .description('wsha vs nginx, HAProxy and node http-proxy on this machine: msgs/s, proxy CPU per message, round trips, handshakes, RSS per idle connection')
+    .option('--rounds <n>', 'rounds; each runs every target once, the order rotating', int(1, 20), 3)
+    .option('--only <targets>', `targets to run, of ${TARGET_NAMES.join(',')} (relay: a bare Node socket.pipe relay)`, listOf(TARGET_NAMES), [...DEFAULT_TARGETS])
+    .option('--phases <phases>', `measurements to run, of ${PHASE_NAMES.join(',')}`, listOf(PHASE_NAMES), [...PHASE_NAMES])
+    .option('--connections <n>', 'connections of the echo loads', int(1, 5000), 100)
+    .option('--in-flight <n>', 'messages in flight per connection (throughput loads)', int(1, 1000), 16)
+    .option('--small-bytes <n>', 'small message size', int(1), 64)
+    .option('--large-bytes <n>', 'large message size', int(1), 16_384)
+    .option('--warmup-ms <n>', 'unmeasured warm-up before each measured window', int(0), 500)
+    .option('--duration-ms <n>', 'measured window per figure, target and round', int(100), 2000)
+    .option('--handshake-batch <n>', 'handshakes opened together', int(1, 1000), 50)
+    .option('--handshake-ms <n>', 'length of the handshake load per target and round', int(100), 2000)
+    .option('--idle-max <n>', 'most idle connections held through one target (each proxy also stops at its own file limits)', int(0, 19_500), 19_000)
+    .option('--open-concurrency <n>', 'handshakes in flight while opening the idle connections', int(1), 200)
+    .option('--source-addresses <n>', 'spread handshake and idle clients over 127.0.0.2 .. 127.0.0.(1+n)', int(1, 253), 20)
+    .option('--quick', 'smoke mode: one short round of direct and wsha (flags given explicitly still win)', false)
+    .option('--markdown <file>', 'also write the table (and how it was measured) to FILE as Markdown')
+    .option('--readme [file]', 'write the table and the goals into the marked block of FILE; without FILE, of the project README, and only after a full run')
+    .option('--json', 'also print every round\'s figures as one JSON line', false)
+    .option('--no-install', 'do not install missing peer proxies (leave them out instead)')
+    .option('--wsha-node-args <args>', 'extra node flags for the wsha process, comma-separated (e.g. --cpu-prof,--cpu-prof-dir=/tmp/prof)', (v: string) => v.split(',').filter(Boolean), [] as string[])
     .parse(argv);
-  return p.opts<BenchOptions>();
-}
-
-interface Figures { msgsPerSec: number; p50Ms: number; p99Ms: number; messages: number }
-
-/**
- * msgs/s is the median over rounds (one round slowed by other work on the
- * machine does not drag a target down); p50/p99 are over every round trip.
- */
-function summarize(runs: EchoLoadResult[]): Figures {
-  const messages = runs.reduce((a, r) => a + r.messages, 0);
-  const rates = Float64Array.from(runs, (r) => (r.messages * 1000) / r.durationMs);
-  const n = runs.reduce((a, r) => a + r.samples, 0);
-  const all = new Float64Array(n);
-  let o = 0;
-  for (const r of runs) { all.set(r.latenciesMs.subarray(0, r.samples), o); o += r.samples; }
-  return { msgsPerSec: percentile(rates, rates.length, 50), p50Ms: percentile(all, n, 50), p99Ms: percentile(all, n, 99), messages };
-}
-
-interface Targets { backend: BenchProcess; relay: BenchProcess; tlsRelay?: BenchProcess; node: BenchProcess & { tlsPort: number } }
-
-async function throughputPhase(o: BenchOptions, { backend, relay, tlsRelay, node }: Targets) {
-  const load = { connections: o.connections, payloadBytes: o.payloadBytes, warmupMs: o.warmupMs, durationMs: o.durationMs };
-  const direct: EchoLoadResult[] = [];
-  const relayed: EchoLoadResult[] = [];
-  const proxied: EchoLoadResult[] = [];
-  const secured: EchoLoadResult[] = [];
-  const tlsRelayed: EchoLoadResult[] = [];
-  for (let r = 0; r < o.rounds; r++) {
-    direct.push(await runEchoLoad(`ws://127.0.0.1:${backend.port}/`, load));
-    relayed.push(await runEchoLoad(`ws://127.0.0.1:${relay.port}/`, load));
-    proxied.push(await runEchoLoad(`ws://127.0.0.1:${node.port}/`, load));
-    if (tlsRelay) {
-      tlsRelayed.push(await runEchoLoad(`wss://127.0.0.1:${tlsRelay.port}/`, load));
-      secured.push(await runEchoLoad(`wss://127.0.0.1:${node.tlsPort}/`, load));
-    }
-    log(`round ${r + 1}/${o.rounds}: direct ${rate(direct[r]!)}, tcp relay ${rate(relayed[r]!)}, wsha ${rate(proxied[r]!)}` +
-      `${tlsRelay ? `, tls relay ${rate(tlsRelayed[r]!)}, wsha wss ${rate(secured[r]!)}` : ''} msgs/s`);
+  const o = p.opts<BenchOptions>();
+  if (o.quick) {
+    for (const [k, v] of Object.entries(QUICK)) if (p.getOptionValueSource(k) === 'default') (o as unknown as Record<string, unknown>)[k] = v;
   }
-  return {
-    direct: summarize(direct), relay: summarize(relayed), proxied: summarize(proxied),
-    tlsRelay: tlsRelay ? summarize(tlsRelayed) : undefined, tls: tlsRelay ? summarize(secured) : undefined,
-  };
+  return o;
 }
 
-const rate = (r: EchoLoadResult) => Math.round((r.messages * 1000) / r.durationMs);
-
-/** Opens idle connections through the node until `held` has `target` of them, `concurrency` handshakes at a time. */
-async function openIdle(url: string, o: BenchOptions, held: WebSocket[], target: number): Promise<number> {
-  const deadline = Date.now() + IDLE_OPEN_DEADLINE_MS;
-  let next = held.length;
-  let failures = 0;
-  const worker = async () => {
-    while (next < target && Date.now() < deadline && failures < 100) {
-      const i = next++;
-      try {
-        held.push(await openWebSocket(url, { localAddress: `127.0.0.${2 + (i % o.sourceAddresses)}` }));
-      } catch (err) {
-        if (++failures === 1) log(`idle connection ${i} failed: ${(err as Error).message}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.openConcurrency, target - held.length)) }, worker));
-  return failures;
-}
-
-/** Checks that held tunnels still carry data: one echo on each of `n` of them. */
-async function echoSample(held: WebSocket[], n: number): Promise<number> {
-  const step = Math.max(1, Math.floor(held.length / n));
-  const picks = held.filter((_, i) => i % step === 0).slice(0, n);
-  const ok = await Promise.all(picks.map((ws) => new Promise<boolean>((resolve) => {
-    const t = setTimeout(() => resolve(false), 5000);
-    ws.once('message', () => { clearTimeout(t); resolve(true); });
-    ws.send('ping');
-  })));
-  return ok.filter(Boolean).length;
-}
-
-interface Snapshot { node: number; backend: number; nodeFds: number; held: number }
-const snapshot = (node: BenchProcess, backend: BenchProcess, held: WebSocket[]): Snapshot =>
-  ({ node: rssKib(node.pid), backend: rssKib(backend.pid), nodeFds: openFds(node.pid), held: held.length });
-
-/**
- * Memory per idle connection on a fresh node (so that heap left over from the
- * throughput phase does not blur the baseline): RSS at rest, at half and at all
- * of the connections. The half-to-full slope shows the marginal cost without
- * the one-off growth of the first connections.
- */
-async function memoryPhase(o: BenchOptions, backend: BenchProcess, node: BenchProcess) {
-  await sleep(SETTLE_MS);
-  const held: WebSocket[] = [];
-  const url = `ws://127.0.0.1:${node.port}/`;
-  const before = snapshot(node, backend, held);
-  const t0 = Date.now();
-  try {
-    let failures = await openIdle(url, o, held, Math.floor(o.idleConnections / 2));
-    await sleep(SETTLE_MS);
-    const half = snapshot(node, backend, held);
-    failures += await openIdle(url, o, held, o.idleConnections);
-    const openSeconds = (Date.now() - t0) / 1000 - SETTLE_MS / 1000;
-    log(`opened ${held.length} idle connections in ${openSeconds.toFixed(1)} s (${failures} failed)`);
-    await sleep(SETTLE_MS);
-    const sample = Math.min(100, held.length);
-    const echoed = await echoSample(held, sample);
-    const after = snapshot(node, backend, held);
-    const per = (a: Snapshot, b: Snapshot, k: 'node' | 'backend' | 'nodeFds') => (b.held > a.held ? (b[k] - a[k]) / (b.held - a.held) : NaN);
-    return {
-      held: held.length, failures, openSeconds, echoed, sample,
-      nodeRssBeforeKib: before.node, nodeRssAfterKib: after.node,
-      nodeKibPerConnection: per(before, after, 'node'),
-      nodeKibPerConnectionSecondHalf: per(half, after, 'node'),
-      backendKibPerConnection: per(before, after, 'backend'),
-      nodeFdsPerConnection: per(before, after, 'nodeFds'),
-    };
-  } finally {
-    await closeAll(held);
-  }
+/** True when the run measured every default target and phase at full length (only such a run goes into the README by default). */
+function isFullRun(o: BenchOptions): boolean {
+  return !o.quick && DEFAULT_TARGETS.every((t) => o.only.includes(t)) && PHASE_NAMES.every((p) => o.phases.includes(p));
 }
 
 function log(msg: string): void { process.stderr.write(`bench: ${msg}\n`); }
-function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
-const f1 = (n: number) => n.toFixed(1);
-const f3 = (n: number) => n.toFixed(3);
+
+/** Makes sure the chosen peers' binaries are there; without --install, leaves out the missing ones. */
+function preparePeers(o: BenchOptions): TargetName[] {
+  const needs = o.only.flatMap((t) => TARGET_INFO[t].needs);
+  if (o.install) { ensureDebianPackages(needs, log); return o.only; }
+  return o.only.filter((t) => {
+    const missing = TARGET_INFO[t].needs.filter((n) => !haveBinary(n.binary));
+    if (missing.length) log(`leaving out ${t}: ${missing.map((n) => n.binary).join(', ')} not installed (--no-install)`);
+    return missing.length === 0;
+  });
+}
+
+const rotate = <T>(xs: readonly T[], k: number): T[] => xs.map((_, i) => xs[(i + k) % xs.length]!);
+
+function phaseOptions(o: BenchOptions): PhaseOptions {
+  return {
+    phases: new Set(o.phases), connections: o.connections, inFlight: o.inFlight, smallBytes: o.smallBytes, largeBytes: o.largeBytes,
+    warmupMs: o.warmupMs, durationMs: o.durationMs, handshakeBatch: o.handshakeBatch, handshakeMs: o.handshakeMs,
+    sourceAddresses: o.sourceAddresses, openConcurrency: o.openConcurrency,
+  };
+}
+
+async function runRounds(o: BenchOptions, targets: readonly TargetName[], ctx: TargetContext, results: Map<TargetName, TargetResult>, live: Set<RunningTarget>): Promise<void> {
+  const po = phaseOptions(o);
+  const running = new Map<TargetName, RunningTarget>();
+  for (const name of targets) {
+    const t = await startTarget(name, ctx);
+    running.set(name, t);
+    live.add(t);
+    log(`${name}: ${t.url}${t.pids.length ? ` (pids ${t.pids.join(' ')})` : ''}`);
+  }
+  try {
+    for (let r = 0; r < o.rounds; r++) {
+      for (const name of rotate(targets, r)) {
+        const f = await round(running.get(name)!, po);
+        results.get(name)!.rounds.push(f);
+        log(`round ${r + 1}/${o.rounds} ${name}: ${fmt(f.smallMsgsPerSec)} msgs/s ${fmt(f.smallCpuUsPerMsg)} µs/msg small; ${fmt(f.largeMsgsPerSec)} msgs/s ${fmt(f.largeCpuUsPerMsg)} µs/msg large; ` +
+          `p50 ${fmt(f.p50Us)} p99 ${fmt(f.p99Us)} µs; ${fmt(f.handshakesPerSec)} conn/s ${fmt(f.cpuUsPerHandshake)} µs/conn${f.handshakeFailures ? ` (${f.handshakeFailures} failed)` : ''}`);
+      }
+    }
+  } finally {
+    for (const t of running.values()) { await t.stop(); live.delete(t); }
+  }
+}
+
+async function runIdle(o: BenchOptions, targets: readonly TargetName[], ctx: TargetContext, results: Map<TargetName, TargetResult>, live: Set<RunningTarget>): Promise<void> {
+  const po = phaseOptions(o);
+  for (const name of targets.filter((t) => t !== 'direct')) {
+    const t = await startTarget(name, ctx);
+    live.add(t);
+    try {
+      const f = await idle(t, po);
+      results.get(name)!.idle = f;
+      log(`idle ${name}: held ${f.held} of ${t.idleCapacity} (${f.failures} failed, ${f.echoed}/${f.sample} sampled echoed), RSS ${fmt(f.rssBeforeKib / 1024)} -> ${fmt(f.rssAfterKib / 1024)} MiB = ${fmt(f.kibPerConnection)} KiB per connection`);
+    } finally {
+      await t.stop();
+      live.delete(t);
+    }
+  }
+}
+
+function header(o: BenchOptions, loadStart: string): string {
+  return [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node.js ${process.version}; load average ${loadStart} at the start, ${loadavg()[0]!.toFixed(2)} at the end.`,
+    `Targets interleaved over ${o.rounds} rounds (order rotating); ${o.warmupMs / 1000} s warm-up and ${o.durationMs / 1000} s measured per figure; handshakes for ${o.handshakeMs / 1000} s per round, clients spread over ${o.sourceAddresses} loopback source addresses.`,
+    'nginx: worker_processes auto, listen reuseport, HTTP/1.1 upstream with Upgrade/Connection passed on. HAProxy: nbthread = cores, mode http.',
+    'http-proxy: node http-proxy 1.18.1, proxy.ws. wsha: `wsha node start --config FILE`, one plain listener, round-robin pool, logging warn, a real redis-server.',
+    `Command: \`npm run bench${o.quick ? ' -- --quick' : ''}\` (test/bench/proxy-throughput.ts); profiles and what they show: deploy/docs/performance.md.`,
+    '',
+  ].join('\n');
+}
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv);
   const loadStart = loadavg()[0]!.toFixed(2);
-  const children: BenchProcess[] = [];
-  const killAll = () => { for (const c of children) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* already gone */ } } };
-  const deadline = setTimeout(() => { log(`hard deadline of ${HARD_DEADLINE_MS / 1000} s passed; stopping`); killAll(); process.exit(1); }, HARD_DEADLINE_MS);
+  const targets = preparePeers(o);
+  const children: Array<BenchProcess | RedisProcess> = [];
+  const live = new Set<RunningTarget>();
+  const stopAll = async () => {
+    for (const t of [...live]) await t.stop().catch(() => {});
+    for (const c of children.reverse()) await c.stop().catch(() => {});
+  };
+  const deadline = setTimeout(() => { log(`hard deadline of ${HARD_DEADLINE_MS / 60_000} min passed; stopping`); void stopAll().finally(() => process.exit(1)); }, HARD_DEADLINE_MS);
   deadline.unref();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { killAll(); process.exit(130); });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void stopAll().finally(() => process.exit(130)); });
   try {
     const backend = await startEchoBackend();
     children.push(backend);
-    // A plain-address listener needs no Redis; the URL points at a port where none listens.
-    const nodeOpts = { backendPort: backend.port, redisUrl: `redis://127.0.0.1:${await freePort()}`, maxConnections: o.idleConnections + 100 };
-    const node = await startWshaNode(nodeOpts);
-    children.push(node);
-    const relay = await startTcpRelay(backend.port);
-    children.push(relay);
-    const tlsRelay = o.tls ? await startTcpRelay(backend.port, true) : undefined;
-    if (tlsRelay) children.push(tlsRelay);
-    log(`backend pid ${backend.pid} port ${backend.port}; tcp relay pid ${relay.pid} port ${relay.port}; wsha node pid ${node.pid} port ${node.port}`);
-    const tp = await throughputPhase(o, { backend, relay, tlsRelay, node });
-    // The relays are only throughput baselines; stop them so the memory phase has the machine to itself.
-    await relay.stop();
-    await tlsRelay?.stop();
-    await node.stop();
-    let mem: Awaited<ReturnType<typeof memoryPhase>> | undefined;
-    if (o.idleConnections > 0) {
-      const fresh = await startWshaNode(nodeOpts);
-      children.push(fresh);
-      mem = await memoryPhase(o, backend, fresh);
-    }
-    const d = tp.direct, b = tp.relay, p = tp.proxied;
-    const row = (name: string, x: Figures) => `| ${name} | ${Math.round(x.msgsPerSec)} | ${f3(x.p50Ms)} | ${f3(x.p99Ms)} |`;
-    const ratio = (name: string, x: Figures, y: Figures) => `| ${name} | ${(x.msgsPerSec / y.msgsPerSec).toFixed(2)} | ${(x.p50Ms / y.p50Ms).toFixed(2)} | ${(x.p99Ms / y.p99Ms).toFixed(2)} |`;
-    const lines = [
-      `load: ${o.connections} connections, 1 message in flight each, ${o.payloadBytes}-byte binary messages, ${o.rounds} x ${o.durationMs / 1000} s per target, targets in turn (after ${o.warmupMs / 1000} s warm-up each)`,
-      `msgs/s: median of the rounds; p50/p99: over every round trip; machine: ${cpus().length} CPUs, load average ${loadStart} at start, ${loadavg()[0]!.toFixed(2)} at the end`,
-      '',
-      '| target | msgs/s | p50 ms | p99 ms |',
-      '|---|---:|---:|---:|',
-      row('direct to the backend', d),
-      row('bare TCP relay in Node (baseline hop)', b),
-      row('through wsha', p),
-      ...(tp.tls && tp.tlsRelay ? [row('wss://: bare TLS-terminating relay in Node (baseline)', tp.tlsRelay), row('wss://: through wsha (TLS terminated by wsha)', tp.tls)] : []),
-      ratio('ratio wsha / direct', p, d),
-      ratio('ratio wsha / TCP relay', p, b),
-      ...(tp.tls && tp.tlsRelay ? [ratio('ratio wss: wsha / TLS relay', tp.tls, tp.tlsRelay)] : []),
-    ];
-    if (mem) {
-      lines.push('', `idle connections held through wsha: ${mem.held} (${mem.failures} failed to open; ${mem.echoed}/${mem.sample} sampled tunnels echoed afterwards)`,
-        `wsha node RSS (fresh node): ${f1(mem.nodeRssBeforeKib / 1024)} MiB idle, ${f1(mem.nodeRssAfterKib / 1024)} MiB with them = ${f1(mem.nodeKibPerConnection)} KiB per connection ` +
-        `(second half alone: ${f1(mem.nodeKibPerConnectionSecondHalf)} KiB; ${f1(mem.nodeFdsPerConnection)} fds each); for comparison the ws echo backend: ${f1(mem.backendKibPerConnection)} KiB per connection`);
-    }
-    process.stdout.write(lines.join('\n') + '\n');
-    if (o.json) process.stdout.write(JSON.stringify({ options: o, direct: d, relay: b, proxied: p, tlsRelay: tp.tlsRelay, tls: tp.tls, memory: mem }) + '\n');
+    const redis = haveBinary('redis-server') ? await startRedis() : undefined;
+    if (redis) children.push(redis);
+    else log('no redis-server: wsha runs with an unreachable Redis (traffic flows on the last known state)');
+    const ctx: TargetContext = { backend, redisUrl: redis?.url ?? `redis://127.0.0.1:${await freePort()}`, idleMax: o.idleMax, wshaExecArgv: o.wshaNodeArgs };
+    const pending = new Map(targets.map((t) => [t, targetPending(t)] as const).filter((e): e is [TargetName, string] => e[1] !== null));
+    const runnable = targets.filter((t) => !pending.has(t));
+    for (const [t, why] of pending) log(`${t}: ${why}; its column is marked pending`);
+    log(`echo backend pid ${backend.pid} port ${backend.port}; targets ${runnable.join(', ')}; ${o.rounds} rounds`);
+    const results = new Map<TargetName, TargetResult>(targets.map((t) => [t, { name: t, label: TARGET_INFO[t].label, rounds: [], pending: pending.get(t) }]));
+    const t0 = Date.now();
+    if (o.phases.some((p) => p !== 'idle')) await runRounds(o, runnable, ctx, results, live);
+    if (o.phases.includes('idle')) await runIdle(o, runnable, ctx, results, live);
+    const all = [...results.values()];
+    const table = comparisonTable(all, {
+      rounds: o.rounds, connections: o.connections, inFlight: o.inFlight, smallBytes: o.smallBytes, largeBytes: o.largeBytes,
+      handshakeBatch: o.handshakeBatch, durationMs: o.durationMs, cpus: cpus().length,
+    });
+    const size = (b: number) => (b >= 1024 && b % 1024 === 0 ? `${b / 1024} KiB` : `${b} B`);
+    const goals = goalsTable(judgeGoals(all, size(o.smallBytes), size(o.largeBytes)));
+    const text = `${header(o, loadStart)}${table}\n${goals ? `\nGoals of issue 11 on the medians above (met, or missed by how much; why: deploy/docs/performance.md):\n\n${goals}\n` : ''}`;
+    process.stdout.write(text);
+    log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    if (o.markdown) writeFileSync(o.markdown, text);
+    if (typeof o.readme === 'string') { writeMarkedSection(o.readme, text); log(`wrote the bench block of ${o.readme}`); }
+    else if (o.readme && isFullRun(o)) { writeMarkedSection(PROJECT_README, text); log('wrote the bench block of README.md'); }
+    else if (o.readme) log('README.md not written: not a full run (--readme FILE writes anyway)');
+    if (o.json) process.stdout.write(`${JSON.stringify({ options: o, results: [...results.values()] })}\n`);
   } finally {
-    for (const c of children.reverse()) await c.stop();
+    await stopAll();
     clearTimeout(deadline);
   }
 }
