@@ -17,10 +17,11 @@ import { systemClock, type Clock } from '../shared/clock';
 import { connectionName, createRedis } from '../shared/redis/connect';
 import { RedisKeys } from '../shared/redis/keys';
 import { HandoverError, NotFoundError } from '../shared/errors';
-import type { HeartbeatRecord, ClusterEvent, EdgeSummary } from '../shared/records';
+import type { HeartbeatRecord, ClusterEvent, EdgeSummary, WorkerSummary } from '../shared/records';
 import type { VipHost } from '../shared/ports/vip-host';
 import { Heartbeat } from './membership/heartbeat';
-import { toCandidate, type Member } from './membership/members';
+import { toNodeFacts, type Member } from './membership/members';
+import { candidatesFor, type NodeFacts } from './vip/placement';
 import { Readiness } from './membership/readiness';
 import { freshNonce } from './peer/peer-auth';
 import { loadClusterSecret } from './peer/peer-secret';
@@ -55,6 +56,8 @@ export interface ClusterAgentOptions {
   backendsDown?: () => string[];
   /** Open client connections (shown in heartbeats). */
   connections?: () => number;
+  /** The data-plane worker processes (shown in heartbeats and `wsha status`). */
+  workers?: () => WorkerSummary[];
   /** Edge refusals and alerts of the data plane (shown in heartbeats and `wsha status`). */
   edge?: () => EdgeSummary;
   /** HOST:PORT the admin API really listens on (node.admin.listen may say port 0). */
@@ -114,7 +117,7 @@ export class ClusterAgent {
   #replicas: ReplicaWatch | undefined;
   #advertised = '';
   #bus: CommandBus | undefined;
-  #members: Candidate[] = [];
+  #members: NodeFacts[] = [];
   #memberView = new Map<string, Member>();
   #returns: PeerReturnWatch;
   #drained = false;
@@ -230,7 +233,7 @@ export class ClusterAgent {
       clock: this.#clock, logger: this.#o.logger, metrics,
       peers: { evidence: (id) => peers.evidence(id), required: () => peers.required(), beatNow: () => peers.beatNow(), claimants: (v) => peers.claimants(v) },
       guard: this.#guard ?? { arm: () => {}, disarm: () => {} },
-      self: () => this.#self(), members: () => this.#members, member: (id) => this.#memberView.get(id),
+      placement: config.cluster.vipPlacement, self: () => this.#candidates(vip.name).self, members: () => this.#candidates(vip.name).all, member: (id) => this.#memberView.get(id),
       send: (nodeId, req, timeoutMs) => this.#bus!.request(nodeId, req, timeoutMs),
       onChange: () => { void this.#heartbeat?.beatNow(); peers.beatNow(); },
       publish: (e) => { this.#redis?.state.publish(this.keys.events(), JSON.stringify(e)).catch(() => {}); },
@@ -263,8 +266,23 @@ export class ClusterAgent {
     }
   }
 
-  #self(): Candidate {
-    return { id: this.#o.config.node.id, priority: this.#o.config.node.priority, alive: true, ready: this.ready && this.#membersRead && this.#reachabilityChecked && !this.#stopping, drained: this.#drained };
+  /** This node as it knows itself first-hand (its own heartbeat in the membership may be a beat old). */
+  #selfFacts(): NodeFacts {
+    const { node } = this.#o.config;
+    const holds = [...this.#machines.values()].filter((m) => m.claimsNow()).map((m) => m.name);
+    return {
+      id: node.id, priority: node.priority, vipPriorities: node.vipPriorities, alive: true,
+      ready: this.ready && this.#membersRead && this.#reachabilityChecked && !this.#stopping, drained: this.#drained, holds,
+    };
+  }
+
+  /** The candidates of one VIP, with this node's first-hand facts in place of its heartbeat's. */
+  #candidates(vip: string): { self: Candidate; all: Candidate[] } {
+    const { config } = this.#o;
+    const me = this.#selfFacts();
+    const facts = [...this.#members.filter((m) => m.id !== me.id), me];
+    const all = candidatesFor(vip, config.vips.map((v) => v.name), config.cluster.vipPlacement, facts);
+    return { self: all[all.length - 1]!, all };
   }
 
   #onMembers(members: Member[]): void {
@@ -272,7 +290,7 @@ export class ClusterAgent {
     const selfId = this.#o.config.node.id;
     this.#memberView = new Map(members.map((m) => [m.record.id, m]));
     this.#membersRead = true;
-    this.#members = members.map(toCandidate);
+    this.#members = members.map(toNodeFacts);
     this.#peers?.published(this.#recordPeers);
     const self = members.find((m) => m.record.id === selfId);
     if (self && self.drained !== this.#drained) this.#setDrained(self.drained);
@@ -325,9 +343,10 @@ export class ClusterAgent {
     this.#recordPeers = this.#peers?.current() ?? [];
     return {
       id: config.node.id, address: config.node.address ?? config.node.admin.listen.replace(/:\d+$/, ''), admin: this.#o.adminAddress?.() ?? config.node.admin.listen,
-      peer: this.#advertised, incarnation: this.incarnation, peers: this.#recordPeers, priority: config.node.priority, role: vips.length ? 'owner' : 'standby', state,
+      peer: this.#advertised, incarnation: this.incarnation, peers: this.#recordPeers, priority: config.node.priority, ...(config.node.vipPriorities ? { vipPriorities: config.node.vipPriorities } : {}), role: vips.length ? 'owner' : 'standby', state,
       ready: this.ready, drained: this.#drained, version: this.#o.version ?? '0', startedAt: this.#startedAt,
       connections: this.#o.connections?.() ?? 0, vips, backendsDown: this.#o.backendsDown?.() ?? [],
+      ...(this.#o.workers ? { workers: this.#o.workers() } : {}),
       ...(this.#o.edge ? { edge: this.#o.edge() } : {}),
     };
   }

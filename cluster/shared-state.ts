@@ -2,8 +2,9 @@
  * Everything a node shares with its cluster through Redis, behind one
  * object: merged backend health (active probes + passive failures),
  * session affinity, cluster-wide connection counts and live pool changes.
- * `view` is the ClusterView the ProxyNode is built with; `attach(node)`
- * lets live pool changes and `onBackendDown: close` reach the data plane.
+ * `view` is what routing reads (the worker fleet pushes a copy of it to
+ * every worker); `attach(dataPlane)` lets live pool changes and
+ * `onBackendDown: close` reach the data plane.
  *
  * Lifecycle: construct -> start() -> ready() resolves once the initial
  * verdicts and live pool changes were read from Redis (retried until Redis
@@ -20,21 +21,17 @@ import { createRedis, redisAddress } from '../shared/redis/connect';
 import { systemClock, type Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
-import { HealthProber } from '../node/health/prober';
-import { PassiveHealth } from '../node/health/passive';
+import { HealthProber } from './health/prober';
+import { PassiveHealth } from './health/passive';
 import { HealthSync, type VerdictChange } from './health/health-sync';
 import { SessionStore } from './affinity/session-store';
-import { ConnectionCountsSync, type LocalCount } from './counts/connection-counts';
+import { ConnectionCountsSync } from './counts/connection-counts';
+import type { DataPlane } from '../shared/ports/data-plane';
 import { ConfigSync } from './config-sync/config-sync';
 import { RedisRateLimit } from './ratelimit/redis-rate-limit';
 
-/** What SharedState needs from the data plane (ProxyNode satisfies it through `proxyNodeHooks`). */
-export interface DataPlaneHooks {
-  updatePools(pools: Readonly<Record<string, PoolConfig>>): void;
-  closeBackendTunnels(pool: string, backendId: string, code: number): Promise<number> | void;
-  /** This node's open connections per backend (tunnels + HTTP requests in flight). */
-  localCounts(): Iterable<LocalCount>;
-}
+/** What SharedState needs from the data plane (the DataPlane port; the worker fleet implements it). */
+export type DataPlaneHooks = Pick<DataPlane, 'updatePools' | 'closeBackendTunnels' | 'localCounts'>;
 
 /** Construction options. */
 export interface SharedStateOptions {
@@ -101,7 +98,7 @@ export class SharedState {
   attach(node: DataPlaneHooks): void {
     this.#node = node;
     this.counts.setSource(() => node.localCounts());
-    if (this.pools.pools !== this.#o.config.pools) node.updatePools(this.pools.pools);
+    if (this.pools.pools !== this.#o.config.pools) node.updatePools(this.pools.pools, this.#removedGrace());
   }
 
   /** Membership liveness (heartbeats, peer link): a dead node's observations and counts stop counting at once. */
@@ -158,6 +155,9 @@ export class SharedState {
     return { poolsVersion: this.pools.version, verdicts: this.health.snapshot(), sessions: { ...this.sessions.stats } };
   }
 
+  /** Tunnels of a backend removed live get 1012 after the drain grace (time to finish what they do). */
+  #removedGrace(): { graceMs: number } { return { graceMs: this.#o.config.node.drain.graceMs }; }
+
   #own(r: Redis): Redis { this.#owned.push(r); return r; }
 
   async #initialRead(): Promise<void> {
@@ -187,7 +187,7 @@ export class SharedState {
     this.health.setPools(pools);
     this.prober.setPools(pools);
     this.counts.setPools(Object.keys(pools));
-    if (this.#node) this.#node.updatePools(pools);
+    if (this.#node) this.#node.updatePools(pools, this.#removedGrace());
     if (this.#ready) void this.health.writeTable();
   }
 
@@ -198,22 +198,4 @@ export class SharedState {
       .then((n) => { if (n) this.#o.log.info({ pool: c.pool, backend: c.backendId, closed: n }, 'closed tunnels of a backend that went down'); })
       .catch((err: Error) => this.#o.log.error({ err: err.message }, 'closing tunnels of a down backend failed'));
   }
-}
-
-/**
- * Adapts a ProxyNode (data plane) to the hooks SharedState needs. Tunnels of
- * a backend removed live are closed with 1012 after `removedGraceMs`.
- */
-export function proxyNodeHooks(node: {
-  updatePools(pools: Readonly<Record<string, PoolConfig>>, opts?: { graceMs?: number }): void;
-  closeBackendTunnels(pool: string, backendId: string, code: number): Promise<number>;
-  rt: { pools: ReadonlyMap<string, { name: string; backends: ReadonlyArray<{ id: string; load: number }> }> };
-}, removedGraceMs?: number): DataPlaneHooks {
-  return {
-    updatePools: (pools) => node.updatePools(pools, { graceMs: removedGraceMs }),
-    closeBackendTunnels: (pool, id, code) => node.closeBackendTunnels(pool, id, code),
-    localCounts: function* () {
-      for (const p of node.rt.pools.values()) for (const b of p.backends) yield { pool: p.name, backendId: b.id, count: b.load };
-    },
-  };
 }

@@ -11,6 +11,7 @@ import type { Metrics } from '../shared/metrics';
 import type { ClusterView } from '../shared/cluster-view';
 import { NotFoundError, ShutdownError } from '../shared/errors';
 import type { VipHost, CloseClientsOptions } from '../shared/ports/vip-host';
+import type { PemPair } from '../shared/tls/self-signed-pem';
 import { VipFences } from './vip-fence';
 import { createNodeState, type NodeState } from './node-state';
 import type { StateMachine } from '../shared/state-machine';
@@ -24,7 +25,7 @@ import { handleUpgrade } from './upgrade/upgrade-handler';
 import { handleRequest, dropAgent } from './http/http-proxy';
 import { Listener, type ListenerDeps } from './listen/listener';
 import { loadTlsMaterial, type TlsMaterial } from './tls/secure-contexts';
-import { resolveBackendTls, type BackendTls } from './pool/backend-tls';
+import { resolveBackendTls, type BackendTls } from '../shared/tls/backend-tls';
 import { countRefusal, type NodeRuntime } from './runtime';
 import { registerNodeMetrics } from './node-metrics';
 import { buildSnapshot, type NodeSnapshot } from './snapshot';
@@ -45,6 +46,10 @@ export interface ProxyNodeOptions {
   view: ClusterView;
   /** This process's share of per-node rate limits and admission rates (1/N for one of N worker processes). @default 1 */
   share?: number;
+  /** Bind every listener with SO_REUSEPORT (a node with several worker processes: they all accept on every listener). @default false */
+  reusePort?: boolean;
+  /** Self-signed certificates by listener name, made by the control process so that every worker serves the same one; generated here when absent. */
+  selfSigned?: Readonly<Record<string, PemPair>>;
 }
 
 /** The data plane of one node. */
@@ -67,9 +72,15 @@ export class ProxyNode implements VipHost {
   readonly fences: VipFences;
   #drainPromise: Promise<void> | null = null;
   readonly #share: number;
+  readonly #reusePort: boolean;
+  #selfSigned: Readonly<Record<string, PemPair>>;
+  /** Listener name -> port to bind instead of the config's (port 0 resolved by a sibling worker). */
+  readonly #ports = new Map<string, number>();
 
   constructor(opts: ProxyNodeOptions) {
     this.#config = opts.config;
+    this.#reusePort = opts.reusePort ?? false;
+    this.#selfSigned = opts.selfSigned ?? {};
     this.log = opts.logger.child({ component: 'proxy' });
     this.metrics = opts.metrics;
     this.state = createNodeState(this.log);
@@ -122,7 +133,7 @@ export class ProxyNode implements VipHost {
       for (const l of this.#config.listeners) {
         if (l.on.startsWith('vip:')) continue;
         const listener = this.#makeListener(l, l.on, null);
-        await listener.listen(false);
+        await listener.listen(this.#reusePort);
         opened.push(listener);
         this.listeners.set(l.name, listener);
         this.log.info({ listener: l.name, address: l.on, port: listener.info.port, tls: !!l.tls, proxyProtocol: l.proxyProtocol }, 'listening');
@@ -143,13 +154,31 @@ export class ProxyNode implements VipHost {
       const previous = this.#tls.get(l.name);
       // A self-signed certificate is kept across reloads: regenerating it would only change the key.
       if (previous && l.tls.selfSigned && !l.tls.certs?.length) { out.set(l.name, previous); return; }
-      out.set(l.name, loadTlsMaterial(l, i, { nodeId: config.node.id, altNames: vip ? [vip.address] : [] }));
+      out.set(l.name, loadTlsMaterial(l, i, { nodeId: config.node.id, vipAddress: vip?.address, selfSigned: this.#selfSigned[l.name] }));
     });
     return out;
   }
 
   #makeListener(l: ListenerConfig, host: string, vip: string | null): Listener {
-    return new Listener(l, host, vip, this.rt.limits, this.#tls.get(l.name) ?? null, this.#deps);
+    const port = this.#ports.get(l.name);
+    const cfg = port === undefined || port === l.port ? l : Object.freeze({ ...l, port });
+    return new Listener(cfg, host, vip, this.rt.limits, this.#tls.get(l.name) ?? null, this.#deps);
+  }
+
+  /**
+   * Binds the named listeners to these ports from now on instead of their
+   * configured ones: a listener with port 0 takes the port its first worker
+   * got, so that every worker of the node accepts on the same one.
+   */
+  usePorts(ports: Readonly<Record<string, number>>): void {
+    for (const [name, port] of Object.entries(ports)) this.#ports.set(name, port);
+  }
+
+  /** Ports of the open listeners by name (after start or openVip). */
+  boundPorts(vip: string | null = null): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const l of this.listeners.values()) if (l.info.vip === vip && l.serving) out[l.info.name] = l.info.port;
+    return out;
   }
 
   /** Port a listener is bound to (useful with port 0), or undefined when it is not open. */
@@ -170,9 +199,9 @@ export class ProxyNode implements VipHost {
       if (existing?.serving && existing.info.host === address) continue;
       if (existing) { await existing.stopAccepting(); this.#retired.add(existing); }
       const listener = this.#makeListener(l, address, vip);
-      await listener.listen(opts.reusePort);
+      await listener.listen(opts.reusePort || this.#reusePort);
       this.listeners.set(l.name, listener);
-      this.log.info({ listener: l.name, vip, address, port: listener.info.port, reusePort: opts.reusePort }, 'listening on VIP');
+      this.log.info({ listener: l.name, vip, address, port: listener.info.port, reusePort: opts.reusePort || this.#reusePort }, 'listening on VIP');
     }
   }
 
@@ -206,8 +235,11 @@ export class ProxyNode implements VipHost {
    * applied, so a failing reload leaves the running config whole. No tunnel
    * is closed, not even one to a backend that left its pool.
    */
-  reload(next: Config): void {
-    const tls = this.#loadAllTls(next);
+  reload(next: Config, opts: { selfSigned?: Readonly<Record<string, PemPair>> } = {}): void {
+    const keptSelfSigned = this.#selfSigned;
+    if (opts.selfSigned) this.#selfSigned = opts.selfSigned;
+    let tls: Map<string, TlsMaterial>;
+    try { tls = this.#loadAllTls(next); } catch (err) { this.#selfSigned = keptSelfSigned; throw err; }
     const backendTls = resolveAllBackendTls(next.pools);
     const router = new Router(next.routes);
     const edge = this.#buildEdge(next, this.rt.edge);
@@ -343,6 +375,9 @@ export class ProxyNode implements VipHost {
   }
 
   // ---- reads -----------------------------------------------------------------
+
+  /** Lifecycle as the admin API's /readyz reads it. */
+  status(): { state: NodeState; draining: boolean } { return { state: this.state.state, draining: this.rt.draining }; }
 
   /** Open client connections (for heartbeats): admitted sockets, tunnels included. */
   connectionCount(): number { return this.limiter.total; }

@@ -3,28 +3,11 @@
  * and whether they serve, pools with their backends and tunnel counts,
  * limits, and whether the node drains.
  */
-import type { LimitsConfig } from '../shared/config/schema';
+import type { NodeSnapshot } from '../shared/ports/data-plane';
 import type { ProxyNode } from './proxy-node';
-import type { NodeState } from './node-state';
-import { edgeReport, type EdgeReport } from './access/edge-report';
+import { edgeReport } from './access/edge-report';
 
-/** What `snapshot()` returns (a type alias, so that it fits `Record<string, unknown>`). */
-export type NodeSnapshot = {
-  nodeId: string;
-  state: NodeState;
-  draining: boolean;
-  connections: number;
-  tunnels: number;
-  listeners: Array<{ name: string; vip: string | null; address: string; port: number; tls: boolean; proxyProtocol: boolean; serving: boolean }>;
-  pools: Array<{ name: string; balance: string; backends: Array<{ id: string; url: string; weight: number; tunnels: number; inFlight: number; tunnelsTotal: number; removed: boolean; up: boolean }> }>;
-  /** Open tunnels by pool, then backend id. */
-  tunnelsByPool: Record<string, Record<string, number>>;
-  limits: LimitsConfig;
-  bytes: { in: number; out: number };
-  refusals: Record<string, number>;
-  /** Edge refusals, policy closes, alerts, JWKS sources and admission queues (issue 12). */
-  edge: EdgeReport;
-};
+export type { NodeSnapshot };
 
 /** Builds the snapshot of `node`. */
 export function buildSnapshot(node: ProxyNode): NodeSnapshot {

@@ -108,6 +108,11 @@ export class PoolChangeError extends WshaError {
   constructor(message: string) { super('WSHA_ERR_POOL_CHANGE', message, { httpStatus: 409 }); }
 }
 
+/** A data-plane worker process could not do what the control process asked (none running, or it died or timed out). */
+export class WorkerError extends WshaError {
+  constructor(message: string) { super('WSHA_ERR_WORKER', message, { httpStatus: 503 }); }
+}
+
 // ---- access boundary (issue 10): refusals of hostile or ambiguous input ----
 
 /** The request path cannot be routed safely: an encoded slash or backslash, a NUL, a bad escape, a disguised dot segment, or dot segments above the root. */
@@ -177,7 +182,7 @@ export class KeyLoadError extends WshaError {
 export const ERROR_CLASSES = {
   ConfigError, NoRouteError, NoBackendError, BackendError, BadRequestError, LimitError, ShutdownError,
   NotOwnerError, LeaseLostError, StaleEpochError, HandoverError, RedisUnavailableError, VipDriverError,
-  UnauthorizedError, NotFoundError, PoolChangeError,
+  UnauthorizedError, NotFoundError, PoolChangeError, WorkerError,
   BadPathError, BadFramingError, BadUpgradeResponseError,
   AccessDeniedError, AuthenticationError, AuthUnavailableError, RateLimitedError, AdmissionError, MessageLimitError, KeyLoadError,
 } as const;

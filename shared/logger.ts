@@ -14,6 +14,12 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** Write to this fd instead of stdout (1). */
   fd?: number;
+  /**
+   * One write(2) per line. The processes of a node share one stdout, and a
+   * pipe keeps a write whole only up to 4 KiB: buffered writes of several
+   * lines could interleave with another process's mid-line.
+   */
+  sync?: boolean;
 }
 
 /** Creates the process logger. */
@@ -25,7 +31,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     const transport = pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: opts.fd ?? 1 } });
     return pino({ level, base }, transport);
   }
-  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: opts.fd ?? 1, sync: false }));
+  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: opts.fd ?? 1, sync: opts.sync ?? false }));
 }
 
 /** A logger that drops everything (tests, library use). */

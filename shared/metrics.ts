@@ -59,6 +59,17 @@ export class Metrics {
   /** Registers a function run before each scrape to copy hot-path counts in. */
   addCollector(fn: () => void): void { this.#collectors.push(fn); }
 
+  /** Worker processes of the node that are running. */
+  readonly workersRunning = new Gauge({ name: 'wsha_workers_running', help: 'Data-plane worker processes running', registers: [this.registry], aggregator: 'sum' });
+  /** Worker processes that died and were restarted. */
+  readonly workerRestartsTotal = new Counter({ name: 'wsha_worker_restarts_total', help: 'Data-plane worker processes restarted after they died, by slot', labelNames: ['worker'] as const, registers: [this.registry] });
+
+  /** The registry's metrics as prom-client JSON (collectors run first), for summing over the processes of a node. */
+  async json(): Promise<unknown[]> {
+    for (const fn of this.#collectors) fn();
+    return this.registry.getMetricsAsJSON();
+  }
+
   /** Prometheus text exposition. */
   async text(): Promise<string> {
     for (const fn of this.#collectors) fn();

@@ -24,6 +24,8 @@ export interface HeartbeatRecord {
    */
   peers: string[];
   priority: number;
+  /** Per-VIP priorities where they differ from `priority` (node.vipPriorities); absent in records of older versions. */
+  vipPriorities?: Record<string, number>;
   /** `owner` when it owns at least one VIP. */
   role: 'owner' | 'standby';
   state: NodeRunState;
@@ -42,6 +44,8 @@ export interface HeartbeatRecord {
   vips: Array<{ name: string; epoch: number }>;
   /** Backends this node sees down, as `pool/backend`. */
   backendsDown: string[];
+  /** The node's data-plane worker processes (absent in records of older versions). */
+  workers?: WorkerSummary[];
   /** Edge refusals of this node (issue 12); absent from nodes that predate it. */
   edge?: EdgeSummary;
 }
@@ -51,6 +55,18 @@ export interface EdgeSummary {
   /** `[route, reason, count]` since start (route `-` for the per-client connection cap). */
   denied: Array<[string, string, number]>;
   alerts: Array<{ route: string; reason: string; count: number; lastAddress: string; message: string; lastAt: number }>;
+}
+
+/** One data-plane worker process of a node, as its heartbeat shows it. */
+export interface WorkerSummary {
+  /** 0-based slot; a restarted worker keeps its slot. */
+  index: number;
+  pid: number | null;
+  state: 'starting' | 'running' | 'stopping' | 'exited';
+  /** Open client connections of this worker. */
+  connections: number;
+  /** Times this slot's process was restarted after it died. */
+  restarts: number;
 }
 
 /** Value of the hash `vip:{name}`: the last ownership change. */

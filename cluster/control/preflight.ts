@@ -24,7 +24,7 @@ export function planHandover(vip: string, lease: LeaseValue | null, members: rea
   if (!lease) return { reason: `VIP ${vip} has no owner right now (nothing to hand over)` };
   const owner = members.find((m) => m.record.id === lease.nodeId);
   if (!owner || !owner.alive) return { reason: `owner ${lease.nodeId} of VIP ${vip} is down; a standby takes over by itself` };
-  const candidates = members.map(toCandidate);
+  const candidates = members.map((m) => toCandidate(m, vip));
   if (to !== undefined) {
     const picked = handoverTarget(lease.nodeId, candidates, to);
     if ('reason' in picked) return { reason: `cannot hand VIP ${vip} to ${to}: ${picked.reason.replace(/^no eligible target: /, '')}` };

@@ -20,8 +20,9 @@ import type { RedisKeys } from '../../shared/redis/keys';
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
+import type { HealthEntry } from '../../shared/ports/worker-protocol';
 import { mergeVerdict, parseObservation, type MergedVerdict, type VerdictState } from './verdict';
-import { rampFactor } from './slow-start';
+import { rampFactor } from '../../shared/health/slow-start';
 import { redisTimeMs } from '../membership/members';
 import { ArrivalAges } from '../membership/arrival-ages';
 
@@ -72,6 +73,7 @@ export class HealthSync implements HealthView {
   /** pool -> backend -> entry. */
   readonly #entries = new Map<string, Map<string, Entry>>();
   readonly #listeners: Array<(c: VerdictChange) => void> = [];
+  readonly #routingListeners: Array<() => void> = [];
   #timer: NodeJS.Timeout | null = null;
   #refreshMs = 1000;
   #redisFailing = false;
@@ -92,6 +94,24 @@ export class HealthSync implements HealthView {
 
   /** Calls `fn` on every change of a merged verdict. */
   onChange(fn: (c: VerdictChange) => void): void { this.#listeners.push(fn); }
+
+  /** Called whenever what routing reads may have changed (a verdict, a local passive mark, the tracked backends). */
+  onRoutingChange(fn: () => void): void { this.#routingListeners.push(fn); }
+
+  /** What routing reads of every tracked backend, for data-plane processes that route on a copy. */
+  routingTable(): HealthEntry[] {
+    const out: HealthEntry[] = [];
+    for (const [pool, m] of this.#entries) {
+      for (const [backendId, e] of m) out.push({ pool, backendId, up: e.merged.state !== 'down' && !e.localDown, upSinceMs: e.upSinceMs, slowStartMs: e.slowStartMs });
+    }
+    return out;
+  }
+
+  #routingChanged(): void {
+    for (const l of this.#routingListeners) {
+      try { l(); } catch (err) { this.opts.log.error({ err }, 'routing listener failed'); }
+    }
+  }
 
   /** Tracks the backends of the effective pools; forgets ones that left. */
   setPools(pools: Readonly<Record<string, PoolConfig>>): void {
@@ -115,6 +135,7 @@ export class HealthSync implements HealthView {
     }
     this.#refreshMs = Math.max(50, Math.min(1000, Number.isFinite(minInterval) ? minInterval : 1000));
     if (this.#timer) { this.stop(); this.start(); }
+    this.#routingChanged();
   }
 
   /** Starts the periodic re-read of everyone's observations. */
@@ -158,6 +179,7 @@ export class HealthSync implements HealthView {
     if (!e || e.localDown) return;
     e.localDown = true;
     this.opts.log.warn({ pool, backend: backendId, reason }, 'backend down on this node (passive failures)');
+    this.#routingChanged();
   }
 
   /** Records this node's own observation, merges at once, and writes it to Redis (not awaited by callers). */
@@ -169,6 +191,7 @@ export class HealthSync implements HealthView {
     if (o.up && e.localDown) {
       e.localDown = false;
       this.opts.log.info({ pool, backend: backendId }, 'backend up again on this node after passive failures');
+      this.#routingChanged();
     }
     this.#recompute(pool, backendId, e);
     // Not connected yet (start-up) or lost: the next check publishes; refresh() reports the outage.
@@ -276,6 +299,7 @@ export class HealthSync implements HealthView {
     for (const l of this.#listeners) {
       try { l(c); } catch (err) { log.error({ err }, 'verdict listener failed'); }
     }
+    this.#routingChanged();
   }
 
   #redisOk(): void {

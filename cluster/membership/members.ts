@@ -10,6 +10,7 @@ import type { RedisKeys } from '../../shared/redis/keys';
 import type { HeartbeatRecord } from '../../shared/records';
 import { DEFAULTS } from '../../shared/config/defaults';
 import type { Candidate } from '../vip/preemption';
+import type { NodeFacts } from '../vip/placement';
 
 /** One node as seen through Redis. */
 export interface Member {
@@ -71,7 +72,16 @@ export async function readMembers(redis: Redis, keys: RedisKeys, timeoutMs: numb
   return buildMembers(raws.map(parseHeartbeat), stamped, new Set(drainedIds), now, timeoutMs);
 }
 
-/** The policy's view of a member. */
-export function toCandidate(m: Member): Candidate {
-  return { id: m.record.id, priority: m.record.priority, alive: m.alive, ready: m.record.ready, drained: m.drained };
+/** The policy's view of a member, with its priority for `vip` when one is named (node.vipPriorities). */
+export function toCandidate(m: Member, vip?: string): Candidate {
+  const priority = vip === undefined ? m.record.priority : m.record.vipPriorities?.[vip] ?? m.record.priority;
+  return { id: m.record.id, priority, alive: m.alive, ready: m.record.ready, drained: m.drained };
+}
+
+/** What the placement policy needs of a member (cluster/vip/placement.ts). */
+export function toNodeFacts(m: Member): NodeFacts {
+  return {
+    id: m.record.id, priority: m.record.priority, vipPriorities: m.record.vipPriorities, alive: m.alive, ready: m.record.ready, drained: m.drained,
+    holds: m.record.vips.map((v) => v.name),
+  };
 }

@@ -40,6 +40,7 @@ function fromMember(m: Member, now: number): NodeStatus {
     priority: hb.priority ?? null, heartbeatAgeMs: m.ageMs, version: hb.version ?? null,
     uptimeMs: m.alive && hb.startedAt ? Math.max(0, now - hb.startedAt) : null, connections: m.alive ? hb.connections ?? null : null,
     ready: m.alive ? hb.ready ?? null : null, drained: m.drained, vips: m.alive && Array.isArray(hb.vips) ? hb.vips : [],
+    workers: m.alive && Array.isArray(hb.workers) ? hb.workers : [],
     denied: Array.isArray(hb.edge?.denied) ? hb.edge!.denied : [],
   };
 }

@@ -20,6 +20,18 @@ export function renderNodes(nodes: readonly NodeStatus[]): string {
   );
 }
 
+/** Workers table: each live node's data-plane processes (pid, state, connections, restarts). */
+export function renderWorkers(nodes: readonly NodeStatus[]): string {
+  const rows: Array<Array<string | number | null>> = [];
+  for (const n of nodes) {
+    for (const w of n.workers) {
+      const state = w.state === 'running' ? w.state : paint(w.state, w.state === 'exited' ? 'red' : 'yellow');
+      rows.push([n.id, w.index, w.pid, state, w.connections, w.restarts ? paint(String(w.restarts), 'yellow') : 0]);
+    }
+  }
+  return table(['node', 'worker', 'pid', 'state', 'conns', 'restarts'], rows);
+}
+
 /** Edge refusals since start, per node, route and reason (issue 12). */
 export function renderDenied(nodes: readonly NodeStatus[]): string {
   const rows: Array<Array<string | number>> = [];
@@ -57,6 +69,7 @@ export function renderStatus(doc: StatusDocument): string {
   const warnings = doc.warnings.length ? doc.warnings.map((w) => `  ${paint('!', 'yellow')} ${w.message}`).join('\n') + '\n' : `  ${paint('(none)', 'dim')}\n`;
   return head
     + heading('Nodes') + renderNodes(doc.nodes) + '\n'
+    + (doc.nodes.some((n) => n.workers.length) ? heading('Workers') + renderWorkers(doc.nodes) + '\n' : '')
     + heading('VIPs') + renderVips(doc.vips) + '\n'
     + heading('Pools') + renderPools(doc.pools) + '\n'
     + heading('Refused at the edge') + renderDenied(doc.nodes) + '\n'

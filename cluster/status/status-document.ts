@@ -10,7 +10,8 @@
  *     "redis": { "address": "127.0.0.1:6379", "latencyMs": 0.4 },
  *     "nodes":  [{ "id", "alive", "address", "admin", "role", "state", "priority",
  *                  "heartbeatAgeMs", "version", "uptimeMs", "connections", "ready",
- *                  "drained", "vips": [{ "name", "epoch" }], "denied": [[route, reason, n]] }],
+ *                  "drained", "vips": [{ "name", "epoch" }], "denied": [[route, reason, n]],
+ *                  "workers": [{ "index", "pid", "state", "connections", "restarts" }] }],
  *     "vips":   [{ "name", "owner", "epoch", "since", "reason", "previousOwner",
  *                  "preempt", "driver", "address", "leaseTtlMs" }],
  *     "pools":  [{ "name", "sessions", "backends": [{ "id", "verdict", "connections",
@@ -22,6 +23,8 @@
  * Unknown values are null (a node that stopped heartbeating has only an id,
  * `alive: false` and the age of its last heartbeat).
  */
+
+import type { WorkerSummary } from '../../shared/records';
 
 /** Version of the document's shape; bumped only on an incompatible change. */
 export const STATUS_VERSION = 1 as const;
@@ -47,6 +50,8 @@ export interface NodeStatus {
   ready: boolean | null;
   drained: boolean | null;
   vips: Array<{ name: string; epoch: number }>;
+  /** Its data-plane worker processes, from its heartbeat (empty for a node not seen, or one of a version without workers). */
+  workers: WorkerSummary[];
   /** Edge refusals since the node started, as `[route, reason, count]` (issue 12); empty when the node reports none. */
   denied?: Array<[string, string, number]>;
 }
@@ -130,7 +135,7 @@ const oneOf = (...xs: string[]): Check => (v) => typeof v === 'string' && xs.inc
 const NODE: Record<string, Check> = {
   id: str, alive: bool, address: orNull(str), admin: orNull(str), role: orNull(oneOf('owner', 'standby')), state: str,
   priority: orNull(num), heartbeatAgeMs: orNull(num), version: orNull(str), uptimeMs: orNull(num), connections: orNull(num),
-  ready: orNull(bool), drained: orNull(bool), vips: Array.isArray, denied: (v) => v === undefined || Array.isArray(v),
+  ready: orNull(bool), drained: orNull(bool), vips: Array.isArray, workers: Array.isArray, denied: (v) => v === undefined || Array.isArray(v),
 };
 const VIP: Record<string, Check> = {
   name: str, owner: orNull(str), epoch: orNull(num), since: orNull(num), reason: orNull(str), previousOwner: orNull(str),

@@ -71,7 +71,11 @@ export interface HolderEvidence {
   kernel: KernelVerdict;
   /** Arrival of the last message from its process (monotonic), or null. */
   lastSignMs: number | null;
-  /** This node's id is among the peers the holder last published (the holder would have needed this node's grant). */
+  /**
+   * This node's id is among the peers the holder last published (the holder would have needed this node's grant),
+   * a link with it was up, or nobody could have granted it anything (it published no peers and the membership
+   * holds only it and this node).
+   */
   knowsMe: boolean;
   /** Age of its last heartbeat on Redis's clock, or null when none is left. */
   heartbeatAgeMs: number | null;

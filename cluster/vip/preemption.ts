@@ -14,6 +14,12 @@ export interface Candidate {
   ready: boolean;
   /** In maintenance (`wsha drain`). */
   drained: boolean;
+  /** With spread placement: VIPs it holds besides the one being ranked (fewer ranks first). @default 0 */
+  load?: number;
+  /** With spread placement: distance from this VIP's preferred node in the even assignment (placement.ts). @default 0 */
+  slot?: number;
+  /** With spread placement: names of the VIPs it holds (only the owner's own is needed, to move one VIP at a time). */
+  holds?: readonly string[];
 }
 
 /** A node may acquire only when alive, ready and not drained. */
@@ -21,8 +27,13 @@ export function isEligible(c: Candidate): boolean {
   return c.alive && c.ready && !c.drained;
 }
 
-/** Higher priority first; equal priorities by id, so every node computes the same order. */
+/**
+ * Fewer VIPs held first and then the even assignment's choice (both 0 unless placement is spread); then higher
+ * priority; equal priorities by id, so every node computes the same order.
+ */
 export function compareCandidates(a: Candidate, b: Candidate): number {
+  if ((a.load ?? 0) !== (b.load ?? 0)) return (a.load ?? 0) - (b.load ?? 0);
+  if ((a.slot ?? 0) !== (b.slot ?? 0)) return (a.slot ?? 0) - (b.slot ?? 0);
   if (a.priority !== b.priority) return b.priority - a.priority;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
@@ -50,14 +61,19 @@ export function acquireDelayMs(rank: number, rankDelayMs: number): number {
 }
 
 /**
- * With preemption on, the node an owner should hand its VIP to: the best
- * eligible candidate whose priority is strictly higher than the owner's.
- * Null when preemption is off or no such node exists.
+ * With preemption on, the node an owner should hand its VIP `vip` to. By priority: the best eligible candidate
+ * whose priority is strictly higher than the owner's. Spread: the least-loaded eligible node, when it holds fewer
+ * VIPs than the owner holds besides this one (so the move evens the load), and only for the first of the owner's
+ * VIPs by name, so that one VIP moves at a time. Null when preemption is off or no such node exists.
  */
-export function preemptionTarget(owner: Candidate, all: readonly Candidate[], preempt: boolean): Candidate | null {
+export function preemptionTarget(owner: Candidate, all: readonly Candidate[], preempt: boolean, placement: 'priority' | 'spread' = 'priority', vip?: string): Candidate | null {
   if (!preempt) return null;
   const best = rankedCandidates(all.filter((c) => c.id !== owner.id))[0];
-  return best && best.priority > owner.priority ? best : null;
+  if (!best) return null;
+  if (placement === 'priority') return best.priority > owner.priority ? best : null;
+  const first = [...(owner.holds ?? [])].sort()[0];
+  if (vip !== undefined && first !== undefined && first !== vip) return null;
+  return (best.load ?? 0) < (owner.load ?? 0) ? best : null;
 }
 
 /**

@@ -49,9 +49,11 @@ export interface VipDeps {
   metrics: Metrics;
   peers: PeerPort;
   guard: GuardPort;
-  /** This node as a candidate right now (priority, ready, drained). */
+  /** This node as a candidate for this VIP right now (priority, ready, drained, and with spread its load). */
   self: () => Candidate;
-  /** The latest membership view as candidates. */
+  /** How VIPs go to nodes (cluster.vipPlacement): preemption moves a VIP to a better or to a less-loaded node. */
+  placement: 'priority' | 'spread';
+  /** The latest membership view as candidates for this VIP (this node included). */
   members: () => readonly Candidate[];
   /** A node's last heartbeat (Redis view), for what it published. */
   member: (id: string) => Member | undefined;

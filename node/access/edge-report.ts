@@ -5,18 +5,9 @@
  * admission queues (admin API).
  */
 import type { NodeRuntime } from '../runtime';
-import type { EdgeAlert } from './denied-log';
+import type { EdgeReport } from '../../shared/ports/edge-report';
 
-/** JSON-able edge state of one node. */
-export type EdgeReport = {
-  /** `[route, reason, count]` since start. */
-  denied: Array<[string, string, number]>;
-  /** `[route, reason, count]` of tunnels closed by policy since start. */
-  policyCloses: Array<[string, string, number]>;
-  alerts: EdgeAlert[];
-  jwks: Array<{ route: string; url: string; keys: number; fetches: number; failures: number; lastGoodAt: number }>;
-  admission: Array<{ pool: string; waiting: number; admitted: number; queued: number; refused: number }>;
-};
+export type { EdgeReport };
 
 /** Builds the report of `rt`. */
 export function edgeReport(rt: NodeRuntime): EdgeReport {

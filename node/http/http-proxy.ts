@@ -28,7 +28,7 @@ import { selectBackend, type Selection } from '../balance/select';
 import type { Backend } from '../pool/backend';
 import type { BackendPool } from '../pool/backend-pool';
 import type { CompiledRoute } from '../route/router';
-import { tlsConnectOptions, type BackendTls } from '../pool/backend-tls';
+import { tlsConnectOptions, type BackendTls } from '../../shared/tls/backend-tls';
 import { proxyHeaderFor } from '../upgrade/upgrade-handler';
 import { BadPathError, WshaError } from '../../shared/errors';
 import { checkRequest, type CheckedRequest } from './request-checks';

@@ -75,7 +75,7 @@ export function checkRequest(req: IncomingMessage): CheckedRequest | WshaError {
     else if (name.length === 14 && name.toLowerCase() === 'content-length') { cls++; cl = raw[i + 1]; }
   }
   if (hosts > 1) return new BadRequestError('more than one Host header');
-  if (hosts === 0 && req.httpVersionMinor === 1) return new BadRequestError('HTTP/1.1 request without Host');
+  if (hosts === 0 && req.httpVersionMinor === 1) return new BadRequestError('no Host header (an HTTP/1.1 request needs one)');
   if (hosts === 1 && !HOST.test(host)) return new BadRequestError('malformed Host header');
   const framing = framingOf(req.httpVersionMinor, tes, te, cls, cl);
   if (typeof framing !== 'string') return framing;

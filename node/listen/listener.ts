@@ -15,7 +15,7 @@ import { createServer as createHttpServer, type Server as HttpServer, type Incom
 import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { createReuseportFd } from './reuseport';
+import { createReuseportFd } from '../../shared/net/reuseport';
 import type { ListenerConfig, LimitsConfig } from '../../shared/config/schema';
 import { kConn, type ClientConn, type ListenerInfo } from '../conn';
 import { TCP_KEEPALIVE_MS, type ConnectionLimiter } from '../limits';

@@ -7,7 +7,7 @@
 import type { PoolConfig } from '../../shared/config/schema';
 import type { ClusterView } from '../../shared/cluster-view';
 import { Backend } from './backend';
-import { DEFAULT_BACKEND_TLS, resolveBackendTls, type BackendTls } from './backend-tls';
+import { DEFAULT_BACKEND_TLS, resolveBackendTls, type BackendTls } from '../../shared/tls/backend-tls';
 import { createBalancer, type Balancer, type PickContext } from '../balance/balancer';
 
 /** One backend pool. */

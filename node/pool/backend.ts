@@ -3,7 +3,7 @@
  * node. Kept one shape: every field is set in the constructor.
  */
 import type { BackendConfig } from '../../shared/config/schema';
-import { DEFAULT_BACKEND_TLS, type BackendTls } from './backend-tls';
+import { DEFAULT_BACKEND_TLS, type BackendTls } from '../../shared/tls/backend-tls';
 
 /** A backend of a pool as the data plane uses it. */
 export class Backend {

@@ -15,7 +15,7 @@ import { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import type { ListenerConfig } from '../../shared/config/schema';
 import { ConfigError } from '../../shared/errors';
-import { generateSelfSigned } from './self-signed';
+import { selfSignedAltNames, selfSignedPem, type PemPair } from '../../shared/tls/self-signed-pem';
 
 /** What a TLS listener serves: the default context and one per server name. */
 export interface TlsMaterial {
@@ -49,8 +49,10 @@ export interface CertificateInfo {
 export interface LoadTlsOptions {
   /** CN of a self-signed certificate. */
   nodeId: string;
-  /** More SANs for a self-signed certificate, e.g. the VIP address of a `vip:` listener. */
-  altNames?: string[];
+  /** The VIP address of a `vip:` listener: one more SAN of a self-signed certificate. */
+  vipAddress?: string;
+  /** The self-signed certificate to serve, made by the control process (workers of one node serve the same one); generated here when absent. */
+  selfSigned?: PemPair;
 }
 
 interface LoadedCert { pem: { cert: string; key: string }; names: string[]; info: CertificateInfo }
@@ -79,25 +81,10 @@ export function loadTlsMaterial(listener: ListenerConfig, index: number, opts: L
   return fromLoaded(loaded);
 }
 
-/**
- * Self-signed certificates made in this process, by node id and SANs. A reload
- * (SIGHUP) gets the same certificate back: clients that were told to trust the
- * development certificate keep trusting it, and the event loop is not blocked
- * by a new RSA key generation on every reload.
- */
-const selfSignedCache = new Map<string, LoadedCert>();
-
 function selfSignedFor(listener: ListenerConfig, opts: LoadTlsOptions): LoadedCert {
-  const altNames = ['localhost', '127.0.0.1', '::1', ...(opts.altNames ?? [])];
-  if (isIP(listener.on) !== 0) altNames.push(listener.on);
-  const key = `${opts.nodeId}\n${altNames.join(',')}`;
-  const cached = selfSignedCache.get(key);
-  if (cached) return cached;
-  const pem = generateSelfSigned({ commonName: opts.nodeId, altNames });
+  const pem = opts.selfSigned ?? selfSignedPem(opts.nodeId, selfSignedAltNames(listener, opts.vipAddress));
   const names = ['localhost'];
-  const loaded = { pem: { cert: pem.certPem, key: pem.keyPem }, names, info: infoOf(new X509Certificate(pem.certPem), names) };
-  selfSignedCache.set(key, loaded);
-  return loaded;
+  return { pem: { cert: pem.cert, key: pem.key }, names, info: infoOf(new X509Certificate(pem.cert), names) };
 }
 
 function loadOne(c: { cert: string; key: string; serverNames?: string[] }, at: string, problems: string[]): LoadedCert | undefined {

@@ -17,7 +17,7 @@ import { selectBackend } from '../balance/select';
 import { encodeProxyHeader } from '../listen/proxy-protocol';
 import type { Backend } from '../pool/backend';
 import type { BackendPool } from '../pool/backend-pool';
-import { tlsConnectOptions } from '../pool/backend-tls';
+import { tlsConnectOptions } from '../../shared/tls/backend-tls';
 import { checkRequest } from '../http/request-checks';
 import { forwardHeaderList } from '../http/forward-headers';
 import { refusalTag } from '../http/refusal-tag';

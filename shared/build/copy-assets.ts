@@ -6,7 +6,7 @@ import { cpSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '..', '..', '..');
-const ASSET_DIRS = ['shared/redis/scripts', 'node/admin/page'];
+const ASSET_DIRS = ['shared/redis/scripts', 'cluster/admin/page'];
 
 for (const dir of ASSET_DIRS) {
   const from = join(root, dir);

@@ -116,6 +116,8 @@ export const DEFAULTS = Object.freeze({
     cookieName: 'wsha_sid',
   }),
   vip: Object.freeze({
+    /** How VIPs go to nodes: by priority (each to its best node) or spread evenly. */
+    placement: 'priority' as const,
     preempt: false,
     prefixV4: 32,
     prefixV6: 128,
@@ -128,6 +130,8 @@ export const DEFAULTS = Object.freeze({
   }),
   node: Object.freeze({
     priority: 100,
+    /** Data-plane worker processes (`workers: 1` is one worker, as a node always had one event loop for its traffic). */
+    workers: 1 as number | 'auto',
   }),
   logging: Object.freeze({
     level: 'info' as const,

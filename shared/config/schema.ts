@@ -152,6 +152,11 @@ export const ClusterSchema = z.strictObject({
    * WSHA_CLUSTER_SECRET environment variable may carry the secret instead. Every node of a cluster has the same one.
    */
   secretFile: z.string().min(1, { error: 'expected a file path' }).optional(),
+  /**
+   * How VIPs go to nodes: `priority` (each VIP to its best-priority node) or `spread` (each ready node owns about
+   * VIPs/nodes; a dead node's VIPs go to the least-loaded survivors). The same on every node. @default priority
+   */
+  vipPlacement: z.enum(['priority', 'spread'], { error: 'expected priority or spread' }).default(DEFAULTS.vip.placement),
   redis: RedisSchema.prefault({}),
   heartbeat: HeartbeatSchema.prefault({}),
   lease: LeaseSchema.prefault({}),
@@ -161,12 +166,17 @@ export const ClusterSchema = z.strictObject({
   peer: PeerTimingsSchema.prefault({}),
 });
 
+/** Most worker processes one node may run (`node.workers`). */
+export const MAX_WORKERS = 256;
+
 /** node: this proxy process. */
 export const NodeSchema = z.strictObject({
   /** Unique node id within the cluster. */
   id: name('a node id'),
   /** Higher wins the VIP. @default 100 */
   priority: z.number({ error: 'expected an integer from 0 to 255' }).int().min(0).max(255).default(DEFAULTS.node.priority),
+  /** This node's priority for single VIPs, by VIP name, where it differs from `priority` (like keepalived's per-instance priority). */
+  vipPriorities: z.record(z.string(), z.number({ error: 'expected an integer from 0 to 255' }).int().min(0).max(255), { error: 'expected a map of VIP name to priority' }).optional(),
   /** Address other nodes and the CLI use to reach this node (defaults to the admin host). */
   address: z.string().optional(),
   /** Admin HTTP API. */
@@ -199,6 +209,14 @@ export const NodeSchema = z.strictObject({
     /** How long to wait for the refused connect that confirms a dead peer. @default 200 */
     confirmTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.peer.confirmTimeoutMs),
   }).prefault({}),
+  /**
+   * Data-plane worker processes of this node: a count, or `auto` for one per
+   * core this process may use (os.availableParallelism()). With more than
+   * one, every listener binds with SO_REUSEPORT and the kernel spreads new
+   * connections; `limits.maxConnections` is divided between the workers and
+   * the per-client limits apply per worker. @default 1
+   */
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(MAX_WORKERS)], { error: `expected "auto" or an integer from 1 to ${MAX_WORKERS}` }).default(DEFAULTS.node.workers),
   /** SIGTERM drain. */
   drain: z.strictObject({
     /** WebSocket clients get close 1001 after this grace period. @default 5000 */

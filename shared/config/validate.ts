@@ -66,6 +66,9 @@ export function crossFieldProblems(c: Config): string[] {
     if (v.driver === 'linux' && !v.interface) out.push(`vips[${i}].interface: required for the linux driver`);
     if (v.driver === 'exec' && (!v.up || !v.down)) out.push(`vips[${i}].${v.up ? 'down' : 'up'}: required for the exec driver`);
   });
+  for (const name of Object.keys(c.node.vipPriorities ?? {})) {
+    if (!vipNames.has(name)) out.push(`node.vipPriorities.${name}: no VIP named ${name} in vips`);
+  }
   const listenerNames = new Set<string>();
   c.listeners.forEach((l, i) => {
     if (listenerNames.has(l.name)) out.push(`listeners[${i}].name: duplicate listener name ${l.name}`);

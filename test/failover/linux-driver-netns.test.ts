@@ -173,6 +173,9 @@ test('two wsha nodes with the linux driver: partition and heal, then SIGKILL of 
   nodeB = startLabNode(lab, 'b', scratch.dir, labNodeConfig(lab, 'b', { redisUrl: redis.url, vipAddress: VIP, priority: 100 }));
   const b = nodeB;
   await waitFor(() => b.output.some((l) => /ready|standby/.test(l)), 'node b up as standby', 20_000, 50).catch((e) => { throw new Error(`${e.message}${dump()}`); });
+  // A node that joins takes a silent owner's expired lease only once that owner counted on it (its peer link to the
+  // owner was up): before that the owner, cut off, may still hold the VIP on grants that did not include it.
+  await waitFor(() => b.output.some((l) => l.includes('"peer link up"') && l.includes('"peer":"a"')), 'b linked to a', 20_000, 50).catch((e) => { throw new Error(`${e.message}${dump()}`); });
   assert.ok(lab.hasAddress('a', VIP) && !lab.hasAddress('b', VIP));
   assert.equal(lab.neighbour('c', VIP), lab.mac('a'));
 

@@ -44,26 +44,37 @@ export function watchHolders(lab: NetnsLab, hosts: readonly string[], address: s
   const now = new Map<string, boolean>();
   const listening = new Map<string, boolean>();
   const record = (who: string, t: number, on: boolean) => { addressObs.push({ who, t, on }); now.set(who, on); };
+  // Monitor events per host: a cross-check whose answer was read after a newer event is stale (on a loaded machine
+  // its callback can run hundreds of ms late), and recording it would invent a holder that the kernel never had.
+  const events = new Map<string, number>();
   const monitors = hosts.map((h) => {
     const m = lab.member(h);
     const child = lab.spawnIn(m.ns, 'ip', ['-ts', '-o', 'monitor', 'address', 'dev', m.iface]);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const e = parseMonitorLine(line, address);
-      if (e) record(h, e.t, e.on);
+      if (e) { events.set(h, (events.get(h) ?? 0) + 1); record(h, e.t, e.on); }
     });
     return child;
   });
   const checkBusy = new Set<string>();
+  const doubt = new Map<string, { on: boolean; t: number; events: number }>();
   const check = setInterval(() => {
     for (const h of hosts) {
       if (checkBusy.has(h)) continue;
       checkBusy.add(h);
       const m = lab.member(h);
+      const seenEvents = events.get(h) ?? 0;
+      const startedAt = Date.now();
       execFile('ip', ['-n', m.ns, '-o', 'addr', 'show', 'dev', m.iface], { timeout: 2000 }, (err, out) => {
         checkBusy.delete(h);
-        if (err) return;
+        if (err || (events.get(h) ?? 0) !== seenEvents) return;
         const on = out.split('\n').some((l) => l.includes(` ${address}/`));
-        if (now.get(h) !== on) record(h, Date.now(), on);
+        // A disagreement counts only when the next check, with no monitor event between, still finds it: a monitor
+        // line can be read after a check that ran later in the kernel, and one late line must not invent a holder.
+        const first = doubt.get(h);
+        if (now.get(h) === on) doubt.delete(h);
+        else if (first && first.on === on && first.events === seenEvents) { doubt.delete(h); record(h, first.t, on); }
+        else doubt.set(h, { on, t: startedAt, events: seenEvents });
       });
     }
   }, CHECK_MS);

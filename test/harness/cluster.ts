@@ -35,8 +35,15 @@ export interface ClusterOptions {
   /** Start only the first `startNodes` nodes (others via start()). @default n */
   startNodes?: number;
   logLevel?: string;
+  /** More VIPs besides `main` (bind driver, same listener port), and how VIPs go to nodes. */
+  extraVips?: Array<{ name: string; address: string }>;
+  placement?: 'priority' | 'spread';
   /** Reach Redis through Sentinel (one master, one replica, three sentinels) instead of one server. */
   sentinel?: boolean;
+  /** node.workers of every node. @default 1 (the schema's default) */
+  workers?: number;
+  /** node.admin.token of every node (tests that read /api/state or /metrics). */
+  adminToken?: string;
 }
 
 /** One node of the test cluster. */
@@ -82,19 +89,20 @@ export interface TestCluster {
 function nodeConfig(o: ClusterOptions, name: string, redisCfg: Record<string, unknown>, backends: TestBackend[], n: Omit<ClusterNode, 'config' | 'proc'>, vipPort: number): Record<string, unknown> {
   return {
     cluster: {
-      name, redis: redisCfg,
+      name, redis: redisCfg, ...(o.placement ? { vipPlacement: o.placement } : {}),
       lease: { ...(o.lease ?? {}) },
       heartbeat: { intervalMs: 100, timeoutMs: 1000, ...(o.heartbeat ?? {}) },
       handover: { closeWindowMs: 1000, closeRatePerSec: 1000, maxOverlapMs: 1000, timeoutMs: 5000, ...(o.handover ?? {}) },
     },
     node: {
       id: n.id, priority: n.priority,
-      admin: { listen: `127.0.0.1:${n.adminPort}` },
+      admin: { listen: `127.0.0.1:${n.adminPort}`, ...(o.adminToken ? { token: o.adminToken } : {}) },
       peer: { listen: `127.0.0.1:${n.peerPort}`, confirmTimeoutMs: 200 },
       drain: { graceMs: 200, deadlineMs: 3000 },
+      ...(o.workers ? { workers: o.workers } : {}),
     },
-    vips: [{ name: 'main', driver: 'bind', address: o.vipAddress, preempt: o.preempt ?? false }],
-    listeners: [{ name: 'vip-main', on: 'vip:main', port: vipPort }],
+    vips: [{ name: 'main', driver: 'bind', address: o.vipAddress, preempt: o.preempt ?? false }, ...(o.extraVips ?? []).map((v) => ({ name: v.name, driver: 'bind', address: v.address, preempt: o.preempt ?? false }))],
+    listeners: [{ name: 'vip-main', on: 'vip:main', port: vipPort }, ...(o.extraVips ?? []).map((v) => ({ name: `vip-${v.name}`, on: `vip:${v.name}`, port: vipPort }))],
     routes: [{ host: '*', path: '/', pool: 'app' }],
     pools: { app: { balance: 'round-robin', backends: backends.map((b, i) => ({ id: `app-${i + 1}`, url: `ws://127.0.0.1:${b.port}` })) } },
     limits: { handshakeTimeoutMs: 2000, backendConnectTimeoutMs: 1000 },
@@ -102,7 +110,6 @@ function nodeConfig(o: ClusterOptions, name: string, redisCfg: Record<string, un
   };
 }
 
-/** Entry of a node process: node/main.ts runNode behind a two-line fixture. */
 /** Spawns one node process (`wsha node start --config FILE`, JSON log lines captured); stopped by its own PID. */
 export function spawnClusterNode(config: object): NodeProcess {
   return spawnNodeProcess(config);

@@ -16,7 +16,7 @@ import type { TestCluster } from './cluster';
 export interface ListenerOverlap { startMs: number; endMs: number; durationMs: number; pids: number[] }
 
 /** Two nodes claiming at one instant. */
-export interface ClaimConflict { a: string; b: string; aPeriod: [number, number]; bPeriod: [number, number] }
+export interface ClaimConflict { a: string; b: string; vip: string; aPeriod: [number, number]; bPeriod: [number, number] }
 
 /** What the sampler saw. */
 export interface SamplerReport {
@@ -88,7 +88,7 @@ export function startSampler(c: TestCluster, everyMs = 5) {
   let rounds = 0;
   let running = true;
   const inflight = new Set<string>();
-  /** node -> claimChangedAt -> last `at` seen while claiming */
+  /** node \u0000 VIP -> claimChangedAt -> last `at` seen while claiming (claims of different VIPs never conflict) */
   const periods = new Map<string, Map<number, number>>();
   const overlaps: ListenerOverlap[] = [];
   let open: ListenerOverlap | null = null;
@@ -105,8 +105,9 @@ export function startSampler(c: TestCluster, everyMs = 5) {
         if (!s) return;
         for (const v of s.vips) {
           if (!v.claims) continue;
-          let m = periods.get(n.id);
-          if (!m) periods.set(n.id, (m = new Map()));
+          const key = `${n.id}\u0000${v.vip}`;
+          let m = periods.get(key);
+          if (!m) periods.set(key, (m = new Map()));
           m.set(v.claimChangedAt, Math.max(m.get(v.claimChangedAt) ?? 0, s.at));
         }
       });
@@ -149,14 +150,17 @@ export function startSampler(c: TestCluster, everyMs = 5) {
   }, everyMs);
 
   const conflicts = (): ClaimConflict[] => {
-    const list: Array<{ node: string; from: number; to: number }> = [];
-    for (const [node, m] of periods) for (const [from, to] of m) list.push({ node, from, to });
+    const list: Array<{ node: string; vip: string; from: number; to: number }> = [];
+    for (const [key, m] of periods) {
+      const [node, vip] = key.split('\u0000') as [string, string];
+      for (const [from, to] of m) list.push({ node, vip, from, to });
+    }
     const out: ClaimConflict[] = [];
     for (let i = 0; i < list.length; i++) {
       for (let j = i + 1; j < list.length; j++) {
         const a = list[i]!, b = list[j]!;
-        if (a.node === b.node) continue;
-        if (Math.max(a.from, b.from) < Math.min(a.to, b.to)) out.push({ a: a.node, b: b.node, aPeriod: [a.from, a.to], bPeriod: [b.from, b.to] });
+        if (a.node === b.node || a.vip !== b.vip) continue;
+        if (Math.max(a.from, b.from) < Math.min(a.to, b.to)) out.push({ a: a.node, b: b.node, vip: a.vip, aPeriod: [a.from, a.to], bPeriod: [b.from, b.to] });
       }
     }
     return out;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { AdminServer } from '../../node/admin/admin-server';
+import { AdminServer } from '../../cluster/admin/admin-server';
 import { Metrics } from '../../shared/metrics';
 import { HandoverError } from '../../shared/errors';
 import { parsePrometheus } from '../harness/prometheus';

@@ -8,8 +8,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -17,6 +18,7 @@ import { loadConfig } from '../../shared/config/load';
 import type { Config } from '../../shared/config/schema';
 import { freePort, waitFor } from '../harness/ports';
 import { configCheck, REPO_ROOT } from '../harness/wsha-cli';
+import { loadClusterSecret } from '../../cluster/peer/peer-secret';
 
 type Service = Record<string, any>;
 const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; networks: Record<string, any> };
@@ -218,4 +220,24 @@ test('the backend service command starts the echo backend, and its healthcheck p
   await new Promise((r) => proc.once('exit', r));
   const after = await new Promise<number | null>((r) => spawn(process.execPath, probe.slice(1), { stdio: 'ignore' }).on('exit', r));
   assert.equal(after, 1, 'healthcheck passed with the backend gone');
+});
+
+test('make-env.sh writes a 0600 env file with an admin token and a cluster secret the nodes accept, and keeps it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wsha-make-env-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const script = join(dir, 'make-env.sh');
+  copyFileSync(join(REPO_ROOT, 'deploy', 'compose', 'make-env.sh'), script);
+  const run = () => execFileSync('sh', [script], { encoding: 'utf8' });
+  const envFile = join(dir, 'secrets.env');
+  // A file from the version before the cluster secret: the token stays, the secret is added.
+  writeFileSync(envFile, 'WSHA_ADMIN_TOKEN=kept-token-0123456789\n', { mode: 0o644 });
+  run();
+  const read = () => Object.fromEntries(readFileSync(envFile, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const first = read();
+  assert.equal(first.WSHA_ADMIN_TOKEN, 'kept-token-0123456789');
+  assert.equal(statSync(envFile).mode & 0o777, 0o600);
+  assert.equal(loadClusterSecret(undefined, { WSHA_CLUSTER_SECRET: first.WSHA_CLUSTER_SECRET }).secret.length, 64);
+  run();
+  assert.deepEqual(read(), first, 'a second run keeps both values');
+  for (const p of PROXIES) assert.ok((services[p].env_file ?? []).some((f: string) => resolve(REPO_ROOT, f) === join(REPO_ROOT, 'deploy', 'compose', 'secrets.env')), `${p} reads secrets.env`);
 });

@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { startNodeProcess } from '../harness/node-process';
-import { AdminServer } from '../../node/admin/admin-server';
-import { startAdminServer } from '../../node/admin/start-admin';
-import { generateSelfSigned } from '../../node/tls/self-signed';
+import { AdminServer } from '../../cluster/admin/admin-server';
+import { startAdminServer } from '../../cluster/admin/start-admin';
+import { generateSelfSigned } from '../../shared/tls/self-signed';
 import { Metrics } from '../../shared/metrics';
 import { silentLogger } from '../../shared/logger';
 import { nodeConfig, rawNodeConfig } from '../fixtures/node-config';
@@ -77,7 +77,7 @@ test('a token file path that is a symlink is replaced, never written through', a
   require('node:fs').symlinkSync(victim, link);
   const raw = rawNodeConfig({ port: 0, backendUrls: ['http://127.0.0.1:9'] });
   raw.node.admin.tokenFile = link;
-  const a = await startAdminServer({ config: nodeConfig(raw), logger: silentLogger(), metrics: new Metrics({ defaultMetrics: false }), node: { snapshot: () => ({ state: 'running', draining: false }) } });
+  const a = await startAdminServer({ config: nodeConfig(raw), logger: silentLogger(), metrics: new Metrics({ defaultMetrics: false }), node: { status: () => ({ state: 'running', draining: false }), snapshot: () => ({ state: 'running', draining: false }) } });
   t.after(() => a.stop());
   assert.equal(readFileSync(victim, 'utf8'), 'do not touch\n');
   assert.equal(readFileSync(link, 'utf8').trim(), a.token);
@@ -150,7 +150,7 @@ test('the admin API serves TLS with node.admin.tls, and reload swaps the certifi
   const second = writePair(dir, 'admin-two');
   const raw = rawNodeConfig({ port: 0, backendUrls: ['http://127.0.0.1:9'] });
   raw.node.admin = { listen: '127.0.0.1:0', token: TOKEN, tls: { cert: first.cert, key: first.key } };
-  const a = await startAdminServer({ config: nodeConfig(raw), logger: silentLogger(), metrics: new Metrics({ defaultMetrics: false }), node: { snapshot: () => ({ state: 'running', draining: false }) } });
+  const a = await startAdminServer({ config: nodeConfig(raw), logger: silentLogger(), metrics: new Metrics({ defaultMetrics: false }), node: { status: () => ({ state: 'running', draining: false }), snapshot: () => ({ state: 'running', draining: false }) } });
   t.after(() => a.stop());
   const port = Number(a.address.slice(a.address.lastIndexOf(':') + 1));
   const status = await new Promise<number>((resolve, reject) => {

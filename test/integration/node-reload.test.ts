@@ -17,7 +17,7 @@ import { startProxy, openWs, roundTrip } from '../harness/proxy';
 import { freePort, waitFor } from '../harness/ports';
 import { startNodeProcess } from '../harness/node-process';
 import { nodeConfig, rawNodeConfig } from '../fixtures/node-config';
-import { generateSelfSigned } from '../../node/tls/self-signed';
+import { generateSelfSigned } from '../../shared/tls/self-signed';
 
 const peerCn = (ws: WebSocket) => ((ws as any)._socket as TLSSocket).getPeerCertificate().subject.CN;
 

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { startRedis } from '../harness/redis';
 import { freePort, waitFor } from '../harness/ports';
-import { generateSelfSigned } from '../../node/tls/self-signed';
+import { generateSelfSigned } from '../../shared/tls/self-signed';
 import { runWsha } from '../harness/wsha-cli';
 import { sharedConfig } from '../fixtures/shared-config';
 import { spawnBackend } from '../fixtures/backend-child';

@@ -1,8 +1,8 @@
 /** `wsha cert generate`: writes a self-signed key and certificate (with SANs) for a TLS listener. */
 import { isIP } from 'node:net';
 import { InvalidArgumentError, type Command } from 'commander';
-import { writeCertificate, CertFileExistsError } from '../../../node/tls/cert-files';
-import { DEFAULT_CERT_DAYS } from '../../../node/tls/self-signed';
+import { writeCertificate, CertFileExistsError } from '../../../shared/tls/cert-files';
+import { DEFAULT_CERT_DAYS } from '../../../shared/tls/self-signed';
 import { EXIT } from '../exit';
 
 /** Longest validity accepted, about a hundred years; beyond that notAfter encodings get odd. */

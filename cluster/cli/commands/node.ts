@@ -1,6 +1,6 @@
 /** `wsha node start --config FILE`: runs one proxy node in the foreground. */
 import type { Command } from 'commander';
-import { runNode } from '../../../node/main';
+import { runNode } from '../../node-process/run-node';
 
 export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('run a proxy node');

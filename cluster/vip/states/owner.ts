@@ -125,10 +125,10 @@ export class OwnerState extends StateHandler implements OfficeListener {
     if (!d.vip.preempt || !this.active) return;
     const now = d.clock.nowMs();
     if (now < this.#preemptNotBefore) return;
-    const target = preemptionTarget(d.self(), d.members(), true);
+    const target = preemptionTarget(d.self(), d.members(), true, d.placement, this.m.name);
     if (!target) return;
     this.#preemptNotBefore = now + d.handover.timeoutMs;
-    this.m.log.info({ to: target.id, priority: target.priority }, 'preempt: handing over to a higher-priority node');
+    this.m.log.info({ to: target.id, priority: target.priority, placement: d.placement, load: target.load }, d.placement === 'spread' ? 'preempt: handing over to a less-loaded node' : 'preempt: handing over to a higher-priority node');
     this.handOver(target.id, 'preempt').catch((err) => this.m.log.warn({ err: (err as Error).message, to: target.id }, 'preemptive handover failed'));
   }
 

@@ -122,9 +122,21 @@ export class StandbyState extends StateHandler {
       saysNotClaiming: notClaiming,
       kernel: ev?.kernel ?? 'unknown',
       lastSignMs: ev?.lastSignMs ?? null,
-      knowsMe: (hb?.record.peers.includes(d.nodeId) ?? false) || ev?.everUp === true || ev?.inboundUp === true,
+      knowsMe: (hb?.record.peers.includes(d.nodeId) ?? false) || ev?.everUp === true || ev?.inboundUp === true || this.#noOtherGranter(h.nodeId, hb?.record.peers),
       heartbeatAgeMs: hb ? hb.ageMs : null,
     };
+  }
+
+  /**
+   * A holder that published no peers, in a cluster whose membership holds nobody but it and this node, can only
+   * have kept its VIP on Redis: no grant could come from anyone (this node knows it granted none). Its expired
+   * lease is then decided like any other, instead of waiting for it to be forgotten (a pair where one node had just
+   * restarted when the other died).
+   */
+  #noOtherGranter(holder: string, published: readonly string[] | undefined): boolean {
+    if (published === undefined || published.length > 0) return false;
+    const self = this.m.d.nodeId;
+    return this.m.d.members().every((c) => c.id === self || c.id === holder);
   }
 
   /** Logs the decision whenever its reason changes, with the evidence behind it. */

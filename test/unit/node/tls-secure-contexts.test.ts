@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { loadTlsMaterial, sniCallback, lookupContext, type TlsMaterial } from '../../../node/tls/secure-contexts';
-import { writeCertificate } from '../../../node/tls/cert-files';
+import { writeCertificate } from '../../../shared/tls/cert-files';
 import { ConfigError } from '../../../shared/errors';
 import type { ListenerConfig } from '../../../shared/config/schema';
 
@@ -118,7 +118,7 @@ test('unreadable and non-PEM files give ConfigError naming every bad key at once
 
 test('selfSigned generates a certificate for the node with localhost, loopback and the listener address', async (t) => {
   const l: ListenerConfig = { name: 'p', on: '127.0.0.9', port: 0, proxyProtocol: false, tls: { selfSigned: true } };
-  const m = loadTlsMaterial(l, 0, { nodeId: 'proxy-a', altNames: ['127.0.0.100'] });
+  const m = loadTlsMaterial(l, 0, { nodeId: 'proxy-a', vipAddress: '127.0.0.100' });
   const x = new (await import('node:crypto')).X509Certificate(m.defaultPem.cert);
   assert.equal(x.subject, 'CN=proxy-a');
   for (const san of ['DNS:localhost', 'IP Address:127.0.0.1', 'IP Address:0:0:0:0:0:0:0:1', 'IP Address:127.0.0.9', 'IP Address:127.0.0.100']) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../../../shared/clock';
 import type { HealthObservation } from '../../../../shared/records';
 import { decide, mergeVerdict, parseObservation, type MergeOptions, type VerdictRule } from '../../../../cluster/health/verdict';
-import { rampFactor, MIN_RAMP } from '../../../../cluster/health/slow-start';
+import { rampFactor, MIN_RAMP } from '../../../../shared/health/slow-start';
 
 const clock = new ManualClock();
 const obs = (nodeId: string, up: boolean, agoMs = 0, reason?: string): HealthObservation => ({ nodeId, up, at: clock.wallMs() - agoMs, latencyMs: up ? 1 : null, reason });

@@ -6,7 +6,7 @@ import type { NodeStatus, PoolStatus, StatusDocument, VipStatus } from '../../..
 
 const node = (id: string, alive = true, extra: Partial<NodeStatus> = {}): NodeStatus => ({
   id, alive, address: '127.0.0.1', admin: null, role: 'standby', state: alive ? 'ready' : 'down', priority: 100, heartbeatAgeMs: alive ? 100 : 5000,
-  version: '1', uptimeMs: 1000, connections: 0, ready: alive ? true : null, drained: false, vips: [], ...extra,
+  version: '1', uptimeMs: 1000, connections: 0, ready: alive ? true : null, drained: false, vips: [], workers: [], ...extra,
 });
 const vip = (owner: string | null): VipStatus => ({ name: 'front', owner, epoch: 1, since: 1, reason: 'x', previousOwner: null, preempt: false, driver: 'bind', address: '127.0.0.9', leaseTtlMs: 500 });
 const pool = (...verdicts: Array<'up' | 'down' | 'unknown'>): PoolStatus => ({ name: 'chat', sessions: 0, backends: verdicts.map((v, i) => ({ id: `b${i}`, verdict: v, connections: 0, lastCheckLatencyMs: 1, live: null, views: [] })) });

@@ -5,7 +5,7 @@ import { validateStatusDocument } from '../../../../cluster/status/status-docume
 
 const good = () => ({
   version: 1, cluster: 'demo', generatedAt: 1, health: 'degraded', redis: { address: '127.0.0.1:6379', latencyMs: 0.3 },
-  nodes: [{ id: 'a', alive: false, address: null, admin: null, role: null, state: 'down', priority: null, heartbeatAgeMs: 4000, version: null, uptimeMs: null, connections: null, ready: null, drained: false, vips: [] }],
+  nodes: [{ id: 'a', alive: false, address: null, admin: null, role: null, state: 'down', priority: null, heartbeatAgeMs: 4000, version: null, uptimeMs: null, connections: null, ready: null, drained: false, vips: [], workers: [] }],
   vips: [{ name: 'front', owner: 'b', epoch: 2, since: 1, reason: 'takeover', previousOwner: 'a', preempt: false, driver: 'bind', address: '127.0.0.9', leaseTtlMs: 700 }],
   pools: [{ name: 'chat', sessions: 0, backends: [{ id: 'e1', verdict: 'down', connections: 0, lastCheckLatencyMs: null, live: null, views: [{ nodeId: 'b', up: false, ageMs: 10, latencyMs: null, reason: 'ECONNREFUSED', fresh: true }] }] }],
   warnings: [{ code: 'node-not-seen', message: 'node a not seen for 4s' }],

@@ -77,7 +77,7 @@ test('VipMachines against real Redis: acquire, grants, address-first step-down, 
         beatNow: () => {}, claimants: () => [],
       },
       guard: { arm: (_v, untilMs) => guards[id]!.push({ op: 'arm', untilMs }), disarm: () => guards[id]!.push({ op: 'disarm' }) },
-      self: () => candidates.find((c) => c.id === id)!, members: () => candidates, member: () => undefined,
+      placement: 'priority', self: () => candidates.find((c) => c.id === id)!, members: () => candidates, member: () => undefined,
       send: async () => { throw new Error('no command bus in this test'); },
       onChange: () => {}, publish: () => {}, onRedis: () => {}, redisOk: () => true,
     });
