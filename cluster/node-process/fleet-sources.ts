@@ -16,6 +16,7 @@ export function fleetSources(shared: SharedState): FleetSources {
     clusterRemote: (pool, backendId) => shared.counts.remote(pool, backendId),
     affinity: shared.sessions,
     passive: shared.passive,
+    rateLimit: shared.view.rateLimit,
     selfSigned: (config) => selfSignedPems(config),
   };
 }

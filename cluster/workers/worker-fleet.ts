@@ -16,6 +16,7 @@
  */
 import type { EdgeSummary } from '../../shared/records';
 import { mergeEdge } from './merge-edge';
+import type { SharedRateLimit } from '../../shared/ports/shared-rate-limit';
 import type { Config, PoolConfig } from '../../shared/config/schema';
 import type { Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
@@ -49,6 +50,8 @@ export interface FleetSources {
   clusterRemote(pool: string, backendId: string): number;
   /** Sticky sessions (the node's one store). */
   affinity: AffinityStore;
+  /** Cluster-wide rate buckets (routes[].rateLimit.cluster), absent without Redis. */
+  rateLimit?: SharedRateLimit;
   /** Passive failures seen by workers. */
   passive: PassiveHealthSink;
   /** Self-signed certificates for the listeners of a config, made once per node. */
@@ -335,6 +338,8 @@ export class WorkerFleet implements DataPlane {
   #wire(rpc: ControlEnd, slot: WorkerSlot): void {
     const { affinity, passive } = this.#o.sources;
     rpc.serve('affinityLookup', ({ pool, key }) => affinity.lookup(pool, key));
+    const rate = this.#o.sources.rateLimit;
+    rpc.serve('rateTake', ({ key, ratePerSec, burst }) => (rate ? rate.take(key, ratePerSec, burst) : Promise.reject(new Error('no cluster-wide rate limits'))));
     rpc.on('affinityRecord', ({ pool, key, backendId, movedFrom }) => affinity.record(pool, key, backendId, movedFrom));
     rpc.on('affinityRelease', ({ pool, key }) => affinity.release?.(pool, key));
     rpc.on('passive', ({ pool, backendId, ok, reason }) => { if (ok) passive.connectSucceeded(pool, backendId); else passive.connectFailed(pool, backendId, reason ?? 'connect failed'); });

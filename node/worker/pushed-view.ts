@@ -18,6 +18,8 @@ export interface ControlChannel {
   tellPassive(pool: string, backendId: string, ok: boolean, reason?: string): void;
   tellRecord(pool: string, key: string, backendId: string, movedFrom?: string): void;
   tellRelease(pool: string, key: string): void;
+  /** One token from a cluster-wide rate bucket (issue 12); the limiter races it against its own timeout. */
+  rateTake(key: string, ratePerSec: number, burst: number): Promise<number>;
 }
 
 /** Verdicts as last pushed; unknown backends count as up, as in one process. */
@@ -104,6 +106,7 @@ export function pushedClusterView(channel: ControlChannel, clock: Clock, lookupT
     counts,
     passive: new PassiveRelay(channel),
     affinity: new RelayedAffinity(channel, lookupTimeoutMs),
+    rateLimit: { take: (key, ratePerSec, burst) => channel.rateTake(key, ratePerSec, burst) },
     setHealth: (entries) => health.set(entries),
     setCounts: (rows) => counts.set(rows),
   };

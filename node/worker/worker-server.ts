@@ -110,6 +110,8 @@ export class WorkerServer {
       tellPassive: (pool, backendId, ok, reason) => rpc.notify('passive', { pool, backendId, ok, reason }),
       tellRecord: (pool, key, backendId, movedFrom) => rpc.notify('affinityRecord', { pool, key, backendId, movedFrom }),
       tellRelease: (pool, key) => rpc.notify('affinityRelease', { pool, key }),
+      // The limiter gives up after cluster.redis.rateLimitTimeoutMs; the call's own bound only keeps the RPC table small.
+      rateTake: (key, ratePerSec, burst) => rpc.call('rateTake', { key, ratePerSec, burst }, RATE_RPC_TIMEOUT_MS),
     };
   }
 
@@ -124,6 +126,9 @@ export class WorkerServer {
     this.#rpc.notify('load', load);
   }
 }
+
+/** Longest a relayed cluster-wide rate check may stay open (the limiter decides locally long before). */
+const RATE_RPC_TIMEOUT_MS = 1000;
 
 /** What one worker holds right now. */
 export function workerLoad(node: ProxyNode): WorkerLoad {

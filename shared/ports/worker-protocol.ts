@@ -65,6 +65,8 @@ export type WorkerOps = {
 export type ControlOps = {
   /** Sticky session lookup (one per new sticky connection). */
   affinityLookup: { args: { pool: string; key: string }; result: string | null };
+  /** One token from a cluster-wide rate bucket: 0 when taken, else ms until one (issue 12). */
+  rateTake: { args: { key: string; ratePerSec: number; burst: number }; result: number };
 };
 
 /** Pushed to workers. */

@@ -13,8 +13,16 @@ function channel(): ControlChannel & { sent: string[] } {
     tellPassive: (pool, id, ok, reason) => sent.push(`passive ${pool}/${id} ${ok} ${reason ?? ''}`.trim()),
     tellRecord: (pool, key, id, moved) => sent.push(`record ${pool}/${key} ${id} ${moved ?? ''}`.trim()),
     tellRelease: (pool, key) => sent.push(`release ${pool}/${key}`),
+    rateTake: async (key, rate, burst) => { sent.push(`rate ${key} ${rate} ${burst}`); return 250; },
   };
 }
+
+test('cluster-wide rate checks are relayed to the control process (issue 12)', async () => {
+  const ch = channel();
+  const view = pushedClusterView(ch, new ManualClock(0), () => 50);
+  assert.equal(await view.rateLimit!.take('r\u0000upgrades\u0000r', 5, 10), 250);
+  assert.deepEqual(ch.sent, ['rate r\u0000upgrades\u0000r 5 10']);
+});
 
 test('verdicts and slow start as last pushed; unknown backends are up', () => {
   const clock = new ManualClock(10_000);
