@@ -78,8 +78,10 @@ export async function readBackendList(redis: Redis, keys: RedisKeys, config: Con
       const effWeight = state === 'disabled' ? 0 : (o?.url ? (o.weight ?? 1) : weight);
       entries.push({ pool, backend, url: o?.url ?? url, weight: effWeight, state, source, verdict: v?.verdict ?? 'unknown', observations: v?.observations ?? [] });
     };
-    for (const b of nodes.pools[pool]?.backends ?? []) push(b.id, b.url, b.weight, b.source);
-    for (const b of config?.pools[pool]?.backends ?? []) push(b.id, b.url, b.weight, 'file');
+    // In the file's order (a removed backend keeps its place), with what the nodes route when they say so.
+    const routed = new Map((nodes.pools[pool]?.backends ?? []).map((b) => [b.id, b]));
+    for (const b of config?.pools[pool]?.backends ?? []) { const n = routed.get(b.id); push(b.id, n?.url ?? b.url, n?.weight ?? b.weight, n?.source ?? 'file'); }
+    for (const b of routed.values()) push(b.id, b.url, b.weight, b.source);
     for (const [id, o] of Object.entries(overlay?.backends ?? {}).sort(([x], [y]) => x.localeCompare(y))) if (o.url) push(id, o.url, o.weight ?? 1, 'live');
     for (const v of verdicts) if (v.pool === pool) push(v.backend, null, null, known ? 'live' : 'unknown');
     for (const [id] of Object.entries(overlay?.backends ?? {})) push(id, null, null, known ? 'live' : 'unknown');

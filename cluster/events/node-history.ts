@@ -9,8 +9,9 @@
  * - backend verdict changes of this node's merge (recorded once for the
  *   cluster: the first node to merge a change writes it);
  * - config reloads, accepted or rejected with every problem;
- * - refusals per minute (refusal-window.ts), from the handshake-failure
- *   counter the data plane keeps for /metrics anyway;
+ * - refusals per minute (refusal-window.ts), from the counters the data
+ *   plane keeps for /metrics anyway (handshake failures, access denials),
+ *   summed over the node's processes as a scrape sums them;
  * - the effective pools (effective-pools.ts) and connection samples
  *   (connection-sampler.ts) that `wsha backends list` and the live page read.
  */
@@ -41,6 +42,11 @@ export interface NodeHistoryOptions {
   connections: () => number;
   /** A connection to use instead of a new one (tests). */
   redis?: Redis;
+  /**
+   * The node's metrics as prom-client JSON, one array per process (the control process and each worker),
+   * collectors run: where the refusals are counted. Default: this process's `metrics` alone.
+   */
+  metricsJson?: () => Promise<unknown[][]>;
 }
 
 /** How many observers' views a verdict event lists at most (a large cluster stays one readable line). */
@@ -71,7 +77,8 @@ export class NodeHistory {
     this.recorder = new HistoryRecorder({ redis: this.#redis, keys: this.keys, nodeId, history, clock, log, metrics });
     this.#pools = new EffectivePoolsPublisher(this.#redis, this.keys, nodeId);
     this.#sampler = new ConnectionSampler({ redis: this.#redis, keys: this.keys, nodeId, history, clock, connections: o.connections });
-    this.#refusals = new RefusalWindow(this.recorder, () => refusalCounts(metrics), clock, DEFAULTS.history.refusalWindowMs);
+    const json = o.metricsJson ?? (async () => [await metrics.json() as unknown[]]);
+    this.#refusals = new RefusalWindow(this.recorder, async () => refusalCounts(await json()), clock, DEFAULTS.history.refusalWindowMs);
   }
 
   /** Where the agent and the rest of the node record events. */
@@ -129,12 +136,21 @@ export class NodeHistory {
   }
 }
 
-/** Cumulative refusals by reason, from wsha_handshake_failures_total (read as a /metrics scrape reads it). */
-export async function refusalCounts(metrics: Metrics): Promise<Map<string, number>> {
+/** The counters whose growth is a refusal, and the prefix of their reasons in a `refusals` event. */
+const REFUSAL_METRICS: Readonly<Record<string, string>> = { wsha_handshake_failures_total: '', wsha_access_denied_total: 'access-' };
+
+/** Cumulative refusals by reason, summed over the processes' metrics (prom-client JSON) as a scrape sums them. */
+export function refusalCounts(processes: readonly unknown[][]): Map<string, number> {
   const out = new Map<string, number>();
-  for (const v of (await metrics.handshakeFailuresTotal.get()).values) {
-    const reason = String(v.labels.reason ?? 'other');
-    out.set(reason, (out.get(reason) ?? 0) + v.value);
+  for (const metricsOfOne of processes) {
+    for (const m of metricsOfOne as Array<{ name?: string; values?: Array<{ labels?: Record<string, unknown>; value?: number }> }>) {
+      const prefix = m?.name !== undefined ? REFUSAL_METRICS[m.name] : undefined;
+      if (prefix === undefined) continue;
+      for (const v of m.values ?? []) {
+        const reason = `${prefix}${String(v.labels?.reason ?? 'other')}`;
+        out.set(reason, (out.get(reason) ?? 0) + (Number(v.value) || 0));
+      }
+    }
   }
   return out;
 }

@@ -10,7 +10,8 @@
 (function () {
   const NS = 'http://www.w3.org/2000/svg';
   const WINDOWS = { '15m': 15 * 60 * 1000, '1h': 60 * 60 * 1000, '24h': 24 * 60 * 60 * 1000 };
-  const REFRESH_MS = 5000;
+  // Refresh by window: a day's window reads the whole stream, and one minute more of it changes little.
+  const REFRESH_MS = { '15m': 5000, '1h': 10000, '24h': 60000 };
   const LABEL_W = 150;
   const ROW_H = 22;
   const CHART_H = 90;
@@ -80,8 +81,10 @@
     const bands = [];
     const init = before.find((e) => e.kind === 'verdict' && e.pool + '/' + e.backend === key);
     const changed = events.some((e) => e.kind === 'verdict' && e.pool + '/' + e.backend === key);
-    // No change in the window nor before it: the verdict now held all along.
-    let state = init ? (init.up ? 'up' : 'down') : !changed && current ? current : 'unknown';
+    // No change in the window nor before it: the verdict now held all along. A verdict event is a change, so
+    // before the first one in the window the backend was the other way.
+    const firstChange = events.find((e) => e.kind === 'verdict' && e.pool + '/' + e.backend === key);
+    let state = init ? (init.up ? 'up' : 'down') : firstChange ? (firstChange.up ? 'down' : 'up') : !changed && current ? current : 'unknown';
     let start = since;
     for (const e of events) {
       if (e.kind !== 'verdict' || e.pool + '/' + e.backend !== key) continue;
@@ -232,8 +235,14 @@
     $('#timeline').setAttribute('data-loaded', String(doc.now));
   }
 
+  function schedule() {
+    if (timer) clearInterval(timer);
+    timer = setInterval(() => { void refresh(); }, REFRESH_MS[windowKey] || 5000);
+  }
+
   function pick(key) {
     windowKey = key;
+    schedule();
     for (const b of document.querySelectorAll('#tl-windows button')) b.classList.toggle('on', b.dataset.window === key);
     void refresh();
   }
@@ -242,8 +251,6 @@
     start() {
       for (const b of document.querySelectorAll('#tl-windows button')) b.addEventListener('click', () => pick(b.dataset.window));
       pick(windowKey);
-      if (timer) clearInterval(timer);
-      timer = setInterval(() => { void refresh(); }, REFRESH_MS);
     },
     refresh,
     ownerSegments,
