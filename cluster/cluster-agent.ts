@@ -35,7 +35,8 @@ import { planHandover } from './control/preflight';
 import { LeaseClient } from './vip/lease';
 import { VipMachine } from './vip/vip-machine';
 import type { VipSnapshot } from './vip/vip-deps';
-import type { OwnershipTimings } from './vip/ownership';
+import type { OwnershipTimings, VipState } from './vip/ownership';
+import type { TransitionEvent } from '../shared/state-machine';
 import { VipGuard } from './vip/guard/vip-guard';
 import { ReplicaWatch } from './vip/replica-watch';
 import { createDriver, type DriverTools } from './vip/drivers/create-driver';
@@ -43,6 +44,9 @@ import { runCommand } from './vip/drivers/commands';
 import type { Candidate } from './vip/preemption';
 import { RedisLink } from './redis-link';
 import { PeerReturnWatch } from './vip/drivers/reannounce';
+import type { Actor } from '../shared/history-event';
+import type { HistoryPort } from './events/history-port';
+import { AgentHistory } from './events/agent-history';
 
 /** What the agent may be given beyond the config. */
 export interface ClusterAgentOptions {
@@ -69,6 +73,8 @@ export interface ClusterAgentOptions {
   onFatal?: (err: Error) => void;
   /** Run the VIP guard process (off only in tests of the machine alone). @default true */
   guard?: boolean;
+  /** Where the agent records cluster events (cluster/events/history-recorder.ts); none: nothing is recorded. */
+  history?: HistoryPort;
 }
 
 /** What the agent shows of itself (peer `state` line, admin API, tests' sampler). */
@@ -128,6 +134,10 @@ export class ClusterAgent {
   #leaseOkAtMs = -Infinity;
   /** Peers listed in the heartbeat being written now. */
   #recordPeers: string[] = [];
+  readonly #history: AgentHistory | undefined;
+  #host: VipHost | undefined;
+  /** Monotonic ms of the last membership read (heartbeat ages are relative to it). */
+  #membersAtMs = -Infinity;
 
   constructor(o: ClusterAgentOptions) {
     this.#o = o;
@@ -136,6 +146,10 @@ export class ClusterAgent {
     this.keys = new RedisKeys(o.config.cluster.name);
     this.#returns = new PeerReturnWatch(o.config.node.id);
     this.#link = new RedisLink(o.config.cluster.lease.ttlMs, this.#clock, this.#log, o.metrics);
+    if (o.history) {
+      this.#history = new AgentHistory({ port: o.history, nodeId: o.config.node.id, clock: this.#clock, lastSignMs: (id) => this.#lastSignMs(id) });
+      this.#link.sm.onTransition((e) => this.#history!.redisLink(e));
+    }
   }
 
   get drained(): boolean { return this.#drained; }
@@ -150,6 +164,7 @@ export class ClusterAgent {
    */
   async start(host: VipHost): Promise<void> {
     const { config } = this.#o;
+    this.#history?.joined({ version: this.#o.version ?? '0', incarnation: this.incarnation, address: config.node.address ?? config.node.admin.listen.replace(/:\d+$/, '') });
     const secret = loadClusterSecret(config.cluster.secretFile, this.#o.env ?? process.env);
     this.#log.info({ secret: secret.source, incarnation: this.incarnation }, 'cluster secret loaded');
     const rc = config.cluster.redis;
@@ -181,7 +196,9 @@ export class ClusterAgent {
     this.#replicas.start();
     const replicas = this.#replicas;
     const lease = new LeaseClient(redis.lease, this.keys, { required: () => replicas.required(), timeoutMs: rc.replicaAckTimeoutMs });
-    for (const vip of config.vips) this.#machines.set(vip.name, this.#buildMachine(vip, lease, host, timings));
+    this.#host = host;
+    const vipHost = this.#history ? this.#history.wrapHost(host, (v) => this.#machines.get(v)?.snapshot()) : host;
+    for (const vip of config.vips) this.#machines.set(vip.name, this.#buildMachine(vip, lease, vipHost, timings));
 
     this.#bus = new CommandBus(redis.state, redis.sub, this.keys, config.node.id, (req) => this.#handle(req));
     redis.sub.on('message', (channel: string, message: string) => { if (channel === this.keys.events()) this.#onEvent(message); });
@@ -236,9 +253,10 @@ export class ClusterAgent {
       placement: config.cluster.vipPlacement, self: () => this.#candidates(vip.name).self, members: () => this.#candidates(vip.name).all, member: (id) => this.#memberView.get(id),
       send: (nodeId, req, timeoutMs) => this.#bus!.request(nodeId, req, timeoutMs),
       onChange: () => { void this.#heartbeat?.beatNow(); peers.beatNow(); },
-      publish: (e) => { this.#redis?.state.publish(this.keys.events(), JSON.stringify(e)).catch(() => {}); },
+      publish: (e) => { this.#redis?.state.publish(this.keys.events(), JSON.stringify(e)).catch(() => {}); this.#history?.published(e); },
       onRedis: (ok, err) => { if (ok) this.#leaseOkAtMs = this.#clock.nowMs(); this.#link.report('lease', ok, err); },
       redisOk: () => this.#leaseOk(),
+      ...(this.#history ? { onTransition: (name: string, e: TransitionEvent<VipState>) => { try { this.#history!.transition(name, e); } catch (err) { this.#log.error({ err }, 'history: transition not recorded'); } } } : {}),
     });
   }
 
@@ -247,6 +265,14 @@ export class ClusterAgent {
     const g = this.#guard;
     if (!g) return { run: runCommand };
     return { run: (file, args, opts) => g.run(file, args, opts), ipChange: (a, addr, p, d) => g.ipChange(a, addr, p, d) };
+  }
+
+  /** Last sign of life of a peer on this node's clock: its last beat on the peer link or its last heartbeat. */
+  #lastSignMs(id: string): number | null {
+    const beat = this.#peers?.evidence(id)?.lastSignMs ?? null;
+    const m = this.#memberView.get(id);
+    const heartbeat = m ? this.#membersAtMs - m.ageMs : null;
+    return beat === null ? heartbeat : heartbeat === null ? beat : Math.max(beat, heartbeat);
   }
 
   /** Whether a lease command succeeded within the last lease TTL. */
@@ -289,6 +315,8 @@ export class ClusterAgent {
     if (!this.#o.sharedState) this.readiness.stateRead();
     const selfId = this.#o.config.node.id;
     this.#memberView = new Map(members.map((m) => [m.record.id, m]));
+    this.#membersAtMs = this.#clock.nowMs();
+    this.#history?.members(members);
     this.#membersRead = true;
     this.#members = members.map(toNodeFacts);
     this.#peers?.published(this.#recordPeers);
@@ -333,6 +361,7 @@ export class ClusterAgent {
     let e: ClusterEvent;
     try { e = JSON.parse(message) as ClusterEvent; } catch { return; }
     if (e.type !== 'ownership') return;
+    this.#history?.ownership(e);
     this.#machines.get(e.vip)?.ownershipEvent(e.epoch, e.owner);
   }
 
@@ -354,6 +383,7 @@ export class ClusterAgent {
   async #handle(req: CommandRequest): Promise<unknown> {
     if (req.op === 'state') return this.snapshot();
     if (req.op === 'drained') { this.#setDrained(req.value === true); return { drained: this.#drained }; }
+    if (req.op === 'clients') return this.#clients();
     const m = req.vip ? this.#machines.get(req.vip) : undefined;
     if (!m) throw new NotFoundError(`VIP ${req.vip ?? '(none)'} on node ${this.#o.config.node.id}`);
     switch (req.op) {
@@ -363,6 +393,13 @@ export class ClusterAgent {
       case 'abort': return m.abort(req.from ?? '');
       default: throw new HandoverError(`unknown command ${String(req.op)}`);
     }
+  }
+
+  /** WebSocket clients per VIP on this node and the close window (the CLI shows a handover's clients leaving and coming back). */
+  #clients(): { vips: Record<string, number>; closeWindowMs: number } {
+    const vips: Record<string, number> = {};
+    for (const name of this.#machines.keys()) vips[name] = this.#host?.tunnelCount(name) ?? 0;
+    return { vips, closeWindowMs: this.#o.config.cluster.handover.closeWindowMs };
   }
 
   /** The agent's current view of itself. */
@@ -375,19 +412,19 @@ export class ClusterAgent {
   }
 
   /** Admin API: planned handover of one VIP (default: the first VIP this node owns). */
-  async failover(req: { vip?: string; to?: string }): Promise<FailoverResult> {
+  async failover(req: { vip?: string; to?: string }, by?: Actor): Promise<FailoverResult> {
     const vip = req.vip ?? [...this.#machines.values()].find((m) => m.claimsNow())?.name ?? this.#o.config.vips[0]?.name;
     if (!vip) throw new HandoverError('no VIP configured');
-    return failover(this.#redis!.state, this.keys, { vip, to: req.to, timeoutMs: this.#o.config.cluster.handover.timeoutMs, heartbeatTimeoutMs: this.#o.config.cluster.heartbeat.timeoutMs }, this.#bus);
+    return failover(this.#redis!.state, this.keys, { vip, to: req.to, timeoutMs: this.#o.config.cluster.handover.timeoutMs, heartbeatTimeoutMs: this.#o.config.cluster.heartbeat.timeoutMs, by }, this.#bus);
   }
 
   /** Admin API: drain this node. */
-  drain(): Promise<FailoverResult[]> {
-    return drain(this.#redis!.state, this.keys, this.#o.config.node.id, { timeoutMs: this.#o.config.cluster.handover.timeoutMs, heartbeatTimeoutMs: this.#o.config.cluster.heartbeat.timeoutMs });
+  drain(by?: Actor): Promise<FailoverResult[]> {
+    return drain(this.#redis!.state, this.keys, this.#o.config.node.id, { timeoutMs: this.#o.config.cluster.handover.timeoutMs, heartbeatTimeoutMs: this.#o.config.cluster.heartbeat.timeoutMs, by });
   }
 
   /** Admin API: undrain this node. */
-  undrain(): Promise<unknown> { return undrain(this.#redis!.state, this.keys, this.#o.config.node.id); }
+  undrain(by?: Actor): Promise<unknown> { return undrain(this.#redis!.state, this.keys, this.#o.config.node.id, by); }
 
   /** Shutdown: hands an owned VIP to the best eligible node, if any; failures fall back to release. */
   async #handOff(m: VipMachine): Promise<void> {
@@ -415,6 +452,7 @@ export class ClusterAgent {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#history?.left('shutdown');
     await Promise.all([...this.#machines.values()].map((m) => this.#handOff(m)));
     await Promise.all([...this.#machines.values()].map((m) => m.stop().catch((err) => this.#log.error({ err, vip: m.name }, 'vip stop failed'))));
     this.#peers?.bye();
@@ -423,6 +461,7 @@ export class ClusterAgent {
     this.#replicas?.stop();
     await this.#peers?.close();
     await this.#bus?.close();
+    this.#history?.close();
     for (const r of Object.values(this.#redis ?? {})) r.disconnect();
   }
 }

@@ -49,6 +49,10 @@ export class Metrics {
   readonly accessDeniedTotal = new Counter({ name: 'wsha_access_denied_total', help: 'Requests and WebSocket handshakes refused by route access, auth, rate limits or admission, by route and reason', labelNames: ['route', 'reason'] as const, registers: [this.registry] });
   /** Open tunnels closed by policy (token expired, message rate, message size). */
   readonly policyClosesTotal = new Counter({ name: 'wsha_tunnel_policy_closes_total', help: 'WebSocket tunnels closed by policy (token-expired, message-rate, message-size), by route and reason', labelNames: ['route', 'reason'] as const, registers: [this.registry] });
+  /** Events this node handed to the cluster history, by result: written, duplicate (a retry Redis already had), unchanged (recorded once by another node), dropped (buffer full), stale (older than the stream keeps). */
+  readonly historyEventsTotal = new Counter({ name: 'wsha_history_events_total', help: 'Cluster history events of this node by result (written, duplicate, unchanged, dropped, stale)', labelNames: ['result'] as const, registers: [this.registry] });
+  /** Events waiting in memory for Redis. */
+  readonly historyBuffered = new Gauge({ name: 'wsha_history_buffered', help: 'Cluster history events buffered in memory until Redis answers', registers: [this.registry] });
   readonly sessionsTotal = new Counter({ name: 'wsha_session_moves_total', help: 'Sticky sessions moved to another backend because theirs was down', labelNames: ['pool'] as const, registers: [this.registry] });
 
   constructor(opts: { nodeId?: string; defaultMetrics?: boolean } = {}) {

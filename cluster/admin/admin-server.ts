@@ -11,6 +11,7 @@
  *   GET  /api/state      this node's view (provider `state`)
  *   GET  /api/status     the cluster status document (provider `clusterStatus`)
  *   GET  /api/events     server-sent events: {node, cluster} snapshots
+ *   GET  /api/history    cluster event history and connection samples of a window (provider `history`)
  *   POST /api/drain      provider `drain`
  *   POST /api/undrain    provider `undrain`
  *   POST /api/failover   provider `failover` with body {"vip"?, "to"?}
@@ -38,11 +39,13 @@ export interface AdminProviders {
   /** The cluster-wide status document (cluster/status/collect.ts), for the live page. */
   clusterStatus?(): Promise<unknown>;
   /** Puts this node in maintenance: hands its VIPs over and stops acquiring. */
-  drain?(): Promise<unknown>;
+  drain?(ctx: ActionContext): Promise<unknown>;
   /** Takes this node out of maintenance. */
-  undrain?(): Promise<unknown>;
+  undrain?(ctx: ActionContext): Promise<unknown>;
   /** Planned handover of a VIP (default: every VIP this node owns) to `to` (default: the best standby). */
-  failover?(req: { vip?: string; to?: string }): Promise<unknown>;
+  failover?(req: { vip?: string; to?: string }, ctx: ActionContext): Promise<unknown>;
+  /** The cluster event history of a window (node/admin/history-api.ts), for the live page's timeline. */
+  history?(query: URLSearchParams): Promise<unknown>;
 }
 
 /** Where /metrics comes from: the node's Metrics, or the sum over the processes of a node (cluster/node-process/node-metrics.ts). */
@@ -51,6 +54,8 @@ export interface MetricsSource {
   text(): Promise<string>;
   readonly contentType: string;
 }
+/** Where an admin action came from (recorded in the cluster history with the token's name). */
+export interface ActionContext { remoteAddress?: string }
 
 /** Options of AdminServer. */
 export interface AdminServerOptions {
@@ -209,6 +214,7 @@ export class AdminServer {
   async #route(method: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const p = this.#opts.providers;
     const key = `${method} ${url.pathname}`;
+    const ctx: ActionContext = { remoteAddress: req.socket.remoteAddress };
     switch (key) {
       case 'GET /metrics': {
         const text = await this.#opts.metrics.text();
@@ -219,6 +225,9 @@ export class AdminServer {
       case 'GET /api/status':
         if (!p.clusterStatus) throw new NotFoundError('cluster status on this node');
         return sendJson(res, 200, await p.clusterStatus());
+      case 'GET /api/history':
+        if (!p.history) throw new NotFoundError('history on this node');
+        return sendJson(res, 200, await p.history(url.searchParams));
       case 'GET /api/events':
         if (!this.#events.add(res)) sendJson(res, 503, { error: { code: 'WSHA_ERR_LIMIT', message: 'too many live page clients' } });
         return;
@@ -226,13 +235,13 @@ export class AdminServer {
         // The live page trades the token (header) for an HttpOnly cookie, which EventSource then sends.
         res.writeHead(204, { 'set-cookie': sessionCookie(this.token, this.secure), 'cache-control': 'no-store' });
         return void res.end();
-      case 'POST /api/drain': return this.#act(res, p.drain && (() => p.drain!()), 'drain');
-      case 'POST /api/undrain': return this.#act(res, p.undrain && (() => p.undrain!()), 'undrain');
+      case 'POST /api/drain': return this.#act(res, p.drain && (() => p.drain!(ctx)), 'drain');
+      case 'POST /api/undrain': return this.#act(res, p.undrain && (() => p.undrain!(ctx)), 'undrain');
       case 'POST /api/failover': {
         const body = await readBody(req);
         const vip = typeof body.vip === 'string' ? body.vip : undefined;
         const to = typeof body.to === 'string' ? body.to : undefined;
-        return this.#act(res, p.failover && (() => p.failover!({ vip, to })), 'failover');
+        return this.#act(res, p.failover && (() => p.failover!({ vip, to }, ctx)), 'failover');
       }
       default: throw new NotFoundError(`${method} ${url.pathname}`);
     }

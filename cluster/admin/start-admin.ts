@@ -17,7 +17,10 @@ import { collectStatus } from '../status/collect';
 import { publishVipInfo } from '../status/publish-vip-info';
 import { cachedCountKeys } from '../status/redis-scan';
 import { cachedDiscover } from '../status/discover';
-import { AdminServer, type AdminProviders, type MetricsSource } from './admin-server';
+import { AdminServer, type ActionContext, type AdminProviders, type MetricsSource } from './admin-server';
+import { historyProvider } from './history-api';
+import { adminActor } from '../events/actor';
+import type { Actor } from '../../shared/history-event';
 import { controlActions } from './control-actions';
 import { loadAdminTls } from './admin-tls';
 import { defaultTokenFile, removeTokenFile, writeTokenFile } from './token-file';
@@ -41,10 +44,10 @@ export interface AdminAgent {
   snapshot?(): unknown;
   /** Readiness gate: config loaded, Redis reachable or last-known state usable. */
   readonly ready?: boolean;
-  /** Planned handover through the agent's own command bus. */
-  failover?(req: { vip?: string; to?: string }): Promise<unknown>;
-  drain?(): Promise<unknown>;
-  undrain?(): Promise<unknown>;
+  /** Planned handover through the agent's own command bus; `by` is recorded in the cluster history. */
+  failover?(req: { vip?: string; to?: string }, by?: Actor): Promise<unknown>;
+  drain?(by?: Actor): Promise<unknown>;
+  undrain?(by?: Actor): Promise<unknown>;
 }
 
 /** Inputs of startAdminServer, all from the composition root. */
@@ -83,6 +86,7 @@ export async function startAdminServer(o: StartAdminOptions): Promise<RunningAdm
   redis.connect().then(() => publishVipInfo(redis, keys, config.vips)).catch((err: Error) => log.warn({ err: err.message }, 'could not publish VIP facts for wsha status'));
   const address = redisAddress(config.cluster.redis);
 
+  const by = (ctx: ActionContext) => adminActor(config.node.admin.tokenName, config.node.id, ctx.remoteAddress);
   const sessionCounts = cachedCountKeys(SESSION_COUNT_CACHE_MS);
   const discover = cachedDiscover(DISCOVERY_CACHE_MS);
   const providers: AdminProviders = {
@@ -99,9 +103,10 @@ export async function startAdminServer(o: StartAdminOptions): Promise<RunningAdm
     },
     ...controlActions({ redis, keys, config, log }),
     // The agent's own methods reuse its command bus; the fallbacks open one per call.
-    ...(o.agent?.failover ? { failover: (req: { vip?: string; to?: string }) => o.agent!.failover!(req) } : {}),
-    ...(o.agent?.drain ? { drain: () => o.agent!.drain!() } : {}),
-    ...(o.agent?.undrain ? { undrain: () => o.agent!.undrain!() } : {}),
+    ...(o.agent?.failover ? { failover: (req: { vip?: string; to?: string }, ctx: ActionContext) => o.agent!.failover!(req, by(ctx)) } : {}),
+    ...(o.agent?.drain ? { drain: (ctx: ActionContext) => o.agent!.drain!(by(ctx)) } : {}),
+    ...(o.agent?.undrain ? { undrain: (ctx: ActionContext) => o.agent!.undrain!(by(ctx)) } : {}),
+    history: historyProvider(redis, keys, address),
   };
   let tls;
   try { tls = loadAdminTls(config); } catch (err) { redis.disconnect(); throw err; }

@@ -17,6 +17,7 @@ import { registerDrainCommands } from './commands/drain';
 import { registerBackendsCommands } from './commands/backends';
 import { registerSessionsCommand } from './commands/sessions';
 import { registerSecretCommands } from './commands/secret';
+import { registerEventsCommand } from './commands/events';
 import { reportError } from './exit';
 
 export function buildProgram(): Command {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerBackendsCommands(program);
   registerSessionsCommand(program);
   registerSecretCommands(program);
+  registerEventsCommand(program);
   return program;
 }
 

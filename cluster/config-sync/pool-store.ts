@@ -10,7 +10,8 @@
  *    |-- HGET pools POOL, GET version ----->|
  *    |   (apply the change, validate)       |
  *    |-- MULTI SET version v+1; HSET pools; |
- *    |   PUBLISH events {pools, v+1}; EXEC ->|  nil: someone else won, retry
+ *    |   PUBLISH events {pools, v+1};       |
+ *    |   history-append {pool-change}; EXEC >|  nil: someone else won, retry
  */
 import type Redis from 'ioredis';
 import type { RedisKeys } from '../../shared/redis/keys';
@@ -18,6 +19,8 @@ import type { BackendConfig } from '../../shared/config/schema';
 import type { ClusterEvent, PoolChange } from '../../shared/records';
 import { PoolChangeError } from '../../shared/errors';
 import { applyChange, emptyOverlay, parseOverlay, type PoolOverlay } from './pool-overlay';
+import type { Actor } from '../../shared/history-event';
+import { appendArgs, completeEvent, queueAppend, withAppendScript } from '../events/history-append';
 
 /** All live pool changes of a cluster. */
 export interface PoolChangesReport {
@@ -51,6 +54,8 @@ export interface PoolChangeRequest {
   url?: string;
   /** Who asked (user@host or node id), for history. */
   by: string;
+  /** Who asked, as the cluster history records it (the change and its record are one transaction). */
+  actor?: Actor;
 }
 
 /**
@@ -73,11 +78,13 @@ export async function writePoolChange(
       if (req.url !== undefined) change.url = req.url;
       const next = applyChange(parseOverlay(json) ?? emptyOverlay(), change, ctx.base, ctx.knownIds);
       const ev: ClusterEvent = { type: 'pools', version, change };
-      const res = await redis.multi()
+      const multi = withAppendScript(redis).multi()
         .set(keys.poolsVersion(), String(version))
         .hset(keys.pools(), req.pool, JSON.stringify(next))
-        .publish(keys.events(), JSON.stringify(ev))
-        .exec();
+        .publish(keys.events(), JSON.stringify(ev));
+      const by: Actor = req.actor ?? { name: req.by, via: 'cli', host: '' };
+      queueAppend(multi, appendArgs(keys, JSON.stringify(completeEvent({ kind: 'pool-change', pool: req.pool, backend: req.backendId, op: req.op, ...(req.url !== undefined ? { url: req.url } : {}), version, by }, null, ctx.nowWallMs))));
+      const res = await multi.exec();
       committed = true;
       if (res !== null) return change;
     } finally {

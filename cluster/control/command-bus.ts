@@ -15,7 +15,7 @@ import type { RedisKeys } from '../../shared/redis/keys';
 import { HandoverError, WshaError } from '../../shared/errors';
 
 /** Operations a node answers. */
-export type CommandOp = 'handover' | 'prepare' | 'commit' | 'abort' | 'drained' | 'state';
+export type CommandOp = 'handover' | 'prepare' | 'commit' | 'abort' | 'drained' | 'state' | 'clients';
 
 /** A request as sent on a node's command channel. */
 export interface CommandRequest {

@@ -13,13 +13,19 @@ import { HandoverError, NotFoundError } from '../../shared/errors';
 import { readMembers } from '../membership/members';
 import { parseLease, type LeaseValue } from '../vip/lease';
 import { planHandover } from './preflight';
-import { failover, withBus, type FailoverResult } from './failover';
+import { failover, recordAction, withBus, type FailoverResult } from './failover';
+import type { CommandBus } from './command-bus';
+import type { Actor } from '../../shared/history-event';
 
 /** Options of drain() and undrain(). */
 export interface DrainOptions {
   /** Deadline of each handover. @default cluster.handover.timeoutMs default */
   timeoutMs?: number;
   heartbeatTimeoutMs?: number;
+  /** Who asked: the drain is recorded in the history (a refusal as an `admin` event); none: not recorded. */
+  by?: Actor;
+  /** A command bus to use instead of a fresh one (the CLI follows the clients with it). */
+  bus?: CommandBus;
 }
 
 /** Leases currently held by `nodeId`, by VIP name (scans the lease keys of the cluster). */
@@ -41,13 +47,29 @@ export async function leasesOf(redis: Redis, keys: RedisKeys, nodeId: string): P
 
 /** Drains `nodeId`: hands off every VIP it owns and keeps it from acquiring until undrain. */
 export async function drain(redis: Redis, keys: RedisKeys, nodeId: string, opts: DrainOptions = {}): Promise<FailoverResult[]> {
+  const at = Date.now();
+  try {
+    return await drainNode(redis, keys, nodeId, opts);
+  } catch (err) {
+    if (opts.by) await recordAction(redis, keys, { kind: 'admin', at, action: 'drain', target: nodeId, by: opts.by, ok: false, error: (err as Error).message });
+    throw err;
+  }
+}
+
+/** Marks `nodeId` drained; the change is recorded with who asked. */
+async function markDrained(redis: Redis, keys: RedisKeys, nodeId: string, by: Actor | undefined): Promise<void> {
+  const added = await redis.sadd(keys.drained(), nodeId);
+  if (added && by) await recordAction(redis, keys, { kind: 'node-drained', node: nodeId, by });
+}
+
+async function drainNode(redis: Redis, keys: RedisKeys, nodeId: string, opts: DrainOptions): Promise<FailoverResult[]> {
   const hbTimeout = opts.heartbeatTimeoutMs ?? DEFAULTS.heartbeat.timeoutMs;
   const members = await readMembers(redis, keys, hbTimeout);
   const self = members.find((m) => m.record.id === nodeId);
   if (!self) throw new NotFoundError(`node ${nodeId}`);
   if (!self.alive) {
     // A node that is down owns nothing for long (its leases expire); mark it so it stays out after a restart.
-    await redis.sadd(keys.drained(), nodeId);
+    await markDrained(redis, keys, nodeId, opts.by);
     return [];
   }
   const owned = await leasesOf(redis, keys, nodeId);
@@ -57,8 +79,8 @@ export async function drain(redis: Redis, keys: RedisKeys, nodeId: string, opts:
     const plan = planHandover(vip, lease, asIfDrained);
     if ('reason' in plan) throw new HandoverError(`cannot drain ${nodeId}: ${plan.reason}`);
   }
-  await redis.sadd(keys.drained(), nodeId);
-  return withBus(redis, keys, async (bus) => {
+  await markDrained(redis, keys, nodeId, opts.by);
+  const run = async (bus: CommandBus) => {
     await bus.request(nodeId, { op: 'drained', value: true }, 2000).catch(() => { /* the node reads the set at its next heartbeat */ });
     const results: FailoverResult[] = [];
     for (const { vip } of owned) {
@@ -67,12 +89,14 @@ export async function drain(redis: Redis, keys: RedisKeys, nodeId: string, opts:
       results.push(await failover(redis, keys, { vip, timeoutMs: opts.timeoutMs, heartbeatTimeoutMs: hbTimeout, reason: 'drain' }, bus));
     }
     return results;
-  });
+  };
+  return opts.bus ? run(opts.bus) : withBus(redis, keys, run);
 }
 
-/** Ends maintenance of `nodeId`: it may acquire VIPs again. */
-export async function undrain(redis: Redis, keys: RedisKeys, nodeId: string): Promise<{ node: string; drained: false; wasDrained: boolean }> {
+/** Ends maintenance of `nodeId`: it may acquire VIPs again (recorded with who asked, when it was drained). */
+export async function undrain(redis: Redis, keys: RedisKeys, nodeId: string, by?: Actor): Promise<{ node: string; drained: false; wasDrained: boolean }> {
   const removed = await redis.srem(keys.drained(), nodeId);
+  if (removed && by) await recordAction(redis, keys, { kind: 'node-undrained', node: nodeId, by });
   await withBus(redis, keys, (bus) => bus.request(nodeId, { op: 'drained', value: false }, 2000).catch(() => undefined));
   return { node: nodeId, drained: false, wasDrained: removed > 0 };
 }

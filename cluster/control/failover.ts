@@ -12,6 +12,8 @@ import { readMembers } from '../membership/members';
 import { parseLease } from '../vip/lease';
 import { planHandover } from './preflight';
 import { CommandBus } from './command-bus';
+import type { Actor } from '../../shared/history-event';
+import { appendEvent } from '../events/history-append';
 
 /** What a planned handover did. */
 export interface FailoverResult {
@@ -37,6 +39,8 @@ export interface FailoverOptions {
   heartbeatTimeoutMs?: number;
   /** Recorded as the reason of the ownership change. @default failover */
   reason?: string;
+  /** Who asked (an operator's failover is recorded in the history with its outcome); none: not recorded here. */
+  by?: Actor;
 }
 
 /** Runs `fn` with a command bus on a fresh subscriber connection duplicated from `redis`. */
@@ -58,6 +62,25 @@ export async function withBus<T>(redis: Redis, keys: RedisKeys, fn: (bus: Comman
  * when the target cannot prepare (nothing moved), or on timeout.
  */
 export async function failover(redis: Redis, keys: RedisKeys, opts: FailoverOptions, bus?: CommandBus): Promise<FailoverResult> {
+  if (!opts.by) return handOver(redis, keys, opts, bus);
+  const by = opts.by;
+  const at = Date.now();
+  try {
+    const r = await handOver(redis, keys, opts, bus);
+    await recordAction(redis, keys, { kind: 'admin', at, action: 'failover', target: opts.vip, by, ok: true, detail: { to: r.newOwner, from: r.oldOwner, epoch: r.epoch, tookMs: r.tookMs, closing: r.closing ?? null } });
+    return r;
+  } catch (err) {
+    await recordAction(redis, keys, { kind: 'admin', at, action: 'failover', target: opts.vip, by, ok: false, error: (err as Error).message, ...(opts.to ? { detail: { to: opts.to } } : {}) });
+    throw err;
+  }
+}
+
+/** Records an operator action in the history; a failed write never fails the action it describes. */
+export async function recordAction(redis: Redis, keys: RedisKeys, e: Parameters<typeof appendEvent>[2]): Promise<void> {
+  await appendEvent(redis, keys, e).catch(() => undefined);
+}
+
+async function handOver(redis: Redis, keys: RedisKeys, opts: FailoverOptions, bus?: CommandBus): Promise<FailoverResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULTS.handover.timeoutMs;
   const [members, raw] = await Promise.all([
     readMembers(redis, keys, opts.heartbeatTimeoutMs ?? DEFAULTS.heartbeat.timeoutMs),

@@ -30,6 +30,8 @@ export interface DemoOptions {
   out: (line: string) => void;
   /** Keep the temp folder (configs and logs) after the end. */
   keep: boolean;
+  /** Told each start-up step while the demo starts (a terminal shows it on one line); cleared with done(). */
+  progress?: { update(text: string): void; done(): void };
 }
 
 const CLUSTER = 'demo';
@@ -62,7 +64,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let code = 0;
+  const step = (text: string) => o.progress?.update(`starting the demo: ${text}`);
   try {
+    step('redis-server');
     const redisPort = await freePortOn('127.0.0.1');
     kids.spawn('redis-server', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { logFile: join(dir, 'redis.log') });
     redis = new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
@@ -76,6 +80,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       backends: [{ id: 'echo-1', port: await freePortOn('127.0.0.1') }, { id: 'echo-2', port: await freePortOn('127.0.0.1') }],
     };
     writeSecretFile(layout.secretFile!, generateSecret());
+    step('echo backends and nodes');
     for (const b of layout.backends) kids.spawn(b.id, process.execPath, [backendPath(), String(b.port), b.id], { logFile: join(dir, `${b.id}.log`) });
     const nodes = [{ id: 'node-a', priority: 200, adminPort: await freePortOn('127.0.0.1') }, { id: 'node-b', priority: 100, adminPort: await freePortOn('127.0.0.1') }];
     for (const n of nodes) {
@@ -84,16 +89,20 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       kids.spawn(n.id, process.execPath, [cliPath(), 'node', 'start', '--config', file], { logFile: join(dir, `${n.id}.log`), env: { ...process.env, WSHA_LOG_PRETTY: '0' } });
     }
     const keys = new RedisKeys(CLUSTER);
+    step('waiting for a node to own the VIP');
     const first = await Promise.race([
       waitUntil(async () => leaseOwner(await redis!.get(keys.lease(VIP_NAME))), 'a node to own the VIP', START_TIMEOUT_MS),
       stopped.then((r) => { throw new Error(r); }),
       ...nodes.map((n) => new Promise<never>((_, reject) => kids.get(n.id)!.proc.once('exit', (c, s) => reject(new Error(`${n.id} exited (${s ?? c}) before the VIP was up: see ${join(dir, `${n.id}.log`)}`))))),
     ]);
     const vipUrl = `ws://${vipAddress}:${layout.vip.port}/`;
+    o.progress?.done();
     o.out('wsha demo is running' + (o.durationS ? ` for ${o.durationS} s` : ' (Ctrl-C stops it)'));
     o.out(`  VIP         ${vipUrl}   owner ${first.owner}, epoch ${first.epoch}`);
     o.out(`  status      node ${shortPath(cliPath())} status --redis ${layout.redisUrl} --cluster ${CLUSTER}`);
-    o.out(`  live page   http://127.0.0.1:${nodes[0].adminPort}/  or  http://127.0.0.1:${nodes[1].adminPort}/   token ${layout.token}`);
+    // The token rides in the URL fragment: the page signs in with it, and a fragment never reaches a server or its log.
+    o.out(`  live page   http://127.0.0.1:${nodes[0].adminPort}/#token=${layout.token}  (or node-b: http://127.0.0.1:${nodes[1].adminPort}/#token=${layout.token})`);
+    o.out(`  events      node ${shortPath(cliPath())} events --follow --redis ${layout.redisUrl} --cluster ${CLUSTER}`);
     o.out(`  files       ${dir} (configs and logs)`);
     o.out(`  pids        ${kids.list().map((c) => `${c.name}=${c.pid}`).join(' ')}`);
 
@@ -101,6 +110,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     client.start();
     code = await watchOwnership(o, redis, keys, kids, first, stopped);
   } catch (err) {
+    o.progress?.done();
     o.out(`demo failed: ${(err as Error).message}`);
     code = 1;
   } finally {

@@ -166,6 +166,11 @@ export class HealthSync implements HealthView {
   /** The merged verdict of one backend, or undefined when not tracked. */
   verdict(pool: string, backendId: string): MergedVerdict | undefined { return this.#entries.get(pool)?.get(backendId)?.merged; }
 
+  /** The latest observation of each node of one backend (the history's verdict events name the observers). */
+  observations(pool: string, backendId: string): HealthObservation[] {
+    return [...(this.#entries.get(pool)?.get(backendId)?.obs.values() ?? [])];
+  }
+
   /** Backends whose verdict is down, as `pool/backend` (for heartbeats). */
   downBackends(): string[] {
     const out: string[] = [];

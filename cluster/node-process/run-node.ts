@@ -24,6 +24,7 @@ import { startAdminServer, type RunningAdmin } from '../admin/start-admin';
 import { loadAdminTls } from '../admin/admin-tls';
 import { ClusterAgent } from '../cluster-agent';
 import { SharedState } from '../shared-state';
+import { NodeHistory } from '../events/node-history';
 import { WorkerFleet } from '../workers/worker-fleet';
 import { checkWorkerCount, resolveWorkerCount } from '../workers/worker-count';
 import { fleetSources } from './fleet-sources';
@@ -72,6 +73,11 @@ export async function runNode(configPath: string): Promise<void> {
     process.exit(EXIT_START);
   }
   shared.attach(fleet);
+  // The cluster event history (cluster/events/): buffered in memory until Redis answers, so it starts before everything else.
+  const history = new NodeHistory({ config, log: logger, metrics, connections: () => fleet.connectionCount(), metricsJson: async () => [await metrics.json() as unknown[], ...await fleet.metricsJson()] });
+  history.followPools(shared.pools);
+  history.followHealth(shared.health);
+  history.start();
 
   let running: RunningAdmin | undefined;
   const stoppables: Stoppable[] = [];
@@ -86,6 +92,7 @@ export async function runNode(configPath: string): Promise<void> {
       shared.pools.setBase(c.pools);
       running?.reload(c);
     },
+    outcome: (err) => history.configReload(err),
   };
   wireSignals(configPath, () => fleet.config, { plane: fleet, stop: () => fleet.stop(), connectionCount: () => fleet.connectionCount() }, logger, stoppables, livePools);
 
@@ -97,7 +104,7 @@ export async function runNode(configPath: string): Promise<void> {
   };
   const agent = new ClusterAgent({
     config, logger, metrics, adminAddress: () => adminAddress, connections: () => fleet.connectionCount(), workers: () => fleet.workers(), edge: () => fleet.edge(),
-    version: require('../../../package.json').version, sharedState: shared, backendsDown: () => shared.downBackends(), onFatal: fatal,
+    version: require('../../../package.json').version, sharedState: shared, backendsDown: () => shared.downBackends(), onFatal: fatal, history: history.port,
   });
 
   // Before the control plane starts, so that /healthz and /readyz answer even while Redis is out of reach.
@@ -120,7 +127,8 @@ export async function runNode(configPath: string): Promise<void> {
     if (err instanceof ConfigError) fatal(err);
     else throw err;
   }
-  // Stopped in this order on SIGTERM: VIPs handed over first, then shared state, then the admin API; then the workers drain.
-  stoppables.push(agent, shared, admin);
+  // Stopped in this order on SIGTERM: VIPs handed over first, then shared state, then the admin API, then the history
+  // (it writes what the others recorded); then the workers drain.
+  stoppables.push(agent, shared, admin, history);
   logger.info({ listeners: config.listeners.map((l) => l.name), workers: count }, 'node started');
 }

@@ -22,6 +22,8 @@ export interface ReloadHooks {
   prepare(c: Config): Config;
   /** Called after the data plane took the config, with the file's config. */
   applied(c: Config): void;
+  /** Told how the reload ended: null when applied, else the error that rejected it (recorded in the cluster history). */
+  outcome?(err: unknown): void;
 }
 
 /** The data plane as the signals drive it. */
@@ -65,8 +67,10 @@ export async function reloadFromFile(configPath: string, current: Config, plane:
     if (JSON.stringify(next.node.workers) !== JSON.stringify(current.node.workers)) logger.warn({ workers: next.node.workers, running: current.node.workers }, 'node.workers changed: takes effect after a restart');
     await plane.reload(hooks ? hooks.prepare(next) : next);
     hooks?.applied(next);
+    hooks?.outcome?.(null);
     return true;
   } catch (err) {
+    hooks?.outcome?.(err);
     if (err instanceof ConfigError) logger.error({ problems: err.problems, code: err.code }, `config reload rejected: ${err.message.split('\n')[0]}`);
     else logger.error({ err }, 'config reload failed; running config kept');
     return false;

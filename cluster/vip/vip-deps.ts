@@ -16,6 +16,7 @@ import type { OwnershipTimings, VipState } from './ownership';
 import type { Candidate } from './preemption';
 import type { GuardPort } from './guard/vip-guard';
 import type { AuthoritySource } from './authority';
+import type { TransitionEvent } from '../../shared/state-machine';
 
 /** cluster.handover, as the machine uses it. */
 export interface HandoverTimings { closeRatePerSec: number; closeWindowMs: number; maxOverlapMs: number; timeoutMs: number }
@@ -67,6 +68,8 @@ export interface VipDeps {
   onRedis: (ok: boolean, err?: unknown) => void;
   /** Whether this node's lease connection works right now (told to peers in beats). */
   redisOk: () => boolean;
+  /** Told every transition of this VIP's machine, with its reason (the cluster history records step-downs from it). */
+  onTransition?: (vip: string, e: TransitionEvent<VipState>) => void;
 }
 
 /** What `wsha status`, the sampler, beats and the heartbeat show of one VIP. */

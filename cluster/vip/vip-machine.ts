@@ -45,6 +45,7 @@ export class VipMachine implements MachineApi {
     this.name = d.vip.name;
     this.log = d.logger.child({ component: 'vip', vip: d.vip.name });
     this.#sm = new StateMachine<VipState>(`vip ${d.vip.name}`, 'standby', VIP_TRANSITIONS, this.log);
+    if (d.onTransition) this.#sm.onTransition((e) => d.onTransition!(this.name, e));
     this.#current = new StandbyState(this);
     d.metrics.vipOwner.set({ vip: this.name }, 0);
     // A process that just started may not acquire before any grant an earlier process of this node gave has run out.

@@ -191,6 +191,11 @@ export class WorkerFleet implements DataPlane {
 
   fence(vip: string, untilMs: number | null): void {
     this.#fences.set(vip, untilMs);
+    // A revoke also stops the workers accepting on the VIP (worker-server.ts): they no longer serve it.
+    if (untilMs === null) {
+      this.#vips.delete(vip);
+      for (const s of this.#slots) s?.openVips.delete(vip);
+    }
     for (const s of this.#running()) s.rpc.notify('fence', { vip, untilMs });
   }
 

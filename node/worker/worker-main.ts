@@ -33,7 +33,7 @@ function main(): void {
   process.on('message', (m) => rpc.receive(m));
   process.on('disconnect', () => {
     rpc.close('control process gone');
-    server.destroy();
+    server.destroy('IPC channel closed');
     process.exit(EXIT_ORPHANED);
   });
   process.on('uncaughtException', (err) => process.stderr.write(`wsha worker ${process.pid}: uncaught exception (kept running): ${err.stack ?? err.message}\n`));

@@ -16,9 +16,9 @@
  *     |<------------ {ports} ---------|
  *     |<-- load (every LOAD_REPORT_MS), passive, affinityRecord/Release
  */
-import { createLogger } from '../../shared/logger';
+import { createLogger, type Logger } from '../../shared/logger';
 import { Metrics } from '../../shared/metrics';
-import { systemClock } from '../../shared/clock';
+import { monotonicMs, systemClock } from '../../shared/clock';
 import { ShutdownError } from '../../shared/errors';
 import type { RpcEndpoint } from '../../shared/ipc/rpc-endpoint';
 import { LOAD_REPORT_MS, type ControlNotes, type ControlOps, type WorkerLoad, type WorkerNotes, type WorkerOps, type WorkerStart } from '../../shared/ports/worker-protocol';
@@ -42,6 +42,7 @@ export class WorkerServer {
   #start: WorkerStart | null = null;
   #metrics: Metrics | null = null;
   #loadTimer: NodeJS.Timeout | null = null;
+  #log: Logger | null = null;
   #lastLoad = '';
 
   constructor(rpc: WorkerEnd) {
@@ -64,7 +65,13 @@ export class WorkerServer {
     rpc.serve('drain', async (opts) => { await this.#need().drain(opts); return null; });
     rpc.serve('snapshot', () => this.#need().snapshot());
     rpc.serve('metrics', () => this.#metrics ? this.#metrics.json() : []);
-    rpc.on('fence', ({ vip, untilMs }) => this.#node?.fence(vip, untilMs));
+    rpc.on('fence', ({ vip, untilMs }) => {
+      this.#node?.fence(vip, untilMs);
+      // A revoked fence refuses every request on the VIP, so its listeners stop accepting in the same turn: new
+      // connections go to the other owner's sockets instead of getting 503 (the stopAccepting call that follows
+      // over IPC would leave a window of a few ms).
+      if (untilMs === null) void this.#node?.stopAccepting(vip);
+    });
     rpc.on('health', ({ entries }) => this.#view?.setHealth(entries));
     rpc.on('counts', ({ remote }) => this.#view?.setCounts(remote));
     rpc.on('pools', ({ pools, graceMs }) => {
@@ -75,10 +82,12 @@ export class WorkerServer {
   /** The node, once started (tests, the exit path). */
   get node(): ProxyNode | null { return this.#node; }
 
-  /** Destroys every socket at once (the control process is gone). */
-  destroy(): void {
+  /** Destroys every socket at once (the control process is gone), then says so. */
+  destroy(why: string): void {
     if (this.#loadTimer) clearInterval(this.#loadTimer);
+    const tunnels = this.#node?.rt.registry.size ?? 0;
     this.#node?.destroy();
+    this.#log?.warn({ why, tunnels, monotonicMs: monotonicMs() }, 'control process gone: listeners and tunnels destroyed, exiting');
   }
 
   #need(): ProxyNode {
@@ -90,6 +99,7 @@ export class WorkerServer {
     if (this.#node) throw new Error('worker already started');
     this.#start = a;
     const log = createLogger({ level: a.config.logging.level, nodeId: a.config.node.id, sync: true }).child({ worker: a.index });
+    this.#log = log;
     this.#metrics = new Metrics({ nodeId: a.config.node.id });
     const channel = this.#channel();
     const view = pushedClusterView(channel, systemClock, () => this.#node?.rt.affinityLookupTimeoutMs ?? a.config.cluster.affinity.lookupTimeoutMs);

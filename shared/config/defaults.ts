@@ -127,6 +127,24 @@ export const DEFAULTS = Object.freeze({
   }),
   admin: Object.freeze({
     listen: '127.0.0.1:9901',
+    /** Who an admin action through the API is recorded as, in the event history. */
+    tokenName: 'admin',
+  }),
+  history: Object.freeze({
+    /** Events kept in the history stream (about 300 bytes each in Redis). */
+    maxCount: 50_000,
+    /** Events are kept a week. */
+    maxAgeMs: 7 * 24 * 60 * 60 * 1000,
+    /** Events a node buffers while Redis is unreachable. */
+    bufferCount: 1000,
+    /** Connection-count samples: one per node every 10 s, kept a day (the live page's longest window). */
+    sampleIntervalMs: 10_000,
+    sampleMaxCount: 100_000,
+    sampleMaxAgeMs: 24 * 60 * 60 * 1000,
+    /** Refusals (limits, access) are summed over one minute per node. */
+    refusalWindowMs: 60_000,
+    /** Shortest sample interval that is not off: samples are a trend, not a counter. */
+    minSampleIntervalMs: 1000,
   }),
   node: Object.freeze({
     priority: 100,

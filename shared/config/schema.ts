@@ -143,6 +143,26 @@ export const HandoverSchema = z.strictObject({
   timeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.handover.timeoutMs),
 });
 
+/** cluster.history: the cluster event history (a capped Redis stream) and the connection samples of the live page. */
+export const HistorySchema = z.strictObject({
+  /** Most events the history stream keeps; the oldest go first. The same on every node. @default 50000 */
+  maxCount: positiveInt('a count').min(100, { error: 'expected at least 100 events' }).default(DEFAULTS.history.maxCount),
+  /** Events older than this are trimmed from the history stream. The same on every node. @default 604800000 */
+  maxAgeMs: positiveInt('a duration in milliseconds').min(60_000, { error: 'expected at least 60000 (one minute)' }).default(DEFAULTS.history.maxAgeMs),
+  /**
+   * Events a node keeps in memory while it cannot reach Redis, written with their original times when Redis is back.
+   * When full, the oldest are dropped: counted in `wsha_history_events_total{result="dropped"}` and recorded as one
+   * `history-dropped` event with their number and time range. @default 1000
+   */
+  bufferCount: positiveInt('a count').default(DEFAULTS.history.bufferCount),
+  /** How often each node samples its open connections for the live page's timeline; 0 is off. @default 10000 */
+  sampleIntervalMs: ms().default(DEFAULTS.history.sampleIntervalMs),
+  /** Most samples the samples stream keeps (all nodes together). @default 100000 */
+  sampleMaxCount: positiveInt('a count').default(DEFAULTS.history.sampleMaxCount),
+  /** Samples older than this are trimmed. @default 86400000 */
+  sampleMaxAgeMs: positiveInt('a duration in milliseconds').min(60_000, { error: 'expected at least 60000 (one minute)' }).default(DEFAULTS.history.sampleMaxAgeMs),
+});
+
 /** cluster: what all nodes of one cluster share. */
 export const ClusterSchema = z.strictObject({
   /** Cluster name; Redis keys live under `wsha:{NAME}:`. */
@@ -164,6 +184,7 @@ export const ClusterSchema = z.strictObject({
   affinity: AffinitySchema.prefault({}),
   handover: HandoverSchema.prefault({}),
   peer: PeerTimingsSchema.prefault({}),
+  history: HistorySchema.prefault({}),
 });
 
 /** Most worker processes one node may run (`node.workers`). */
@@ -185,6 +206,8 @@ export const NodeSchema = z.strictObject({
     listen: hostPort.default(DEFAULTS.admin.listen),
     /** Bearer token for everything but /healthz and /readyz; may come from WSHA_ADMIN_TOKEN. */
     token: z.string().min(8, { error: 'expected a token of at least 8 characters' }).optional(),
+    /** Name of that token in the event history: who ran an admin action (drain, failover) through this API. @default admin */
+    tokenName: name('a token name').default(DEFAULTS.admin.tokenName),
     // ---- access boundary (issue 10): token file and admin TLS ----
     /** Where a generated token is written (mode 0600) when no token is set; the log names this path, never the token. Default: wsha-CLUSTER-NODE.admin-token in $RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR or the temp folder. */
     tokenFile: z.string().min(1, { error: 'expected a file path' }).optional(),
@@ -430,3 +453,4 @@ export type LimitsConfig = Config['limits'];
 export type RedisConfig = Config['cluster']['redis'];
 export type ClusterConfig = Config['cluster'];
 export type NodeConfig = Config['node'];
+export type HistoryConfig = Config['cluster']['history'];

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { ConfigSchema, type Config } from './schema';
 import { ConfigError } from '../errors';
 import { edgeProblems, routeLabel } from './edge-validate';
+import { DEFAULTS } from './defaults';
 
 /** Keys that were renamed or are commonly guessed, with the key to use instead. */
 const RENAMED: Readonly<Record<string, string>> = Object.freeze({
@@ -58,6 +59,7 @@ export function crossFieldProblems(c: Config): string[] {
   if (redis.replicaAckTimeoutMs >= redis.leaseCommandTimeoutMs) out.push(`cluster.redis.replicaAckTimeoutMs: expected less than cluster.redis.leaseCommandTimeoutMs (${redis.leaseCommandTimeoutMs})`);
   if (c.node.drain.graceMs >= c.node.drain.deadlineMs) out.push('node.drain.graceMs: expected less than node.drain.deadlineMs');
   if (c.cluster.redis.sentinels && !c.cluster.redis.name) out.push('cluster.redis.name: required with sentinels');
+  out.push(...historyProblems(c.cluster.history));
 
   const vipNames = new Set<string>();
   c.vips.forEach((v, i) => {
@@ -106,6 +108,14 @@ export function crossFieldProblems(c: Config): string[] {
     if (p.balance !== 'sticky' && p.sticky) out.push(`pools.${name}.sticky: only used with balance: sticky`);
     if (p.healthCheck.timeoutMs > p.healthCheck.intervalMs) out.push(`pools.${name}.healthCheck.timeoutMs: expected at most intervalMs (${p.healthCheck.intervalMs})`);
   }
+  return out;
+}
+
+/** Invariants of cluster.history: a buffer that fits in the stream, samples a trend and not a flood. */
+function historyProblems(h: Config['cluster']['history']): string[] {
+  const out: string[] = [];
+  if (h.bufferCount > h.maxCount) out.push(`cluster.history.bufferCount: expected at most cluster.history.maxCount (${h.maxCount})`);
+  if (h.sampleIntervalMs !== 0 && h.sampleIntervalMs < DEFAULTS.history.minSampleIntervalMs) out.push(`cluster.history.sampleIntervalMs: expected 0 (off) or at least ${DEFAULTS.history.minSampleIntervalMs}`);
   return out;
 }
 

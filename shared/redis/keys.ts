@@ -22,6 +22,12 @@
  * | pools:version                     | string | version of live pool changes (INCR)         |
  * | rate:{route}|{kind}|{scope}[|{ip}] | hash   | tokens, ms: cluster-wide rate bucket        |
  * | events (channel)                  | pubsub | JSON events: verdict, pools, handover, ...  |
+ * | history                           | stream | cluster event history (field e = JSON event)|
+ * | history:caps                      | hash   | maxCount, maxAgeMs of that stream (nodes)   |
+ * | history:last                      | hash   | last recorded state per subject (once-only) |
+ * |                                   |        | + "seq:{node}" -> "{process}:{seq}" written |
+ * | history:samples                   | stream | connection counts per node over time        |
+ * | pools:effective                   | hash   | nodeId -> JSON of the pools it routes with  |
  */
 export const KEY_VERSION = 'v1';
 
@@ -50,6 +56,16 @@ export class RedisKeys {
   events(): string { return `${this.prefix}events`; }
   /** Cluster-wide token bucket of a route rate limit (routes[].rateLimit.cluster); `id` is route, kind and scope (issue 12). */
   rateBucket(id: string): string { return `${this.prefix}rate:${id}`; }
+  /** Stream of the cluster event history (shared/history-event.ts). */
+  history(): string { return `${this.prefix}history`; }
+  /** Caps of the history stream, written by every node at start; every writer trims by them. */
+  historyCaps(): string { return `${this.prefix}history:caps`; }
+  /** Last recorded state per subject (an event recorded once however many nodes see it) and last sequence per node. */
+  historyLast(): string { return `${this.prefix}history:last`; }
+  /** Stream of connection-count samples per node (the live page's timeline). */
+  historySamples(): string { return `${this.prefix}history:samples`; }
+  /** The pools each node routes with right now (file config plus live changes), field = node id. */
+  poolsEffective(): string { return `${this.prefix}pools:effective`; }
   /** Per-node command channel (drain, undrain, handover steps). */
   commands(nodeId: string): string { return `${this.prefix}cmd:${nodeId}`; }
 }

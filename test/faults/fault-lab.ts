@@ -112,7 +112,8 @@ export class FaultLab {
       createInterface({ input: s }).on('line', (line) => {
         tail.push(line);
         if (tail.length > 300) tail.shift();
-        if (o.log !== false) this.#logs.write(`${Date.now()} [${name}] ${line}\n`);
+        // A process of the run may still print after the log was closed (a worker outliving its control process briefly).
+        if (o.log !== false && !this.#logs.writableEnded) this.#logs.write(`${Date.now()} [${name}] ${line}\n`);
         o.onLine?.(line);
       });
     }

@@ -146,7 +146,12 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
         n.proc.exited().then((e) => { throw new Error(`${id} exited early (${e.code ?? e.signal}): ${n.proc!.stderr()}`); }),
       ]);
     },
-    lease: async () => parseLease(await client!.get(c.keys.lease('main'))),
+    lease: async () => {
+      // Across a Sentinel failover the test's own connection is re-pointed at the new master: retry for a while.
+      for (let i = 0; ; i++) {
+        try { return parseLease(await client!.get(c.keys.lease('main'))); } catch (err) { if (i >= 50) throw err; await sleep(100); }
+      }
+    },
     owner: async () => (await c.lease())?.nodeId ?? null,
     waitForOwner: (pred = () => true, timeoutMs = 10000) => waitFor(async () => {
       const id = await c.owner();

@@ -54,7 +54,7 @@ function killProc(p: ChildProcess, sig: NodeJS.Signals = 'SIGKILL'): Promise<voi
 }
 
 /** Starts the whole cluster and waits until a node owns the VIP. */
-export async function startOperatorCluster(cluster = 'optest'): Promise<OperatorCluster> {
+export async function startOperatorCluster(cluster = 'optest', tweak?: (config: Record<string, any>) => void): Promise<OperatorCluster> {
   const redis = await startRedis();
   const backends = new Map<string, ChildProcess>();
   const nodes: OperatorCluster['nodes'] = new Map();
@@ -79,7 +79,9 @@ export async function startOperatorCluster(cluster = 'optest'): Promise<Operator
     for (const b of layout.backends) await waitFor(() => httpOk(b.port), `backend ${b.id}`, 10000, 50);
     for (const [id, priority] of [['node-a', 200], ['node-b', 100]] as const) {
       const adminPort = await freePort();
-      const n = await startNodeProcess(parse(demoNodeConfig(layout, { id, priority, adminPort })));
+      const config = parse(demoNodeConfig(layout, { id, priority, adminPort }));
+      tweak?.(config);
+      const n = await startNodeProcess(config);
       nodes.set(id, Object.assign(n, { adminPort }));
     }
     const owner = async () => {
@@ -104,6 +106,13 @@ export async function startOperatorCluster(cluster = 'optest'): Promise<Operator
 /** SIGKILLs one backend process and waits for it to be gone. */
 export function killBackend(c: OperatorCluster, id: string): Promise<void> {
   return killProc(c.backends.get(id)!);
+}
+
+/** Starts a backend killed by killBackend again on its port and waits until it answers. */
+export async function restartBackend(c: OperatorCluster, id: string): Promise<void> {
+  const b = c.layout.backends.find((x) => x.id === id)!;
+  c.backends.set(id, startBackend(id, b.port));
+  await waitFor(() => httpOk(b.port), `backend ${id} again`, 10000, 50);
 }
 
 /** Where the built CLI lives, for tests that spawn it. */

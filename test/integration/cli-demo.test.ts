@@ -28,6 +28,7 @@ test('demo --failover --duration runs to completion and leaves no process behind
   const pids = new Map([...pidsLine.matchAll(/([\w-]+)=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
   assert.deepEqual([...pids.keys()].sort(), ['echo-1', 'echo-2', 'node-a', 'node-b', 'redis-server']);
 
+  assert.match(out, /live page +http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]+/, 'a link that signs in through the URL fragment');
   const first = out.match(/owner (node-[ab]), epoch (\d+)/);
   assert.ok(first, 'demo printed the first owner');
   assert.match(out, new RegExp(`killing the VIP owner ${first[1]} \\(pid ${pids.get(first[1])}\\) with SIGKILL`));

@@ -136,7 +136,7 @@ test('wsha backends remove drains the backend on every node: no new connections,
   assert.deepEqual(await Promise.all(codes), [1012, 1012]);
   assert.ok(Date.now() - removedAt >= 200, 'closed after the grace period (node.drain.graceMs 200 ms)');
   const list = await runWsha(['backends', 'list', 'app', '--config', c.node('n1').configPath, '--json']);
-  assert.deepEqual((JSON.parse(list.stdout) as { backends: Array<{ backend: string; state: string }> }).backends.map((b) => [b.backend, b.state]), [['a', 'removed'], ['b', 'enabled']]);
+  assert.deepEqual((JSON.parse(list.stdout) as { backends: Array<{ backend: string; state: string }> }).backends.map((b) => [b.backend, b.state]).sort(), [['a', 'removed'], ['b', 'enabled']]);
 });
 
 test('passive health: failed connects from live traffic take a backend out on that node at once, long before its active checks', async (t) => {

@@ -113,6 +113,7 @@ async function open(token) {
   $('#main').hidden = false;
   await fetch('api/session', { method: 'POST', headers: { authorization: 'Bearer ' + token } }).catch(() => null);
   follow();
+  if (window.wshaTimeline) window.wshaTimeline.start();
 }
 
 $('#login').addEventListener('submit', (e) => {
@@ -120,6 +121,10 @@ $('#login').addEventListener('submit', (e) => {
   void open($('#token').value.trim());
 });
 
-const saved = sessionStorage.getItem(TOKEN_KEY);
+// A link like http://127.0.0.1:9901/#token=... (printed by `wsha demo`) signs in at once: the fragment never
+// reaches a server or its log, and it is removed from the address bar before anything else runs.
+const fragment = new URLSearchParams(location.hash.slice(1)).get('token');
+if (fragment) history.replaceState(null, '', location.pathname + location.search);
+const saved = fragment || sessionStorage.getItem(TOKEN_KEY);
 if (saved) void open(saved);
 else $('#login').hidden = false;

@@ -11,7 +11,8 @@ import { hostname, userInfo } from 'node:os';
 import { BackendSchema } from '../../../shared/config/schema';
 import { ConfigError, NotFoundError } from '../../../shared/errors';
 import type { PoolChange } from '../../../shared/records';
-import { readBackendList, type BackendListEntry } from '../../config-sync/list-backends';
+import { readBackendList, type BackendList, type BackendListEntry } from '../../config-sync/list-backends';
+import { cliActor } from '../../events/actor';
 import { writePoolChange } from '../../config-sync/pool-store';
 import { action } from '../exit';
 import { paint, printJson, table } from '../format';
@@ -23,6 +24,18 @@ const EXIT_HELP = '\n\nExit codes: 0 done, 1 conflict (already there, already di
 
 function who(): string {
   try { return `${userInfo().username}@${hostname()}`; } catch { return `cli@${hostname()}`; }
+}
+
+/** Where the list came from, and every pool the running nodes route differently. */
+export function renderListSource(list: Pick<BackendList, 'from' | 'disagreements'>, hasConfig: boolean): string {
+  let out = list.from.length
+    ? paint(`  as routed by ${list.from.join(', ')}\n`, 'dim')
+    : paint(`  no node has published its pools: ${hasConfig ? 'the config file' : 'Redis tables'} shown\n`, 'dim');
+  for (const d of list.disagreements) {
+    out += paint(`  nodes disagree on pool ${d.pool}:\n`, 'yellow');
+    for (const v of d.views) out += paint(`    ${v.nodes.join(', ')}: ${v.backends}\n`, 'yellow');
+  }
+  return out;
 }
 
 function verdictCell(e: BackendListEntry): string {
@@ -45,7 +58,7 @@ async function change(t: Target, op: PoolChange['op'], pool: string, id: string,
   if (!list.pools.includes(pool) || (t.config && !t.config.pools[pool])) throw new NotFoundError(`pool ${pool}`);
   const base = t.config ? t.config.pools[pool].backends : null;
   const knownIds = new Set(list.entries.filter((e) => e.pool === pool && e.state !== 'removed').map((e) => e.backend));
-  return writePoolChange(t.redis, t.keys, { pool, op, backendId: id, url, by: who() }, { base, knownIds, nowWallMs: Date.now() });
+  return writePoolChange(t.redis, t.keys, { pool, op, backendId: id, url, by: who(), actor: cliActor() }, { base, knownIds, nowWallMs: Date.now() });
 }
 
 function report(c: PoolChange, json: boolean | undefined): void {
@@ -66,8 +79,8 @@ export function registerBackendsCommands(program: Command): void {
       await withTarget(opts, async (t) => {
         const list = await readBackendList(t.redis, t.keys, t.config, pool);
         if (pool && !list.pools.includes(pool)) throw new NotFoundError(`pool ${pool}`);
-        if (opts.json) printJson({ version: list.version, backends: list.entries });
-        else process.stdout.write(renderBackendList(list.entries, list.version));
+        if (opts.json) printJson({ version: list.version, backends: list.entries, from: list.from, disagreements: list.disagreements });
+        else process.stdout.write(renderBackendList(list.entries, list.version) + renderListSource(list, t.config !== null));
       });
     }));
 

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { runDemo } from '../../demo/run-demo';
 import { action } from '../exit';
+import { ProgressLine } from '../progress';
 
 interface DemoFlags { failover?: boolean; failoverAfter: string; duration?: string; keep?: boolean }
 
@@ -20,7 +21,7 @@ export function registerDemoCommand(program: Command): void {
       if (durationS !== null && !(durationS > 0)) throw new Error('--duration expects a number of seconds > 0');
       process.exitCode = await runDemo({
         failover: f.failover === true, failoverAfterMs: Math.max(0, Number(f.failoverAfter) || 4000), durationS, keep: f.keep === true,
-        out: (line) => process.stdout.write(line + '\n'),
+        out: (line) => process.stdout.write(line + '\n'), progress: new ProgressLine(true),
       });
     }));
 }

@@ -6,9 +6,12 @@
 import type { Command } from 'commander';
 import { DEFAULTS } from '../../../shared/config/defaults';
 import { ConfigError } from '../../../shared/errors';
-import { failover } from '../../control/failover';
+import { failover, withBus } from '../../control/failover';
+import { parseLease } from '../../vip/lease';
+import { ProgressLine, clientsBefore, followClients, withTicker } from '../progress';
 import { discoverKeys } from '../../status/discover';
 import { action } from '../exit';
+import { cliActor } from '../../events/actor';
 import { printJson } from '../format';
 import { addTargetOptions, withTarget, type Target, type TargetOptions } from '../redis-target';
 
@@ -37,9 +40,17 @@ export function registerFailoverCommand(program: Command): void {
     .action(action(async (f: FailoverFlags) => {
       await withTarget(f, async (t) => {
         const vip = await pickVip(t, f.vip);
-        const r = await failover(t.redis, t.keys, {
-          vip, to: f.to, timeoutMs: Number(f.handoverTimeout) || t.config?.cluster.handover.timeoutMs,
-          heartbeatTimeoutMs: t.config?.cluster.heartbeat.timeoutMs, reason: 'failover (cli)',
+        const line = new ProgressLine(!f.json);
+        const r = await withBus(t.redis, t.keys, async (bus) => {
+          const from = parseLease(await t.redis.get(t.keys.lease(vip)))?.nodeId;
+          const before = line.on && from ? await clientsBefore(bus, from, f.to, vip) : { from: 0, to: 0 };
+          const moved = await withTicker(line, () => `VIP ${vip}: handing over${from ? ` from ${from}` : ''}${f.to ? ` to ${f.to}` : ''}`, failover(t.redis, t.keys, {
+            vip, to: f.to, timeoutMs: Number(f.handoverTimeout) || t.config?.cluster.handover.timeoutMs,
+            heartbeatTimeoutMs: t.config?.cluster.heartbeat.timeoutMs, reason: 'failover (cli)', by: cliActor(),
+          }, bus));
+          // The clients of the old owner leave with 1012 and come back to the new one: shown while it lasts.
+          await followClients(line, bus, { vip, from: moved.oldOwner, to: moved.newOwner, before: f.to ? before : { from: before.from, to: 0 } });
+          return moved;
         });
         if (f.json) printJson(r);
         else process.stdout.write(`VIP ${r.vip} moved ${r.oldOwner} -> ${r.newOwner} (epoch ${r.epoch}) in ${r.tookMs} ms${r.closing !== undefined ? `; ${r.closing} client(s) told to reconnect` : ''}\n`);

@@ -39,6 +39,9 @@ export class ReceivingState extends StateHandler {
     if (d.driver.reusePort) {
       try {
         await d.driver.up({ vip: this.m.name, address: d.vip.address, nodeId: d.nodeId, epoch: this.#epoch });
+        // The make-before-break overlap: this node serves before the commit, for at most maxOverlapMs (it gives up
+        // then). A fence left revoked by an earlier step-down here would otherwise answer those clients 503.
+        d.host.fence(this.m.name, d.clock.nowMs() + d.handover.maxOverlapMs);
         await d.host.openVip(this.m.name, d.vip.address, { reusePort: true });
       } catch (err) {
         this.#giveUp('could not open the VIP');

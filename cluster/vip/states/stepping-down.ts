@@ -30,6 +30,9 @@ export interface StepDownPlan {
   commitEpoch?: number;
 }
 
+/** After a planned handover closed the listeners, how long heads of just-accepted connections may still arrive. */
+const PLANNED_HEAD_GRACE_MS = 50;
+
 export class SteppingDownState extends StateHandler {
   readonly name = 'stepping-down' as const;
   readonly #plan: StepDownPlan;
@@ -67,11 +70,22 @@ export class SteppingDownState extends StateHandler {
     const p = this.#plan;
     const held: LeaseValue | null = p.office?.lease ?? null;
     const ctx = { vip: this.m.name, address: d.vip.address, nodeId: d.nodeId, epoch: held?.epoch ?? 0 };
+    // A planned handover on a shared port (bind): the target already listens, so the listeners close first and the
+    // fence goes after, within the bounded overlap; a connection the workers accepted meanwhile is then still served
+    // instead of refused. Every other step-down revokes the fence first: nothing is forwarded past the deadline.
+    const planned = p.to !== undefined && d.driver.reusePort;
+    if (planned) {
+      try { await d.host.stopAccepting(this.m.name); } catch (err) { this.m.log.error({ err }, 'stop accepting failed'); }
+      // Request heads of connections accepted just before arrive within a few ms; they are served, not refused.
+      await new Promise((r) => setTimeout(r, Math.min(PLANNED_HEAD_GRACE_MS, d.handover.maxOverlapMs)));
+    }
     d.host.fence(this.m.name, null);
     if (!d.driver.reusePort) {
       try { await d.driver.down(ctx); } catch (err) { this.m.log.error({ err }, 'VIP driver down failed'); }
     }
-    try { await d.host.stopAccepting(this.m.name); } catch (err) { this.m.log.error({ err }, 'stop accepting failed'); }
+    if (!planned) {
+      try { await d.host.stopAccepting(this.m.name); } catch (err) { this.m.log.error({ err }, 'stop accepting failed'); }
+    }
     d.guard.disarm(this.m.name);
     this.#accepting();
     if (p.release && held) await d.lease.release(this.m.name, held, p.reason).then(() => d.onRedis(true), (err) => d.onRedis(false, err));
