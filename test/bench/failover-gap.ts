@@ -32,7 +32,7 @@
  * Bounded: every wait has a timeout, the whole script stops at 10 minutes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createLab, netnsAvailable, LAB_SUBNET } from '../harness/netns';
@@ -54,6 +54,9 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
 }
+
+/** `--trace FILE`: the bind part's processes' output (info level) goes into FILE, with each failure's time, to see where a gap went. */
+const TRACE = arg('trace', '');
 
 /** `--kinds kill,partition` limits the failure kinds run (all by default). */
 function wanted(kind: string): boolean {
@@ -105,6 +108,20 @@ type Gaps = Record<LinuxKind, Array<number | null>>;
 
 const isStop = (kind: string): kind is StopKind => kind in STOP_KINDS;
 
+/** Appends the lab nodes' log lines from `fromMs` to `toMs` (by their own time stamps) to the trace file. */
+function traceLab(fromMs: number, toMs: number, title: string, labNodes: Array<LabNode | undefined>, probeEvents: ProbeEvent[]): void {
+  const lines: Array<[number, string]> = [];
+  for (const e of probeEvents) if (e.ts >= fromMs - 50 && e.ts <= toMs + 50) lines.push([e.ts, `[probe] ${JSON.stringify(e)}`]);
+  for (const n of labNodes) {
+    for (const l of n?.output ?? []) {
+      const t = Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? '');
+      if (t >= fromMs - 50 && t <= toMs + 50) lines.push([t, `[${n!.host}] ${l}`]);
+    }
+  }
+  lines.sort((x, y) => x[0] - y[0]);
+  appendFileSync(TRACE, `${fromMs} ---- ${title}\n${lines.map(([t, l]) => `${t} +${t - fromMs} ${l}`).join('\n')}\n`);
+}
+
 async function benchLinux(runs: number): Promise<Gaps> {
   const out = Object.fromEntries(LINUX_KINDS.map((k) => [k, []])) as unknown as Gaps;
   const lab = createLab(['a', 'b', 'c']);
@@ -146,6 +163,7 @@ async function benchLinux(runs: number): Promise<Gaps> {
         else lab.partition(owner);
         const first = await probe.firstAnswerFrom(other, at, 20_000);
         out[kind].push(first.ts - at);
+        if (TRACE) traceLab(at, first.ts, `${kind} of ${owner}, first handshake answered by ${other}: ${first.ts - at} ms`, [nodes.get(owner), nodes.get(other)], probe.events);
         process.stdout.write(`  linux ${kind} #${i + 1}: ${owner} -> ${other} in ${first.ts - at} ms\n`);
         if (kind === 'kill') {
           // As systemd would: ExecStopPost cleanup, then Restart=on-failure.
@@ -192,6 +210,7 @@ function spawnTracked(children: Set<ChildProcess>, file: string, args: string[])
     if (!stream) continue;
     createInterface({ input: stream }).on('line', (line) => {
       bindLog.push(`[${c.pid} ${label}] ${line}`);
+      if (TRACE) appendFileSync(TRACE, `${Date.now()} [${c.pid} ${label}] ${line}\n`);
       if (bindLog.length > 400) bindLog.shift();
     });
   }
@@ -219,7 +238,7 @@ async function benchBind(runs: number): Promise<Record<BindKind, number[]>> {
       const file = join(scratch.dir, `bind-${id}.yaml`);
       writeFileSync(file, stringify(vipNodeConfig({
         cluster: 'bench', id, priority, redisUrl: redis.url, vip: { driver: 'bind', address: vip }, port, admin: await freePort(), peer: await freePort(),
-        backend: { id: `app-${id}`, url: `http://127.0.0.1:${backend}` }, healthCheck: { type: 'tcp', intervalMs: 200, timeoutMs: 200 }, logLevel: 'warn',
+        backend: { id: `app-${id}`, url: `http://127.0.0.1:${backend}` }, healthCheck: { type: 'tcp', intervalMs: 200, timeoutMs: 200 }, logLevel: 'info',
       })));
       configs.set(id, file);
       nodes.set(id, spawnTracked(children, process.execPath, [CLI, 'node', 'start', '--config', file]));
@@ -238,11 +257,17 @@ async function benchBind(runs: number): Promise<Record<BindKind, number[]>> {
         const victim = nodes.get(owner) as ChildProcess;
         const at = Date.now();
         victim.kill(kind === 'kill' ? 'SIGKILL' : 'SIGSTOP');
+        if (TRACE) appendFileSync(TRACE, `${at} ---- ${kind} of ${owner} (pid ${victim.pid})\n`);
         const first = await waitFor(() => events.find((e) => e.ts >= at && e.who === other), `a handshake answered by ${other}`, 20_000, 5);
         out[kind].push(first.ts - at);
+        if (TRACE) appendFileSync(TRACE, `${first.ts} ---- first handshake answered by ${other}: ${first.ts - at} ms\n`);
         process.stdout.write(`  bind ${kind} #${i + 1}: ${owner} -> ${other} in ${first.ts - at} ms\n`);
-        if (kind === 'kill') nodes.set(owner, spawnTracked(children, process.execPath, [CLI, 'node', 'start', '--config', configs.get(owner) as string]));
-        else victim.kill('SIGCONT');
+        if (kind === 'kill') {
+          const back = spawnTracked(children, process.execPath, [CLI, 'node', 'start', '--config', configs.get(owner) as string]);
+          nodes.set(owner, back);
+          // The next failure only once the restarted node is linked to the owner (a start can outlast the rejoin time).
+          await waitFor(() => bindLog.some((l) => l.startsWith(`[${back.pid} `) && l.includes('"peer link up"')), `${owner} linked again`, 20_000, 20);
+        } else victim.kill('SIGCONT');
         await sleep(REJOIN_MS);
       }
     }
