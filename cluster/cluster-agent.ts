@@ -264,7 +264,7 @@ export class ClusterAgent {
   #driverTools(): DriverTools {
     const g = this.#guard;
     if (!g) return { run: runCommand };
-    return { run: (file, args, opts) => g.run(file, args, opts), ipChange: (a, addr, p, d) => g.ipChange(a, addr, p, d) };
+    return { run: (file, args, opts) => g.run(file, args, opts), ipChange: (a, addr, p, d) => g.ipChange(a, addr, p, d), prepare: (file, args, env) => g.prepare(file, args, env) };
   }
 
   /** Last sign of life of a peer on this node's clock: its last beat on the peer link or its last heartbeat. */

@@ -10,7 +10,7 @@
  * WSHA_ADMIN_TOKEN, WSHA_REDIS_PASSWORD and whatever else the service
  * file sets). The environment is never logged.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../../../shared/logger';
 
 /** How long a killed process group gets between SIGTERM and SIGKILL. */
@@ -50,6 +50,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Log stdout lines at debug rather than info (chatty tools like arping). */
   quiet?: boolean;
+  /** Run from a copy spawned ahead of need, and keep one for the next run (honoured by the VIP guard's runner). */
+  warm?: boolean;
 }
 
 /** PATH from wsha's environment plus `extra`, and nothing else. */
@@ -104,6 +106,56 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
  */
 export function runCommand(file: string, args: readonly string[], opts: RunOptions): Promise<CommandResult> {
   const started = performance.now();
+  const child = spawn(file, args as string[], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: commandEnv(opts.env) });
+  return watch(child, file, opts, started);
+}
+
+/** A command spawned ahead of need and waiting to be started (prepareCommand). */
+export interface PreparedCommand {
+  /** False once it can no longer be started (it exited, or was started or discarded). */
+  readonly ready: boolean;
+  /** Lets it run; resolves as runCommand does, its time counted from now. */
+  start(opts: RunOptions): Promise<CommandResult>;
+  /** Ends it without running the command. */
+  discard(): void;
+}
+
+/**
+ * Spawns a shell that waits for one line on its stdin and then execs `file
+ * args...` (no shell parsing of them: they are the shell's positional
+ * arguments). Starting it costs an exec instead of a fork of the caller, for
+ * a command on a takeover's critical path that cannot be batched (arping).
+ * The shell exits quietly when its stdin closes first (the caller went away).
+ */
+export function prepareCommand(file: string, args: readonly string[], env?: Record<string, string>): PreparedCommand {
+  const child = spawn('sh', ['-c', 'read _ || exit 0; exec "$@"', 'sh', file, ...args], {
+    detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: commandEnv(env),
+  });
+  let ready = true;
+  child.once('exit', () => { ready = false; });
+  child.once('error', () => { ready = false; });
+  child.stdin!.on('error', () => { ready = false; });
+  return {
+    get ready() { return ready && child.exitCode === null && child.signalCode === null; },
+    start(opts: RunOptions): Promise<CommandResult> {
+      ready = false;
+      const result = watch(child, file, opts, performance.now()).then((r) =>
+        // The shell reports a missing command as exit 127: say it as spawn would (callers look for ENOENT).
+        r.code === 127 && /not found/i.test(r.stderr) ? { ...r, spawnError: Object.assign(new Error(`spawn ${file} ENOENT`), { code: 'ENOENT' }) } : r);
+      child.stdin!.end('\n');
+      return result;
+    },
+    discard(): void {
+      if (!ready) return;
+      ready = false;
+      child.stdin!.destroy();
+      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+    },
+  };
+}
+
+/** Collects a spawned child's output and end into a CommandResult, killing its group at the timeout. */
+function watch(child: ChildProcess, file: string, opts: RunOptions, started: number): Promise<CommandResult> {
   const log = opts.logger.child({ cmd: file });
   return new Promise((resolve) => {
     let stdout = '';
@@ -121,11 +173,6 @@ export function runCommand(file: string, args: readonly string[], opts: RunOptio
     };
     const outLines = lineSplitter((line) => (opts.quiet ? log.debug({ stream: 'stdout' }, line) : log.info({ stream: 'stdout' }, line)));
     const errLines = lineSplitter((line) => log.warn({ stream: 'stderr' }, line));
-    const child = spawn(file, args as string[], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: commandEnv(opts.env),
-    });
     const timer = setTimeout(() => {
       timedOut = true;
       if (child.pid === undefined) return;
@@ -133,8 +180,8 @@ export function runCommand(file: string, args: readonly string[], opts: RunOptio
       killGroup(child.pid, 'SIGTERM');
       setTimeout(() => killGroup(child.pid as number, 'SIGKILL'), KILL_GRACE_MS).unref();
     }, opts.timeoutMs);
-    child.stdout.on('data', (d: Buffer) => { stdout = keepTail(stdout + d.toString('utf8')); outLines.push(d); });
-    child.stderr.on('data', (d: Buffer) => { stderr = keepTail(stderr + d.toString('utf8')); errLines.push(d); });
+    child.stdout!.on('data', (d: Buffer) => { stdout = keepTail(stdout + d.toString('utf8')); outLines.push(d); });
+    child.stderr!.on('data', (d: Buffer) => { stderr = keepTail(stderr + d.toString('utf8')); errLines.push(d); });
     child.on('error', (err) => finish(null, null, err));
     // A background child of the script may keep stdout open after the script
     // exited: wait briefly for 'close' (the last output lines), then settle.

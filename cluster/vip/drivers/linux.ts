@@ -38,6 +38,9 @@ const TOOL_TIMEOUT_MS = 3000;
 /** Runs a command; injectable so that unit tests can record argument lists (the node runs them in its VIP guard). */
 export type CommandRunner = (file: string, args: readonly string[], opts: RunOptions) => Promise<CommandResult>;
 
+/** Keeps a command spawned ahead of need in the VIP guard, so that a run with `warm` costs an exec (the announcement). */
+export type PrepareCommand = (file: string, args: readonly string[], env?: Record<string, string>) => void;
+
 /** Adds or removes an address quickly (a warm `ip` batch, in the VIP guard); resolves with whether it is present. */
 export type IpChange = (action: 'add' | 'del', address: string, prefix: number, dev: string) => Promise<{ present: boolean }>;
 
@@ -97,7 +100,7 @@ export class LinuxDriver implements VipDriver {
   /** A batch process of this driver's own, when no ipChange was given (the CLI's `vip cleanup`). */
   readonly #batch: IpBatch | null;
 
-  constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand, ipChange?: IpChange) {
+  constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand, ipChange?: IpChange, prepare?: PrepareCommand) {
     if (!vip.interface) throw new VipDriverError(vip.name, 'linux', 'no interface configured');
     this.#vip = vip;
     this.#iface = vip.interface;
@@ -109,6 +112,13 @@ export class LinuxDriver implements VipDriver {
     this.#batch?.warm();
     const batch = this.#batch;
     this.#ipChange = ipChange ?? (batch ? (a, addr, p, d) => batch.change(a, addr, p, d) : null);
+    // The first announcement after a takeover is on the critical path: have it waiting in the guard.
+    if (vip.garpCount > 0) prepare?.(...this.#announcement());
+  }
+
+  /** The announcement command: a gratuitous ARP (IPv4) or an unsolicited NA (IPv6). */
+  #announcement(): [string, string[]] {
+    return this.#v6 ? ['na6', na6Args(this.#vip.address, this.#iface)] : ['arping', arpingArgs(this.#vip.address, this.#iface)];
   }
 
   up(ctx: VipContext): Promise<void> { return this.#serial.run(() => this.#up(ctx)); }
@@ -165,8 +175,8 @@ export class LinuxDriver implements VipDriver {
   /** One gratuitous ARP (IPv4) or unsolicited NA (IPv6). */
   async #announceOnce(epoch: number): Promise<boolean> {
     if (this.#v6 && this.#na6Missing) return false;
-    const [file, args] = this.#v6 ? ['na6', na6Args(this.#vip.address, this.#iface)] : ['arping', arpingArgs(this.#vip.address, this.#iface)];
-    const r = await this.#run(file, args, { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log, quiet: true });
+    const [file, args] = this.#announcement();
+    const r = await this.#run(file, args, { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log, quiet: true, warm: true });
     if (this.#v6 && (r.spawnError as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
       this.#na6Missing = true;
       this.#log.warn({ epoch }, 'na6 (ipv6toolkit) not installed: only the kernel\'s NA at address add goes out; install it for repeated and re-announced NAs');

@@ -26,10 +26,12 @@ import { ipChange, runGuardActions, warmGuardTools } from './guard-actions';
 import { runCommand } from '../drivers/commands';
 import { silentLogger } from '../../../shared/logger';
 import { GUARD_PEER_FD, type FromGuard, type ToGuard } from './guard-protocol';
+import { WarmCommands } from './warm-commands';
 
 interface Armed { untilMs: number; actions: GuardAction[]; timer: NodeJS.Timeout }
 
 const armed = new Map<string, Armed>();
+const warm = new WarmCommands();
 const holdsPeerFd = process.env.WSHA_GUARD_PEER_FD === String(GUARD_PEER_FD);
 let peerReleased = !holdsPeerFd;
 let ending = false;
@@ -68,8 +70,10 @@ function onMessage(m: ToGuard): void {
       return;
     }
     case 'release-peer': return releasePeer();
+    case 'prepare': return warm.prepare(m.file, m.args, m.env);
     case 'exec': {
-      void runCommand(m.file, m.args, { timeoutMs: m.timeoutMs, logger: silentLogger(), env: m.env }).then((r) =>
+      const opts = { timeoutMs: m.timeoutMs, logger: silentLogger(), env: m.env };
+      void (m.warm ? warm.run(m.file, m.args, opts) : runCommand(m.file, m.args, opts)).then((r) =>
         send({ t: 'exec-result', id: m.id, result: { ...r, spawnError: r.spawnError ? r.spawnError.message : null } }));
       return;
     }
@@ -86,6 +90,7 @@ function onMessage(m: ToGuard): void {
 async function onDisconnect(): Promise<void> {
   if (ending) return;
   ending = true;
+  warm.close();
   const all = [...armed.values()];
   for (const a of all) clearTimeout(a.timer);
   armed.clear();

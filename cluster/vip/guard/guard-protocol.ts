@@ -4,7 +4,9 @@
  *   node -> guard   arm {vip, untilMs, actions}   push the deadline forward (every renewal)
  *                   disarm {vip}                  this node no longer holds the VIP
  *                   release-peer                  close the guard's copy of the peer listening socket
- *                   exec {id, file, args, ...}    run a command for a driver (ip, arping, exec scripts)
+ *                   exec {id, file, args, ...}    run a command for a driver (ip, arping, exec scripts);
+ *                                                 `warm`: from a copy spawned ahead of need (warm-commands.ts)
+ *                   prepare {file, args, env}     spawn such a copy now, before the first run
  *                   ip {id, action, ...}          add or remove an address through the warm ip batch
  *   guard -> node   ready                         started, holds the peer socket
  *                   fired {vip, why, problems}    the guard took the VIP away on its own
@@ -22,7 +24,8 @@ export type ToGuard =
   | { t: 'arm'; vip: string; untilMs: number; actions: GuardAction[] }
   | { t: 'disarm'; vip: string }
   | { t: 'release-peer' }
-  | { t: 'exec'; id: number; file: string; args: string[]; env?: Record<string, string>; timeoutMs: number }
+  | { t: 'exec'; id: number; file: string; args: string[]; env?: Record<string, string>; timeoutMs: number; warm?: boolean }
+  | { t: 'prepare'; file: string; args: string[]; env?: Record<string, string> }
   | { t: 'ip'; id: number; action: 'add' | 'del'; address: string; prefix: number; dev: string };
 
 /** A command's result across IPC (a spawn error travels as its message). */

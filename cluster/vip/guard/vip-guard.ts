@@ -31,6 +31,8 @@ export class VipGuard implements GuardPort {
   readonly #log: Logger;
   readonly #peerFd: number;
   readonly #armed = new Map<string, Extract<ToGuard, { t: 'arm' }>>();
+  /** Commands to keep prepared, sent again to a restarted guard. */
+  readonly #prepared = new Map<string, ToGuard>();
   #child: ChildProcess | null = null;
   #stopping = false;
   #restartMs = RESTART_MIN_MS;
@@ -63,6 +65,7 @@ export class VipGuard implements GuardPort {
         if (m.t === 'ready') {
           this.#restartMs = RESTART_MIN_MS;
           for (const a of this.#armed.values()) this.#send(a);
+          for (const p of this.#prepared.values()) child.send(p);
           resolve();
         } else if (m.t === 'exec-result' || m.t === 'ip-result') {
           const p = this.#pending.get(m.id);
@@ -96,7 +99,7 @@ export class VipGuard implements GuardPort {
   async run(file: string, args: readonly string[], opts: RunOptions): Promise<CommandResult> {
     let m: FromGuard;
     try {
-      m = await this.#ask({ t: 'exec', id: 0, file, args: [...args], env: opts.env, timeoutMs: opts.timeoutMs }, opts.timeoutMs + ASK_SLACK_MS);
+      m = await this.#ask({ t: 'exec', id: 0, file, args: [...args], env: opts.env, timeoutMs: opts.timeoutMs, warm: opts.warm }, opts.timeoutMs + ASK_SLACK_MS);
     } catch {
       return runCommand(file, args, opts);
     }
@@ -105,6 +108,14 @@ export class VipGuard implements GuardPort {
     for (const line of w.stdout.split('\n').filter(Boolean)) opts.quiet ? log.debug({ stream: 'stdout' }, line) : log.info({ stream: 'stdout' }, line);
     for (const line of w.stderr.split('\n').filter(Boolean)) log.warn({ stream: 'stderr' }, line);
     return { ...w, spawnError: w.spawnError ? new Error(w.spawnError) : undefined };
+  }
+
+  /** Has the guard spawn a copy of a command that a later `run` with `warm` starts with an exec (nothing without a guard). */
+  prepare(file: string, args: readonly string[], env?: Record<string, string>): void {
+    const m: ToGuard = { t: 'prepare', file, args: [...args], env };
+    this.#prepared.set(JSON.stringify(m), m);
+    const c = this.#child;
+    if (c?.connected) c.send(m);
   }
 
   /** Adds or removes an address through the guard's warm `ip` batch; rejects when the guard cannot tell. */
