@@ -36,8 +36,9 @@ export class ClaimTracker {
     const cur = this.#open.get(key);
     if (s.claims) {
       if (cur && cur.from === s.claimChangedAt) { cur.lastAt = Math.max(cur.lastAt, s.at); cur.until = s.claimUntil; return false; }
-      // A new period while one was open: the old one ended, unseen, before this one began.
-      if (cur) this.#closed.push({ who: s.node, from: cur.from, to: Math.min(cur.lastAt, s.claimChangedAt) });
+      // A new period while one was open: the old one ended, unseen, before this one began, and no earlier than its
+      // last answer; with a deadline known, a silent node claimed (its workers served) up to that deadline.
+      if (cur) this.#closed.push({ who: s.node, from: cur.from, to: Math.min(Math.max(cur.lastAt, cur.until ?? cur.lastAt), s.claimChangedAt) });
       this.#open.set(key, { node: s.node, from: s.claimChangedAt, lastAt: s.at, until: s.claimUntil });
       return true;
     }

@@ -12,7 +12,7 @@
  * --soak SECONDS runs only the soak of issue 13 (owner SIGSTOP 0.5-1.9 s
  * every 30 s). --strict exits 1 when a row misses a target (targets.ts).
  * Needs root (ip netns, nft). Bounded: every wait has a timeout and the
- * whole process stops at --time-limit-min (default 40) or soak + 10 min.
+ * whole process stops at --time-limit-min (default 40) or, for a soak, soak + 5 min per node count.
  */
 import { writeFileSync } from 'node:fs';
 import { netnsAvailable } from '../harness/netns';
@@ -89,7 +89,9 @@ async function main(): Promise<number> {
 
 if (require.main === module) {
   const soak = Number(arg('soak', '0')) || 0;
-  const limitMs = soak > 0 ? (soak + 600) * 1000 : Number(arg('time-limit-min', '40')) * 60_000;
+  // A soak runs once per node count (--nodes 2,3: twice), each with its set-up and settling.
+  const soaks = Math.max(1, arg('nodes', '2,3').split(',').filter((n) => n === '2' || n === '3').length);
+  const limitMs = soak > 0 ? (soak + 300) * 1000 * soaks : Number(arg('time-limit-min', '40')) * 60_000;
   const guard = setTimeout(() => { process.stderr.write('faults: time limit reached, stopping\n'); process.exit(3); }, limitMs);
   guard.unref();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));

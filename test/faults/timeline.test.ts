@@ -59,6 +59,19 @@ test('ClaimTracker: with claimUntil, a node silent past its own deadline claimed
   assert.deepEqual(t.spans(), [{ who: 'p1', from: 50, to: 750 }]);
 });
 
+test('ClaimTracker: a stalled owner seen again claiming anew (its end unseen) claimed until its deadline', () => {
+  const t = new ClaimTracker();
+  t.add({ node: 'p1', pid: 1, at: 100, claims: true, claimChangedAt: 50, claimUntil: 300 });
+  // stopped from 110 to 1000; its workers serve until its deadline (300); it re-asserts and claims again from 1030
+  t.add({ node: 'p1', pid: 1, at: 1040, claims: true, claimChangedAt: 1030, claimUntil: 1240 });
+  assert.deepEqual(t.spans(), [{ who: 'p1', from: 50, to: 300 }, { who: 'p1', from: 1030, to: 1040 }]);
+  // without a known deadline, the old period ends at its last answer
+  const u = new ClaimTracker();
+  u.add({ node: 'p1', pid: 1, at: 100, claims: true, claimChangedAt: 50 });
+  u.add({ node: 'p1', pid: 1, at: 1040, claims: true, claimChangedAt: 1030 });
+  assert.deepEqual(u.spans()[0], { who: 'p1', from: 50, to: 100 });
+});
+
 test('answersOutsideClaims: an answer from a host that claimed nothing then is counted', () => {
   const claims = [{ who: 'p1', from: 0, to: 100 }, { who: 'p2', from: 100, to: 300 }];
   assert.equal(answersOutsideClaims([{ t0: 50, t1: 60, who: 'p1' }, { t0: 130, t1: 135, who: 'p1' }, { t0: 200, t1: 210, who: 'p1' }, { t0: 200, t1: 210, who: 'p2' }], claims, 0), 1);

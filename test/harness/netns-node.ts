@@ -138,7 +138,7 @@ export function startLabNode(lab: NetnsLab, host: string, dir: string, yaml: str
 }
 
 /** One probe report: at `ts` (ms since the epoch), `who` answered the handshake, or `err` happened. */
-export interface ProbeEvent { ts: number; who?: string; err?: string }
+export interface ProbeEvent { ts: number; who?: string; err?: string; tookMs?: number }
 
 /** A probe in the client namespace; see netns-probe.ts. */
 export interface LabProbe {

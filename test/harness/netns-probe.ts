@@ -6,7 +6,8 @@
  * `node netns-probe.js ws://VIP:PORT/ EVERY_MS`. Each answered handshake's
  * greeting (`hello from NAME`) names the host behind the VIP. It prints one
  * JSON line per change of outcome, and one per answered handshake after a
- * failure, with the wall-clock time: {"ts":…,"who":"b"} or {"ts":…,"err":"ECONNREFUSED"}.
+ * failure, with the wall-clock time: {"ts":…,"who":"b","tookMs":…} (from the attempt's start to the greeting)
+ * or {"ts":…,"err":"ECONNREFUSED"}.
  * Wall-clock time is shared by every namespace of the machine, so the test
  * can subtract the moment it caused a failure.
  */
@@ -18,7 +19,7 @@ const everyMs = Number(process.argv[3] ?? 5);
 const ATTEMPT_TIMEOUT_MS = 300;
 let last = '';
 
-function report(outcome: { who?: string; err?: string }): void {
+function report(outcome: { who?: string; err?: string; tookMs?: number }): void {
   const key = outcome.who ?? `!${outcome.err}`;
   if (key === last) return;
   last = key;
@@ -34,14 +35,15 @@ function attempt(): void {
   inFlight++;
   let done = false;
   const ws = new WebSocket(url, { handshakeTimeout: ATTEMPT_TIMEOUT_MS });
-  const finish = (outcome: { who?: string; err?: string }) => {
+  const t0 = Date.now();
+  const finish = (outcome: { who?: string; err?: string; tookMs?: number }) => {
     if (done) return;
     done = true;
     inFlight--;
     report(outcome);
     ws.terminate();
   };
-  ws.on('message', (data) => finish({ who: String(data).replace(/^hello from /, '') }));
+  ws.on('message', (data) => finish({ who: String(data).replace(/^hello from /, ''), tookMs: Date.now() - t0 }));
   ws.on('error', (err: NodeJS.ErrnoException) => finish({ err: err.code ?? err.message }));
   ws.on('close', () => finish({ err: 'closed before greeting' }));
 }
