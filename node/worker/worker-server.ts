@@ -25,6 +25,7 @@ import { LOAD_REPORT_MS, type ControlNotes, type ControlOps, type WorkerLoad, ty
 import { ProxyNode } from '../proxy-node';
 import { pushedClusterView, type ControlChannel, type PushedClusterView } from './pushed-view';
 import { workerConfig } from './worker-config';
+import { warmUpDataPath } from './warm-up';
 
 /** The worker's end of its channel. */
 export type WorkerEnd = RpcEndpoint<WorkerOps, ControlOps, WorkerNotes, ControlNotes>;
@@ -112,6 +113,12 @@ export class WorkerServer {
     this.#loadTimer = setInterval(() => this.#reportLoad(), LOAD_REPORT_MS);
     this.#loadTimer.unref();
     this.#reportLoad();
+    // After the start is answered, not before: a worker that must serve at once is not held up by its warm-up.
+    setImmediate(() => {
+      warmUpDataPath(a.config).then(
+        (ms) => log.debug({ ms }, 'data path warmed up'),
+        (err: Error) => log.warn({ err: err.message }, 'data path warm-up failed; the first upgrade runs cold'));
+    });
     return { ports: node.boundPorts(null) };
   }
 
