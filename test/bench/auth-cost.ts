@@ -22,7 +22,9 @@
  *
  * Messages per
  * second: the closed-loop echo load of ws-load.ts on /nomsg and /msg, also
- * interleaved. Printed as rates and as ratios to the baselines.
+ * interleaved. Printed as rates and as ratios to the baselines, and the
+ * CPU time the wsha node's processes spent per handshake (from /proc),
+ * which a shared machine's contention disturbs less than the rates.
  *
  *   npm run build && npm run bench:auth -- --help
  */
@@ -38,6 +40,7 @@ import { withClusterSecret } from '../harness/cluster-secret';
 import { makeKey, signToken, type SigningKey } from '../harness/edge';
 import { startEchoBackend } from './bench-node';
 import { runEchoLoadAt } from './ws-load';
+import { cpuNsOf, processTree } from './proc-stats';
 
 const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
 
@@ -89,13 +92,17 @@ function handshake(url: string, headers: Record<string, string>): Promise<void> 
   });
 }
 
-/** `n` handshakes, `c` in flight; returns handshakes per second. */
-async function handshakeRate(url: string, n: number, c: number, headersFor: (i: number) => Record<string, string>): Promise<number> {
+/** One route's handshake phase: handshakes per second, and CPU µs of the node's processes per handshake. */
+interface Phase { rate: number; cpuUs: number }
+
+/** `n` handshakes, `c` in flight, against the node whose processes are `pids`. */
+async function handshakeRate(url: string, n: number, c: number, pids: readonly number[], headersFor: (i: number) => Record<string, string>): Promise<Phase> {
   let next = 0;
+  const cpu0 = cpuNsOf(pids);
   const t0 = performance.now();
   const worker = async () => { for (let i = next++; i < n; i = next++) await handshake(url, headersFor(i)); };
   await Promise.all(Array.from({ length: c }, worker));
-  return n / ((performance.now() - t0) / 1000);
+  return { rate: n / ((performance.now() - t0) / 1000), cpuUs: (cpuNsOf(pids) - cpu0) / 1000 / n };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -130,20 +137,24 @@ async function main(): Promise<void> {
     const tokens: string[] = [];
     for (let i = 0; i < total; i++) tokens.push(await signToken(key, { sub: `user-${i}`, aud: 'bench' }));
     await handshake(`${base}/jwt`, { authorization: `Bearer ${tokens[tokens.length - 1]}` });
-    const rates: Record<string, number[]> = { plain: [], jwt: [], reuse: [], ext: [] };
+    const pids = processTree(node.pid!);
+    const phases: Record<'plain' | 'jwt' | 'reuse' | 'ext', Phase[]> = { plain: [], jwt: [], reuse: [], ext: [] };
     let used = 0;
     for (let r = 0; r < o.rounds; r++) {
-      rates.plain.push(await handshakeRate(`${base}/plain`, o.handshakes, o.concurrency, () => ({})));
+      phases.plain.push(await handshakeRate(`${base}/plain`, o.handshakes, o.concurrency, pids, () => ({})));
       const distinct = used;
-      rates.jwt.push(await handshakeRate(`${base}/jwt`, o.handshakes, o.concurrency, (i) => ({ authorization: `Bearer ${tokens[distinct + i]}` })));
+      phases.jwt.push(await handshakeRate(`${base}/jwt`, o.handshakes, o.concurrency, pids, (i) => ({ authorization: `Bearer ${tokens[distinct + i]}` })));
       used += o.handshakes;
       // Handshake i presents token i mod k: each of the k tokens `reuse` times, its uses spread over the round.
       const reused = used;
-      rates.reuse.push(await handshakeRate(`${base}/jwt`, o.handshakes, o.concurrency, (i) => ({ authorization: `Bearer ${tokens[reused + (i % perRoundReused)]}` })));
+      phases.reuse.push(await handshakeRate(`${base}/jwt`, o.handshakes, o.concurrency, pids, (i) => ({ authorization: `Bearer ${tokens[reused + (i % perRoundReused)]}` })));
       used += perRoundReused;
-      rates.ext.push(await handshakeRate(`${base}/ext`, o.handshakes, o.concurrency, () => ({ authorization: 'Bearer ext-ok' })));
-      process.stdout.write(`round ${r + 1}: handshakes/s plain ${rates.plain[r].toFixed(0)}, RS256 distinct ${rates.jwt[r].toFixed(0)}, RS256 reuse x${o.reuse} ${rates.reuse[r].toFixed(0)}, ext auth ${rates.ext[r].toFixed(0)}\n`);
+      phases.ext.push(await handshakeRate(`${base}/ext`, o.handshakes, o.concurrency, pids, () => ({ authorization: 'Bearer ext-ok' })));
+      const f = (x: Phase) => `${x.rate.toFixed(0)} (${x.cpuUs.toFixed(0)} µs)`;
+      process.stdout.write(`round ${r + 1}: handshakes/s (wsha CPU per handshake) plain ${f(phases.plain[r])}, RS256 distinct ${f(phases.jwt[r])}, RS256 reuse x${o.reuse} ${f(phases.reuse[r])}, ext auth ${f(phases.ext[r])}\n`);
     }
+    const rates = Object.fromEntries(Object.entries(phases).map(([k, xs]) => [k, xs.map((x) => x.rate)])) as Record<keyof typeof phases, number[]>;
+    const cpu = Object.fromEntries(Object.entries(phases).map(([k, xs]) => [k, median(xs.map((x) => x.cpuUs))])) as Record<keyof typeof phases, number>;
     const msgs: Record<string, number[]> = { nomsg: [], msg: [] };
     for (let r = 0; r < o.rounds; r++) {
       for (const path of ['nomsg', 'msg'] as const) {
@@ -159,6 +170,7 @@ async function main(): Promise<void> {
       `edge cost (median of ${o.rounds} interleaved rounds; ${o.handshakes} handshakes, ${o.concurrency} in flight; ${o.connections} echo connections of ${o.payloadBytes} B)`,
       `  handshakes/s  no auth ${p.toFixed(0)}   ext auth ${e.toFixed(0)} (${pct(e, p)} of no auth)`,
       `  RS256 JWT     distinct tokens ${j.toFixed(0)} (${pct(j, p)} of no auth; target >= 80 %)   each token ${o.reuse} times ${u.toFixed(0)} (${pct(u, p)}; at most ${pct(o.reuse - 1, o.reuse)} cache hits)`,
+      `  wsha CPU per handshake  no auth ${cpu.plain.toFixed(0)} µs   RS256 distinct ${cpu.jwt.toFixed(0)} µs (+${(cpu.jwt - cpu.plain).toFixed(0)})   RS256 reuse x${o.reuse} ${cpu.reuse.toFixed(0)} µs (+${(cpu.reuse - cpu.plain).toFixed(0)})   ext auth ${cpu.ext.toFixed(0)} µs (+${(cpu.ext - cpu.plain).toFixed(0)})`,
       `  messages/s    no limits ${n.toFixed(0)}   message limits ${m.toFixed(0)} (${pct(m, n)}; target >= 90 %)`,
       '',
     ].join('\n'));
