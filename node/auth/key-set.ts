@@ -1,16 +1,25 @@
 /**
- * Verification keys, from the three places a route can name: PEM (SPKI)
- * or JWK/JWKS files and an HS256 secret file (read at config time,
- * synchronously, so a bad file refuses the config), and JWKS documents
- * fetched later (jwks-source.ts). Each key serves exactly one algorithm,
- * derived from its type: RSA -> RS256, EC P-256 -> ES256, Ed25519 ->
- * EdDSA, secret -> HS256. A key is imported once, into a node:crypto
- * KeyObject, when it is read; verifying is then one synchronous OpenSSL
- * call, with no per-token import or allocation beyond the signature's.
+ * Verification keys as jose verifies with them, from the three places a
+ * route can name: PEM (SPKI) or JWK/JWKS files and an HS256 secret file
+ * (read at config time, synchronously, so a bad file refuses the config),
+ * and JWKS documents fetched later (jwks-source.ts). Each key serves
+ * exactly one algorithm, derived from its type: RSA -> RS256, EC P-256 ->
+ * ES256, Ed25519 -> EdDSA, secret -> HS256.
+ *
+ * A key is imported once: jose's importJWK (a WebCrypto key) for public
+ * keys, WebCrypto's raw HMAC import for the secret. `key()` imports on its
+ * first call and keeps the promise; the verifier calls it for file keys
+ * when it is built and the JWKS source for keys it has not held before,
+ * before they serve, so handshakes verify with the same key object until
+ * the key set is read again (a reload, or a JWKS refresh that brings a new
+ * key). Node's crypto reads the JWK synchronously first, only to refuse a
+ * bad or short key at load.
  */
 import { readFileSync } from 'node:fs';
-import { createHmac, createPublicKey, createSecretKey, timingSafeEqual, verify as cryptoVerify, type JsonWebKey as NodeJwk, type KeyObject } from 'node:crypto';
+import { createPublicKey, webcrypto, type JsonWebKey as NodeJwk } from 'node:crypto';
+import type { JWK, VerificationKey } from './jose-module';
 import { KeyLoadError } from '../../shared/errors';
+import { jose } from './jose-module';
 
 /** An algorithm wsha verifies. */
 export type JwtAlg = 'RS256' | 'ES256' | 'EdDSA' | 'HS256';
@@ -27,14 +36,14 @@ export interface VerifyKey {
   readonly alg: JwtAlg;
   /** What identifies the key material (kid, alg and public members): equal fingerprints are the same key. */
   readonly fingerprint: string;
-  /** True when `signature` is this key's signature of `input` under its algorithm. Never throws. */
-  verify(input: Buffer, signature: Buffer): boolean;
+  /** The key jose verifies with, imported on the first call (the same promise on every call). */
+  key(): Promise<VerificationKey>;
 }
 
 /** Smallest HS256 secret (RFC 7518 3.2: a key of the hash's size, 256 bits). */
 export const MIN_SECRET_BYTES = 32;
 
-/** Smallest RSA modulus accepted (RFC 7518 3.3). */
+/** Smallest RSA modulus accepted (RFC 7518 3.3; jose refuses smaller ones for RS256 as well). */
 export const MIN_RSA_BITS = 2048;
 
 /** The algorithm a JWK serves, or null when wsha has none for it. */
@@ -45,18 +54,10 @@ export function algOfJwk(jwk: Jwk): JwtAlg | null {
   return null;
 }
 
-/** The signature check of one algorithm on an imported key. */
-function verifierOf(alg: Exclude<JwtAlg, 'HS256'>, key: KeyObject): VerifyKey['verify'] {
-  switch (alg) {
-    case 'RS256': return (input, sig) => safely(() => cryptoVerify('sha256', input, key, sig));
-    // JWS carries ECDSA signatures as r || s (64 bytes for P-256), not DER.
-    case 'ES256': return (input, sig) => sig.length === 64 && safely(() => cryptoVerify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, sig));
-    case 'EdDSA': return (input, sig) => safely(() => cryptoVerify(null, input, key, sig));
-  }
-}
-
-function safely(f: () => boolean): boolean {
-  try { return f(); } catch { return false; }
+/** Runs `importing` on the first call and answers every call with its promise. */
+function importedOnce(importing: () => Promise<VerificationKey>): () => Promise<VerificationKey> {
+  let p: Promise<VerificationKey> | null = null;
+  return () => (p ??= importing());
 }
 
 /** A key from a public JWK; null when its type, use, declared alg or size is not one wsha verifies. */
@@ -66,11 +67,11 @@ export function keyFromJwk(jwk: Jwk): VerifyKey | null {
   if (!alg || alg === 'HS256' || (jwk.alg && jwk.alg !== alg)) return null;
   // Only the public members: a JWKS that carries a private key must not make us hold it.
   const pub = Object.fromEntries(Object.entries({ kty: jwk.kty, n: jwk.n, e: jwk.e, crv: jwk.crv, x: jwk.x, y: jwk.y }).filter(([, v]) => v !== undefined)) as NodeJwk;
-  let key: KeyObject;
-  try { key = createPublicKey({ key: pub, format: 'jwk' }); } catch { return null; }
-  if (alg === 'RS256' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) return null;
+  let modulusLength: number | undefined;
+  try { modulusLength = createPublicKey({ key: pub, format: 'jwk' }).asymmetricKeyDetails?.modulusLength; } catch { return null; }
+  if (alg === 'RS256' && (modulusLength ?? 0) < MIN_RSA_BITS) return null;
   const kid = typeof jwk.kid === 'string' ? jwk.kid : null;
-  return { kid, alg, fingerprint: JSON.stringify([kid, alg, pub]), verify: verifierOf(alg, key) };
+  return { kid, alg, fingerprint: JSON.stringify([kid, alg, pub]), key: importedOnce(() => jose().then((j) => j.importJWK(pub as JWK, alg) as Promise<VerificationKey>)) };
 }
 
 /** Keys of one file: a PEM public key, a JWK or a JWKS document. Throws KeyLoadError. */
@@ -100,15 +101,12 @@ export function keyFromSecretFile(file: string): VerifyKey {
   let end = bytes.length;
   while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
   if (end < MIN_SECRET_BYTES) throw new KeyLoadError(`JWT secret file ${file} holds ${end} bytes; HS256 needs at least ${MIN_SECRET_BYTES}`);
-  const secret = createSecretKey(bytes.subarray(0, end));
+  const secret = new Uint8Array(bytes.subarray(0, end));
   return {
     kid: null,
     alg: 'HS256',
     fingerprint: `secret:${file}`,
-    verify: (input, sig) => {
-      const mac = createHmac('sha256', secret).update(input).digest();
-      return sig.length === mac.length && timingSafeEqual(sig, mac);
-    },
+    key: importedOnce(() => webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])),
   };
 }
 

@@ -22,7 +22,9 @@
  * credentials and its keys are 44 characters whatever the token's size.
  */
 import { createHash } from 'node:crypto';
-import type { JwtPayload } from './jws-compact';
+
+/** The claims set of a verified token (read-only: cached tokens share it). */
+export type JwtPayload = Readonly<Record<string, unknown>>;
 
 /** One verified token. */
 interface Entry {
