@@ -164,13 +164,14 @@ async function main(): Promise<void> {
       process.stdout.write(`round ${r + 1}: msgs/s without limits ${msgs.nomsg[r].toFixed(0)}, with message limits ${msgs.msg[r].toFixed(0)}\n`);
     }
     const p = median(rates.plain), j = median(rates.jwt), u = median(rates.reuse), e = median(rates.ext), n = median(msgs.nomsg), m = median(msgs.msg);
+    const delta = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(0)}`;
     const pct = (x: number, b: number) => `${((x / b) * 100).toFixed(1)} %`;
     process.stdout.write([
       '',
       `edge cost (median of ${o.rounds} interleaved rounds; ${o.handshakes} handshakes, ${o.concurrency} in flight; ${o.connections} echo connections of ${o.payloadBytes} B)`,
       `  handshakes/s  no auth ${p.toFixed(0)}   ext auth ${e.toFixed(0)} (${pct(e, p)} of no auth)`,
       `  RS256 JWT     distinct tokens ${j.toFixed(0)} (${pct(j, p)} of no auth; target >= 80 %)   each token ${o.reuse} times ${u.toFixed(0)} (${pct(u, p)}; at most ${pct(o.reuse - 1, o.reuse)} cache hits)`,
-      `  wsha CPU per handshake  no auth ${cpu.plain.toFixed(0)} µs   RS256 distinct ${cpu.jwt.toFixed(0)} µs (+${(cpu.jwt - cpu.plain).toFixed(0)})   RS256 reuse x${o.reuse} ${cpu.reuse.toFixed(0)} µs (+${(cpu.reuse - cpu.plain).toFixed(0)})   ext auth ${cpu.ext.toFixed(0)} µs (+${(cpu.ext - cpu.plain).toFixed(0)})`,
+      `  wsha CPU per handshake  no auth ${cpu.plain.toFixed(0)} µs   RS256 distinct ${cpu.jwt.toFixed(0)} µs (${delta(cpu.jwt - cpu.plain)})   RS256 reuse x${o.reuse} ${cpu.reuse.toFixed(0)} µs (${delta(cpu.reuse - cpu.plain)})   ext auth ${cpu.ext.toFixed(0)} µs (${delta(cpu.ext - cpu.plain)})`,
       `  messages/s    no limits ${n.toFixed(0)}   message limits ${m.toFixed(0)} (${pct(m, n)}; target >= 90 %)`,
       '',
     ].join('\n'));
