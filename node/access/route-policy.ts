@@ -31,6 +31,8 @@ export interface Admitted extends HeaderEdits {
   readonly clientAddress: string;
   /** Wall-clock ms when the tunnel must close (token expiry), 0 for never. */
   readonly expiresAtMs: number;
+  /** The query forwarded instead of the client's (the token parameter removed, with its `?`, '' for none), or null to forward it as sent. */
+  readonly query: string | null;
 }
 
 /** The request facts a policy reads. */
@@ -127,11 +129,13 @@ export class RoutePolicy {
     }
     const add: Array<[string, string]> = [];
     let protocol: string | null = null;
+    let query: string | null = null;
     let expiresAtMs = 0;
     if (this.jwt) {
       const found = extractToken(e.req, e.query, this.jwt.config.tokenFrom);
       if (!found) return new AuthenticationError('token-missing', 'a bearer token is required');
       if (found.protocolRest !== null) protocol = found.protocolRest;
+      if (found.queryRest !== null) query = found.queryRest;
       try {
         const v = await this.jwt.verify(found.token);
         if (this.closeAtExpiry) expiresAtMs = v.expiresAtMs;
@@ -147,7 +151,7 @@ export class RoutePolicy {
       const refused = await this.#external(e, address, add);
       if (refused) return refused;
     }
-    return { clientAddress: address, strip: this.#strip === NO_STRIP ? null : this.#strip, add, protocol, expiresAtMs };
+    return { clientAddress: address, strip: this.#strip === NO_STRIP ? null : this.#strip, add, protocol, expiresAtMs, query };
   }
 
   async #external(e: EdgeRequest, address: string, add: Array<[string, string]>): Promise<WshaError | null> {

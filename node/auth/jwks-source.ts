@@ -9,11 +9,17 @@
  *
  *   start ── fetch ──ok──> keys ──every refreshIntervalMs──> fetch ──fail──> keep keys, warn
  *                                 └─ unknown kid, last fetch older than unknownKidRefreshMs ──> fetch
+ *
+ * `generation` counts the changes of the set: a fetch that brings the same
+ * keys keeps the same key objects, already imported, and the same
+ * generation (so the verifier's cache of verified tokens survives a routine
+ * refresh); one that adds, drops or replaces a key bumps it (and the
+ * verifier's cache is emptied). A new key is imported (jose's importJWK)
+ * once, during the fetch that brought it, before it serves.
  */
 import type { Logger } from 'pino';
-import type { JWK } from './jose-module';
 import type { JwksConfig } from '../../shared/config/edge-schema';
-import { keyFromJwk, type VerifyKey } from './key-set';
+import { keyFromJwk, type Jwk, type VerifyKey } from './key-set';
 
 /** Largest JWKS document read. */
 const MAX_JWKS_BYTES = 1 << 20;
@@ -45,6 +51,8 @@ export class JwksSource {
   failures = 0;
   /** Wall-clock ms of the last good fetch, or 0. */
   lastGoodAt = 0;
+  /** Bumped whenever a good fetch changes the key set. */
+  generation = 0;
 
   constructor(config: JwksConfig, log: Logger, fetchImpl: JwksFetch = defaultJwksFetch) {
     this.config = config;
@@ -92,12 +100,26 @@ export class JwksSource {
       const doc = await this.#fetch(this.config.url, this.config.timeoutMs);
       const list = (doc as { keys?: unknown }).keys;
       if (!Array.isArray(list)) throw new Error('no "keys" list');
-      const keys = list.map((k) => keyFromJwk(k as JWK)).filter((k): k is VerifyKey => k !== null);
-      if (!keys.length) throw new Error('no RSA, EC P-256 or Ed25519 signing key');
-      const before = new Set(this.#keys.map((k) => k.kid));
-      const added = keys.filter((k) => !before.has(k.kid)).map((k) => k.kid);
+      const fresh = list.map((k) => keyFromJwk(k as Jwk)).filter((k): k is VerifyKey => k !== null);
+      if (!fresh.length) throw new Error('no RSA (at least 2048 bits), EC P-256 or Ed25519 signing key');
+      const before = new Map(this.#keys.map((k) => [k.fingerprint, k]));
+      // Keys held before keep their imported key objects; new ones are imported (by jose) once, here, before they serve.
+      const imported = await Promise.all(fresh.map(async (k) => {
+        const held = before.get(k.fingerprint);
+        if (held) return held;
+        try { await k.key(); return k; } catch (err) {
+          this.#log.warn({ kid: k.kid, err: (err as Error).message }, 'jwks key not imported: skipped');
+          return null;
+        }
+      }));
+      const keys = imported.filter((k): k is VerifyKey => k !== null);
+      if (!keys.length) throw new Error('no key could be imported');
+      const changed = keys.length !== this.#keys.length || keys.some((k, i) => k !== this.#keys[i]);
+      const kidsBefore = new Set(this.#keys.map((k) => k.kid));
+      const added = keys.filter((k) => !kidsBefore.has(k.kid)).map((k) => k.kid);
       this.#keys = keys;
       this.lastGoodAt = Date.now();
+      if (changed) this.generation++;
       if (added.length) this.#log.info({ kids: keys.map((k) => k.kid), added }, 'jwks keys loaded');
     } catch (err) {
       this.failures++;

@@ -144,6 +144,8 @@ class Exchange {
   readonly #sel: Selection;
   readonly #b: Backend;
   readonly #headers: string[];
+  /** Path and query of the forwarded request line (the token's query parameter removed). */
+  readonly #target: string;
   readonly #pp: Buffer | null;
   readonly #retryable: boolean;
   readonly #headTimeoutMs: number;
@@ -164,6 +166,7 @@ class Exchange {
     this.#b = sel.backend;
     this.#headers = forwardHeaderList(req, { clientAddress, proto, extra: sel.requestExtra, stickyHeader: pool.config.sticky?.header?.toLowerCase() ?? '', backendHost: sel.backend.authority }, 'http', checked.framing);
     if (admitted) applyEdits(this.#headers, admitted);
+    this.#target = checked.path + (admitted?.query ?? checked.query);
     this.#pp = proxyHeaderFor(pool, connOf(req.socket)!);
     this.#retryable = RETRYABLE.has(req.method ?? '') && checked.framing === 'none';
     const total = rt.limits.requestTimeoutMs;
@@ -180,7 +183,7 @@ class Exchange {
     let preq: http.ClientRequest;
     try {
       preq = (b.tls ? https : http).request({
-        host: b.host, port: b.port, method: this.#req.method, path: this.#checked.path + this.#checked.query, headers: this.#headers, setHost: false,
+        host: b.host, port: b.port, method: this.#req.method, path: this.#target, headers: this.#headers, setHost: false,
         ...(b.tls ? tlsConnectOptions(b.tlsSettings, b.host) : {}),
         // A PROXY header must open its own TCP connection, so such requests do not reuse sockets.
         ...(this.#pp ? { createConnection: () => connectWithProxyHeader(b, this.#pp!) } : { agent: agentFor(b) }),

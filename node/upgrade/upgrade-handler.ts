@@ -106,7 +106,7 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
     backend: connectBackend(sel.backend, proxyHeaderFor(pool, conn)),
     target: sel.backend,
     origin: { listener: conn.listener.name, vip: conn.listener.vip, clientAddress: conn.clientAddress },
-    request: { path: checked.path + checked.query, headers },
+    request: { path: checked.path + (admitted?.query ?? checked.query), headers },
     held: head,
     heldBudget,
     expectedAccept: acceptFor(req.headers['sec-websocket-key'] as string),

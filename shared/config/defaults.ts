@@ -172,6 +172,10 @@ export const DEFAULTS = Object.freeze({
     jwtAlgorithms: Object.freeze(['RS256', 'ES256', 'EdDSA'] as const),
     jwtLeewayMs: 30_000,
     jwtRealm: 'wsha',
+    /** Verified tokens cached per route and worker process (0 = off). */
+    jwtCacheEntries: 10_000,
+    /** Longest a verified token is served from that cache. */
+    jwtCacheMaxTtlMs: 60_000,
     extAuthHeaders: Object.freeze(['authorization', 'cookie'] as const),
     extAuthTimeoutMs: 1000,
     /** Most entries of one route's external-auth decision cache. */

@@ -11,6 +11,10 @@ import { DEFAULTS } from './defaults';
 const E = DEFAULTS.edge;
 const ms = (what = 'a duration in milliseconds') => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).nonnegative({ error: `expected ${what}` });
 const positiveInt = (what: string) => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
+const intIn = (lo: number, hi: number, what: string) => {
+  const e = { error: `expected ${what} from ${lo} to ${hi}` };
+  return z.number(e).int(e).min(lo, e).max(hi, e);
+};
 const rate = z.number({ error: 'expected a rate per second' }).positive({ error: 'expected a rate per second above 0' });
 const headerName = z.string({ error: 'expected a header name' }).regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: 'expected a header name' });
 const filePath = z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path' });
@@ -93,6 +97,10 @@ export const JwtSchema = z.strictObject({
   closeAtExpiry: z.boolean().default(true),
   /** Realm named in WWW-Authenticate. @default wsha */
   realm: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/, { error: 'expected printable text without quotes or backslashes' }).default(E.jwtRealm),
+  /** Verified tokens remembered per route and worker process (least recently used dropped first), so a token presented again skips the signature check; `exp`/`nbf` are still checked on every use, and a key set change empties the cache. 0 turns it off. @default 10000 */
+  cacheEntries: intIn(0, 1_000_000, 'a count').default(E.jwtCacheEntries),
+  /** Longest time a verified token is served from the cache before it is verified again. @default 60000 */
+  cacheMaxTtlMs: intIn(1, 3_600_000, 'a duration in milliseconds').default(E.jwtCacheMaxTtlMs),
 });
 
 /** routes[].auth.external: external authorisation (auth_request, ext_authz, ForwardAuth). */

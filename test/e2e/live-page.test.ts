@@ -2,8 +2,9 @@
  * The live page in headless Chromium (Debian's chromium through
  * playwright-core, no browser download) against a real two-node cluster:
  * after the token is entered once it shows both nodes and the VIP owner
- * with its epoch, and after `wsha failover` the new owner appears without
- * a reload. Saves test/artifacts/live-page.png.
+ * with its epoch, the edge's refusals per node, route and reason and the
+ * pool's admission queue, and after `wsha failover` the new owner appears
+ * without a reload. Saves test/artifacts/live-page.png.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,12 +14,16 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startOperatorCluster } from '../harness/operator-cluster';
 import { REPO_ROOT, runWsha } from '../harness/wsha-cli';
+import { statusOf, tryUpgrade } from '../harness/edge';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-test('live page shows nodes and the VIP owner, then the new owner after a failover without reload', { timeout: 120_000, skip: existsSync(CHROMIUM) ? false : 'chromium is not installed (deploy/local/setup.sh test installs it)' }, async (t) => {
-  const c = await startOperatorCluster('livepage');
+test('live page shows nodes, the VIP owner and the edge, then the new owner after a failover without reload', { timeout: 120_000, skip: existsSync(CHROMIUM) ? false : 'chromium is not installed (deploy/local/setup.sh test installs it)' }, async (t) => {
+  const c = await startOperatorCluster('livepage', (config) => {
+    config.routes[0] = { ...config.routes[0], name: 'chat', access: { origins: ['https://app.test'] } };
+    config.pools.chat.admission = { handshakesPerSec: 1000 };
+  });
   t.after(() => c.stop());
   const profile = mkdtempSync(join(tmpdir(), 'wsha-chromium-'));
   t.after(() => rmSync(profile, { recursive: true, force: true }));
@@ -29,7 +34,8 @@ test('live page shows nodes and the VIP owner, then the new owner after a failov
 
   const first = (await c.owner())!;
   const other = first.owner === 'node-a' ? 'node-b' : 'node-a';
-  await page.goto(c.adminUrl('node-a'));
+  // The owner's page: admission queues are per node, and only the owner takes handshakes.
+  await page.goto(c.adminUrl(first.owner));
   // A wrong token is refused and the form stays.
   await page.fill('#token', 'not-the-token');
   await page.click('button[type=submit]');
@@ -44,6 +50,17 @@ test('live page shows nodes and the VIP owner, then the new owner after a failov
   const vipRow = await page.textContent('#vips tr[data-vip="front"]');
   assert.ok(vipRow?.includes(String(first.epoch)), `epoch ${first.epoch} shown: ${vipRow}`);
   assert.equal(await page.evaluate("sessionStorage.getItem('wsha-admin-token')"), c.layout.token, 'token kept for the tab');
+
+  // The edge: nothing refused yet; then one upgrade from a foreign Origin (403) and one admitted.
+  assert.match(String(await page.textContent('#edge-denied')), /no refusals/);
+  const vipUrl = `ws://${c.layout.vip.address}:${c.layout.vip.port}/`;
+  assert.equal(statusOf(await tryUpgrade(vipUrl, { origin: 'https://evil.test' })), 403);
+  assert.equal(statusOf(await tryUpgrade(vipUrl, { origin: 'https://app.test' })), 101);
+  await page.waitForSelector(`#edge-denied tr[data-edge="${first.owner}/chat/origin"]`, { timeout: 20_000 });
+  assert.match(String(await page.textContent(`#edge-denied tr[data-edge="${first.owner}/chat/origin"]`)), /1$/);
+  await page.waitForSelector('#edge-admission tr[data-admission="chat"]', { timeout: 20_000 });
+  assert.match(String(await page.textContent('#edge-admission-node')), new RegExp(first.owner));
+  assert.ok((await page.$$('#warnings li')).length >= 1);
 
   // Mark this document: a reload would lose the mark.
   await page.evaluate('window.wshaMark = 42');

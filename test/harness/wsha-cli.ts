@@ -24,7 +24,7 @@ export function runWsha(args: readonly string[], opts: { env?: NodeJS.ProcessEnv
 }
 
 /** `wsha config check FILE --json`, parsed. */
-export async function configCheck(file: string): Promise<CliResult & { json?: { ok: boolean; problems?: string[] } }> {
+export async function configCheck(file: string): Promise<CliResult & { json?: { ok: boolean; problems?: string[]; warnings?: string[] } }> {
   const r = await runWsha(['config', 'check', file, '--json']);
   let json;
   try { json = JSON.parse(r.stdout); } catch { json = undefined; }

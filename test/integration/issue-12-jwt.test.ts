@@ -77,6 +77,35 @@ test('a valid token is accepted from the Authorization header, a cookie, a query
   assert.equal(JSON.parse(ok.body).headers['x-user'], 'user-1');
 });
 
+test('a token from the query is not in the request line the backend gets (upgrade and plain HTTP); the rest of the query is', async (t) => {
+  const key = makeKey('k1');
+  const jwks = await startJwks([key]);
+  t.after(() => jwks.close());
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  const node = await startProxy(nodeConfig(jwtRoute(rawNodeConfig({ port: 0, backendUrls: [b.url] }), { jwks: { url: jwks.url }, tokenFrom: { bearer: true, query: 'access_token' } })));
+  t.after(() => node.destroy());
+  const port = node.portOf('public')!;
+  const tok = await signToken(key, good);
+  const rest = 'room=7&name=J%C3%BCrgen+S&flag&x=a%26b';
+  const ws = await tryUpgrade(`ws://127.0.0.1:${port}/chat?${rest.slice(0, 6)}&access_token=${tok}&${rest.slice(7)}`);
+  assert.ok(ws.ok);
+  if (ws.ok) ws.ws.terminate();
+  const only = await tryUpgrade(`ws://127.0.0.1:${port}/chat?access_token=${tok}`);
+  assert.ok(only.ok);
+  if (only.ok) only.ws.terminate();
+  const viaHttp = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ port, host: '127.0.0.1', path: `/h?access_token=${tok}&${rest}` }, (res) => {
+      let body = ''; res.on('data', (c) => { body += c; }); res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(viaHttp.status, 200);
+  assert.deepEqual(b.seen.map((s) => [s.kind, s.url]), [['ws', `/chat?${rest}`], ['ws', '/chat'], ['http', `/h?${rest}`]]);
+  assert.ok(b.seen.every((s) => !s.url.includes(tok)));
+});
+
 test('expired, not yet valid, wrong audience, wrong issuer, bad signature and unknown kid: 401 with WWW-Authenticate', async (t) => {
   const key = makeKey('k1');
   const other = makeKey('k1');

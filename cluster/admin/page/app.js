@@ -68,9 +68,36 @@ function renderBackends(pools) {
   $('#sessions').textContent = pools.length ? 'sessions: ' + pools.map((p) => p.name + ' ' + p.sessions).join(', ') : '';
 }
 
+function noneRow(columns, what) {
+  const td = cell(what, 'none');
+  td.colSpan = columns;
+  return row([td]);
+}
+
+// Refusals of every node (from its heartbeat, as in `wsha status`), most first.
+function renderEdgeDenied(nodes) {
+  const rows = [];
+  for (const n of nodes) {
+    for (const [route, reason, count] of n.denied || []) rows.push({ node: n.id, route, reason, count });
+  }
+  rows.sort((a, b) => b.count - a.count || (a.node + a.route + a.reason < b.node + b.route + b.reason ? -1 : 1));
+  fill('#edge-denied', rows.length ? rows.map((r) => row([cell(r.node), cell(r.route), cell(r.reason, 'down'), cell(r.count)],
+    { 'data-edge': r.node + '/' + r.route + '/' + r.reason })) : [noneRow(4, 'no refusals since the nodes started')]);
+}
+
+// Admission queues are per node: shown for the node serving this page, and only when a pool has one.
+function renderAdmission(node) {
+  const queues = (node && node.node && node.node.edge && node.node.edge.admission) || [];
+  for (const sel of ['#edge-admission', '#edge-admission-title']) $(sel).hidden = queues.length === 0;
+  $('#edge-admission-node').textContent = node && node.nodeId ? 'on ' + node.nodeId : '';
+  fill('#edge-admission', queues.map((q) => row([cell(q.pool), cell(q.waiting), cell(q.admitted), cell(q.queued), cell(q.refused, q.refused ? 'down' : '')],
+    { 'data-admission': q.pool })));
+}
+
 function render(snap) {
   const c = snap.cluster;
   if (snap.node && snap.node.nodeId) $('#served-by').textContent = 'served by ' + snap.node.nodeId;
+  renderAdmission(snap.node);
   if (!c || c.error) {
     $('#health').textContent = c && c.error ? 'cluster state unavailable' : 'no cluster view';
     $('#health').className = 'badge down';
@@ -83,6 +110,7 @@ function render(snap) {
   renderNodes(c.nodes);
   renderVips(c.vips);
   renderBackends(c.pools);
+  renderEdgeDenied(c.nodes);
   const items = c.warnings.map((w) => { const li = document.createElement('li'); li.textContent = w.message; return li; });
   if (items.length === 0) { const li = document.createElement('li'); li.className = 'none'; li.textContent = 'none'; items.push(li); }
   $('#warnings').replaceChildren(...items);

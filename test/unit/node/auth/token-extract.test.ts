@@ -24,3 +24,14 @@ test('a protocol entry is decoded (Kubernetes base64url) and removed from the li
   assert.equal(only?.token, 'abc.def');
   assert.equal(only?.protocolRest, '');
 });
+
+test('a query token is removed from the forwarded query, the rest kept byte for byte', () => {
+  const q = '?a=1&access_token=x.y.z&b=%20c+d&&e&access_token=again';
+  const f = extractToken(req({}), q, all);
+  assert.equal(f?.token, 'x.y.z');
+  assert.equal(f?.queryRest, '?a=1&b=%20c+d&&e');
+  assert.equal(extractToken(req({}), '?access_token=x.y.z', all)?.queryRest, '');
+  assert.equal(extractToken(req({}), '?access%5Ftoken=x.y.z&z=%5F', all)?.queryRest, '?z=%5F', 'names compare decoded, as they were found');
+  assert.equal(extractToken(req({}), '?access_tokens=1&access_token=t', all)?.queryRest, '?access_tokens=1');
+  assert.equal(extractToken(req({ authorization: 'Bearer a.b.c' }), '?access_token=x.y.z', all)?.queryRest, null, 'a token from elsewhere leaves the query alone');
+});
