@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 import { startOperatorCluster } from '../harness/operator-cluster';
 import { REPO_ROOT, runWsha } from '../harness/wsha-cli';
 import { statusOf, tryUpgrade } from '../harness/edge';
@@ -26,10 +26,14 @@ test('live page shows nodes, the VIP owner and the edge, then the new owner afte
   });
   t.after(() => c.stop());
   const profile = mkdtempSync(join(tmpdir(), 'wsha-chromium-'));
-  t.after(() => rmSync(profile, { recursive: true, force: true }));
+  // Chromium writes into its profile until it has exited: close it first, then remove (retrying a late write).
+  let ctx: BrowserContext | null = null;
+  t.after(async () => {
+    await ctx?.close();
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  });
   // launchPersistentContext passes the fresh profile as --user-data-dir.
-  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 800 } });
-  t.after(() => ctx.close());
+  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 800 } });
   const page = ctx.pages()[0] ?? await ctx.newPage();
 
   const first = (await c.owner())!;

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 import { killBackend, restartBackend, startOperatorCluster } from '../harness/operator-cluster';
 import { sleep, waitFor } from '../harness/ports';
 import { REPO_ROOT, runWsha } from '../harness/wsha-cli';
@@ -55,9 +55,13 @@ test('the timeline draws owner bars with epochs and gaps and backend bands that 
   await sleep(2000);
 
   const profile = mkdtempSync(join(tmpdir(), 'wsha-chromium-'));
-  t.after(() => rmSync(profile, { recursive: true, force: true }));
-  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 900 } });
-  t.after(() => ctx.close());
+  // Chromium writes into its profile until it has exited: close it first, then remove (retrying a late write).
+  let ctx: BrowserContext | null = null;
+  t.after(async () => {
+    await ctx?.close();
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  });
+  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 900 } });
   const page = ctx.pages()[0] ?? await ctx.newPage();
   await page.goto(`${c.adminUrl(first.owner)}#token=${c.layout.token}&window=${WINDOW_MS}`);
   await page.waitForSelector('#timeline[data-loaded]', { timeout: 20_000 });
