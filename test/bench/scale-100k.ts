@@ -36,7 +36,7 @@ import { startRedis, type RedisProcess } from '../harness/redis';
 import { spawnNodeRaised } from './nofile';
 import { TUNNELS_PER_PROCESS } from './bench-targets';
 import { workersKeySupported } from './wsha-workers';
-import { cpuNsOf, median, processTree, rssKibOf } from './proc-stats';
+import { counterDeltas, cpuNsOf, median, processTree, rssKibOf, tcpExtCounters } from './proc-stats';
 import { fmt } from './bench-table';
 import { verdict } from './bench-goals';
 
@@ -198,6 +198,7 @@ async function run(o: Options): Promise<boolean> {
     const baseCpuPct = await idleCpuPct(nodePids, o.idleSeconds);
     log(`node pid ${node.pid} (${nodePids.length} processes), RSS ${fmt(rssBeforeKib / 1024)} MiB, idle CPU ${fmt(baseCpuPct)} % of a core before; opening`);
 
+    const tcp0 = tcpExtCounters();
     const clients = Array.from({ length: pl.clients }, () => { const p = spawnNodeRaised([CLIENT], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }); children.push(p); return p; });
     const per = Math.ceil(o.connections / pl.clients);
     const t0 = performance.now();
@@ -223,6 +224,7 @@ async function run(o: Options): Promise<boolean> {
       clearInterval(ticker);
     }
     const openS = (performance.now() - t0) / 1000;
+    const tcpOpened = tcpExtCounters();
     log(`opened ${opened} in ${openS.toFixed(1)} s, ${failed} failed${failed ? ` (${JSON.stringify(errors)})` : ''}`);
 
     // The process tree again: a worker restarted under load would have a new PID.
@@ -251,6 +253,9 @@ async function run(o: Options): Promise<boolean> {
       await new Promise((res) => setTimeout(res, 1000));
     }
 
+    // Why held connections died, if any did: the kernel's view (its counters are machine-wide).
+    const tcpEnd = tcpExtCounters();
+    log(`kernel TCP counters while opening: ${counterDeltas(tcp0, tcpOpened)}; while held: ${counterDeltas(tcpOpened, tcpEnd)}`);
     const kibPerConn = opened ? (rssAfterKib - rssBeforeKib) / opened : NaN;
     const allReached = rounds.every((r) => r.reached === o.connections && r.sent === o.connections);
     const closed = Math.max(0, ...rounds.map((r) => r.closed));
