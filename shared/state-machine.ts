@@ -17,7 +17,8 @@ export class IllegalTransitionError extends Error {
 
 export class StateMachine<S extends string> {
   #state: S;
-  #listeners: Array<(e: TransitionEvent<S>) => void> = [];
+  /** Null until the first onTransition: most machines (one per tunnel) never get a listener. */
+  #listeners: Array<(e: TransitionEvent<S>) => void> | null = null;
   constructor(
     readonly machine: string,
     initial: S,
@@ -36,12 +37,14 @@ export class StateMachine<S extends string> {
     if (!this.table[from].includes(next)) throw new IllegalTransitionError(this.machine, from, next);
     this.#state = next;
     this.log?.info({ machine: this.machine, from, to: next, reason, ...fields }, `${this.machine} ${from} -> ${next}`);
+    const ls = this.#listeners;
+    if (ls === null) return;
     const e = { from, to: next, reason, fields };
-    for (const l of this.#listeners) l(e);
+    for (const l of ls) l(e);
   }
 
   onTransition(fn: (e: TransitionEvent<S>) => void): () => void {
-    this.#listeners.push(fn);
-    return () => { this.#listeners = this.#listeners.filter((f) => f !== fn); };
+    (this.#listeners ??= []).push(fn);
+    return () => { this.#listeners = this.#listeners?.filter((f) => f !== fn) ?? null; };
   }
 }

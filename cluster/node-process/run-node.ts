@@ -19,7 +19,7 @@ import { ConfigError } from '../../shared/errors';
 import { createLogger } from '../../shared/logger';
 import { Metrics } from '../../shared/metrics';
 import type { Config } from '../../shared/config/schema';
-import { WORKER_ENTRY } from '../../shared/ports/worker-entry';
+import { WORKER_ENTRY, WORKER_EXEC_ARGV } from '../../shared/ports/worker-entry';
 import { startAdminServer, type RunningAdmin } from '../admin/start-admin';
 import { loadAdminTls } from '../admin/admin-tls';
 import { ClusterAgent } from '../cluster-agent';
@@ -58,7 +58,7 @@ export async function runNode(configPath: string): Promise<void> {
   const metrics = new Metrics({ nodeId: config.node.id });
 
   const shared = new SharedState({ config, log: logger, metrics });
-  const fleet = new WorkerFleet({ config, count, entry: WORKER_ENTRY, log: logger, metrics, sources: fleetSources(shared) });
+  const fleet = new WorkerFleet({ config, count, entry: WORKER_ENTRY, execArgv: [...WORKER_EXEC_ARGV], log: logger, metrics, sources: fleetSources(shared) });
   shared.health.onRoutingChange(() => fleet.pushHealth());
   try {
     await fleet.start();

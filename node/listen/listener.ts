@@ -171,7 +171,10 @@ export class Listener implements RequestLineOwner {
       new PendingProxyHeader(socket, this.#limits.handshakeTimeoutMs, this.#deps.wheel, this);
       return;
     }
-    this.admitted(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0, socket.localAddress ?? this.info.host, socket.localPort ?? this.info.port);
+    const local = socket.localAddress;
+    // The listener's own address string when they match: one string per listener, not one per connection.
+    this.admitted(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0, local === undefined || local === this.info.host ? this.info.host : local, socket.localPort ?? this.info.port);
+    dropAddressCaches(socket);
   }
 
   /** The client address is known (from the socket or its PROXY header): count it and start HTTP. */
@@ -254,6 +257,17 @@ const kServed = Symbol('wsha.served');
 function httpOnHead(req: IncomingMessage): void {
   headCompleted(req.socket);
   (req.socket as unknown as Record<symbol, boolean>)[kServed] = true;
+}
+/**
+ * Node caches a socket's addresses as two objects with their own strings on
+ * the socket (`_peername`, `_sockname`); ClientConn holds what we need, so
+ * a long-lived tunnel does not keep a second copy (about 200 bytes per
+ * connection). A later read asks the kernel again.
+ */
+function dropAddressCaches(socket: Socket): void {
+  const s = socket as unknown as { _peername?: unknown; _sockname?: unknown };
+  if (s._peername !== undefined) s._peername = null;
+  s._sockname = null;
 }
 function netOnConnection(this: NetServer, socket: Socket): void { ((this as any)[kListener] as Listener).accepted(socket); }
 function socketOnClose(this: Socket): void { ((this as any)[kListener] as Listener).socketClosed(this); }

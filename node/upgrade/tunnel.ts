@@ -80,8 +80,9 @@ export class Tunnel implements WheelEntry {
   /** Client bytes held until a verified 101 (null once sent or dropped). */
   held: Buffer | null;
   readonly heldBudget: number;
-  readonly expectedAccept: string;
-  /** Header lines added to the 101 (sticky cookie), '' for none. */
+  /** Sec-WebSocket-Accept the backend's 101 must carry; '' once open (a long-lived tunnel keeps no handshake strings). */
+  expectedAccept: string;
+  /** Header lines added to the 101 (sticky cookie), '' for none; '' once open. */
   responseExtra: string;
   /** Sticky session key recorded for this tunnel (released when it closes), or null. */
   readonly sessionKey: string | null;
@@ -234,6 +235,8 @@ export class Tunnel implements WheelEntry {
   open(res: IncomingMessage, rest: Buffer): void {
     this.sm.transition('open', 'verified 101 from backend');
     this.client.write(switchingHead(res, this.responseExtra));
+    this.expectedAccept = '';
+    this.responseExtra = '';
     const held = this.held;
     this.held = null;
     if (held) { this.owner.stats.bytesIn += held.length; this.backend.write(held); }

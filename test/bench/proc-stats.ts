@@ -130,3 +130,26 @@ export function ioOf(pids: readonly number[]): IoCounters {
   }
   return sum;
 }
+
+/** TcpExt counters of the kernel whose change tells why established connections died (aborts, memory pruning, keepalive). */
+const TCP_EXT_WATCHED = /^(TCPAbortOn\w+|PruneCalled|RcvPruned|OfoPruned|TCPKeepAlive|ListenOverflows|ListenDrops|SyncookiesSent|TCPTimeWaitOverflow)$/;
+
+/** The watched TcpExt counters of /proc/net/netstat (the whole network namespace, other users' sockets included); empty when unreadable. */
+export function tcpExtCounters(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const names = lines[i]!.split(' ');
+      const values = lines[i + 1]!.split(' ');
+      if (names[0] !== 'TcpExt:') continue;
+      for (let k = 1; k < names.length; k++) if (TCP_EXT_WATCHED.test(names[k]!)) out.set(names[k]!, Number(values[k]));
+    }
+  } catch { /* not Linux */ }
+  return out;
+}
+
+/** `name +delta` for every counter that changed from `a` to `b`. */
+export function counterDeltas(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): string {
+  return [...b].filter(([k, v]) => v !== (a.get(k) ?? 0)).map(([k, v]) => `${k} +${v - (a.get(k) ?? 0)}`).join(', ') || 'none changed';
+}
