@@ -19,6 +19,8 @@ import { WorkerServer } from './worker-server';
 /** Exit code of a worker whose control process went away. */
 export const EXIT_ORPHANED = 0;
 
+function dropSendError(): void { /* see the send function in main() */ }
+
 function main(): void {
   if (!process.send || !process.connected) {
     process.stderr.write('wsha worker: must be started by a node control process (wsha node start)\n');
@@ -26,7 +28,10 @@ function main(): void {
   }
   const rpc = new RpcEndpoint<WorkerOps, ControlOps, WorkerNotes, ControlNotes>((m: RpcMessage) => {
     if (!process.connected) throw new Error('control channel closed');
-    process.send!(m);
+    // A killed control process breaks the pipe before 'disconnect' arrives, while tunnels are closing and telling it
+    // so: such a send fails with EPIPE (without a callback, as an uncaught 'error' per message). Dropped: 'disconnect'
+    // follows and ends this worker.
+    process.send!(m, undefined, {}, dropSendError);
   });
   const server = new WorkerServer(rpc);
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => { /* the control process orchestrates */ });
