@@ -69,13 +69,16 @@ export class AdmissionQueue {
   }
 
   #arm(): void {
-    if (this.#timer !== null || this.#queue.length === 0) return;
-    const now = this.#now();
-    const wait = this.#bucket.take(this.#p, now);
-    if (wait === 0) { this.#release(now, true); return; }
-    const untilDeadline = Math.max(0, this.#queue[0].deadlineMs - now);
-    // Kept referenced: waiters are real work, and every wait ends by queueTimeoutMs.
-    this.#timer = setTimeout(admissionOnTimer, Math.max(1, Math.min(wait, untilDeadline)), this);
+    // A token that came due meanwhile releases the head at once; whoever still waits then needs the timer (each
+    // turn of the loop takes at least one waiter off the queue, so it ends).
+    while (this.#timer === null && this.#queue.length > 0) {
+      const now = this.#now();
+      const wait = this.#bucket.take(this.#p, now);
+      if (wait === 0) { this.#release(now, true); continue; }
+      const untilDeadline = Math.max(0, this.#queue[0].deadlineMs - now);
+      // Kept referenced: waiters are real work, and every wait ends by queueTimeoutMs.
+      this.#timer = setTimeout(admissionOnTimer, Math.max(1, Math.min(wait, untilDeadline)), this);
+    }
   }
 
   /** Releases waiters: the first gets the token already taken (`haveToken`), the rest as tokens allow; expired ones are refused. */

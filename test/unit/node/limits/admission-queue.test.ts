@@ -77,3 +77,20 @@ test('in a storm, any 1 s window admits at most burst + rate, and a node of two 
   assert.equal(two.length, 600);
   assert.ok(peakPerWindow(two, 1000) <= 200, `two workers together: ${peakPerWindow(two, 1000)}`);
 });
+
+test('a token that comes due while the timer re-arms releases the head, and the waiters behind it still get a timer', async () => {
+  // Each reading of this clock moves it by `step` ms: at 10/s every reading after the timer brings one token.
+  let clock = 0;
+  let step = 0;
+  const q = new AdmissionQueue(cfg({ handshakesPerSec: 10, burst: 1, queueSize: 5, queueTimeoutMs: 1_000_000 }), { nowMs: () => (clock += step) });
+  assert.equal(q.enter(() => false), null);
+  const waiters = [q.enter(() => false), q.enter(() => false), q.enter(() => false)];
+  step = 100;
+  let timer: NodeJS.Timeout | undefined;
+  const within = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('a waiter was left without a timer')), 3000); });
+  try {
+    assert.deepEqual(await Promise.race([Promise.all(waiters), within]), [null, null, null]);
+  } finally { clearTimeout(timer); }
+  assert.equal(q.admitted, 4);
+  assert.equal(q.waiting, 0);
+});
