@@ -8,33 +8,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { needsChromium, openPage } from '../harness/headless-chromium';
 import { startOperatorCluster } from '../harness/operator-cluster';
 import { REPO_ROOT, runWsha } from '../harness/wsha-cli';
 import { statusOf, tryUpgrade } from '../harness/edge';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-test('live page shows nodes, the VIP owner and the edge, then the new owner after a failover without reload', { timeout: 120_000, skip: existsSync(CHROMIUM) ? false : 'chromium is not installed (deploy/local/setup.sh test installs it)' }, async (t) => {
+test('live page shows nodes, the VIP owner and the edge, then the new owner after a failover without reload', { timeout: 120_000, skip: needsChromium }, async (t) => {
   const c = await startOperatorCluster('livepage', (config) => {
     config.routes[0] = { ...config.routes[0], name: 'chat', access: { origins: ['https://app.test'] } };
     config.pools.chat.admission = { handshakesPerSec: 1000 };
   });
   t.after(() => c.stop());
-  const profile = mkdtempSync(join(tmpdir(), 'wsha-chromium-'));
-  // Chromium writes into its profile until it has exited: close it first, then remove (retrying a late write).
-  let ctx: BrowserContext | null = null;
-  t.after(async () => {
-    await ctx?.close();
-    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-  });
-  // launchPersistentContext passes the fresh profile as --user-data-dir.
-  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 800 } });
-  const page = ctx.pages()[0] ?? await ctx.newPage();
+  const page = await openPage(t, { width: 1366, height: 800 });
 
   const first = (await c.owner())!;
   const other = first.owner === 'node-a' ? 'node-b' : 'node-a';

@@ -9,23 +9,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { needsChromium, openPage } from '../harness/headless-chromium';
 import { killBackend, restartBackend, startOperatorCluster } from '../harness/operator-cluster';
 import { sleep, waitFor } from '../harness/ports';
 import { REPO_ROOT, runWsha } from '../harness/wsha-cli';
 import type { StoredEvent } from '../../shared/history-event';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** The window the page is opened with: the whole scripted sequence, drawn wide enough to read. */
 const WINDOW_MS = 90_000;
 
 interface Bar { owner: string; epoch: string; start: number; end: number; cls: string }
 
-test('the timeline draws owner bars with epochs and gaps and backend bands that match the events', { timeout: 180_000, skip: existsSync(CHROMIUM) ? false : 'chromium is not installed (deploy/local/setup.sh test installs it)' }, async (t) => {
+test('the timeline draws owner bars with epochs and gaps and backend bands that match the events', { timeout: 180_000, skip: needsChromium }, async (t) => {
   const c = await startOperatorCluster('timeline', (cfg) => { cfg.cluster.history = { sampleIntervalMs: 1000 }; });
   t.after(() => c.stop());
   const events = async (): Promise<StoredEvent[]> => {
@@ -54,15 +51,7 @@ test('the timeline draws owner bars with epochs and gaps and backend bands that 
   const list = await waitFor(async () => { const l = await events(); return l.some((e) => e.kind === 'vip-serving' && e.node === first.owner && e.gapMs !== undefined) ? l : null; }, 'takeover served', 20_000, 200);
   await sleep(2000);
 
-  const profile = mkdtempSync(join(tmpdir(), 'wsha-chromium-'));
-  // Chromium writes into its profile until it has exited: close it first, then remove (retrying a late write).
-  let ctx: BrowserContext | null = null;
-  t.after(async () => {
-    await ctx?.close();
-    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-  });
-  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 900 } });
-  const page = ctx.pages()[0] ?? await ctx.newPage();
+  const page = await openPage(t, { width: 1366, height: 900 });
   await page.goto(`${c.adminUrl(first.owner)}#token=${c.layout.token}&window=${WINDOW_MS}`);
   await page.waitForSelector('#timeline[data-loaded]', { timeout: 20_000 });
   assert.equal(await page.isVisible('#login'), false, 'signed in through the link');
