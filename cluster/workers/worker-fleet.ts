@@ -134,14 +134,19 @@ export class WorkerFleet implements DataPlane {
     if (!running.length) throw new WorkerError('no worker is running to listen on the VIP');
     const reusePort = this.reusePort || opts.reusePort;
     const previous = this.#vips.get(vip);
-    // Port 0 in the config: the first worker picks the ports, the others bind the same ones.
-    let ports: ListenerPorts = previous && previous.address === address ? previous.ports : {};
+    // Port 0 in the config: the first worker picks the ports, the others bind the same ones. Known ports (the
+    // config's, or the last opening's) let every worker listen at once: one IPC round on a takeover's path, not two.
+    const known = previous && previous.address === address ? previous.ports : this.#configuredPorts(vip);
+    let ports: ListenerPorts = known ?? {};
     const opened: WorkerSlot[] = [];
     try {
-      const [first, ...rest] = running;
-      ports = (await first!.rpc.call('openVip', { vip, address, reusePort, ports }, WORKER_CALL_TIMEOUT_MS)).ports;
-      opened.push(first!);
-      first!.openVips.add(vip);
+      const first = known ? undefined : running[0];
+      const rest = first ? running.slice(1) : running;
+      if (first) {
+        ports = (await first.rpc.call('openVip', { vip, address, reusePort, ports }, WORKER_CALL_TIMEOUT_MS)).ports;
+        opened.push(first);
+        first.openVips.add(vip);
+      }
       await Promise.all(rest.map(async (s) => {
         await s.rpc.call('openVip', { vip, address, reusePort, ports }, WORKER_CALL_TIMEOUT_MS);
         opened.push(s);
@@ -152,6 +157,17 @@ export class WorkerFleet implements DataPlane {
       throw err;
     }
     this.#vips.set(vip, { address, reusePort, ports });
+  }
+
+  /** The VIP's listener ports when the config fixes every one of them; null when one is 0 (a worker picks it). */
+  #configuredPorts(vip: string): ListenerPorts | null {
+    const ports: ListenerPorts = {};
+    for (const l of this.#config.listeners) {
+      if (l.on !== `vip:${vip}`) continue;
+      if (!l.port) return null;
+      ports[l.name] = l.port;
+    }
+    return ports;
   }
 
   async stopAccepting(vip: string): Promise<void> {
