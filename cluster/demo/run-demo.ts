@@ -18,6 +18,7 @@ import { demoNodeConfig, type DemoLayout } from './demo-config';
 import { generateSecret, writeSecretFile } from '../peer/peer-secret';
 import { DemoClient } from './demo-client';
 import { freePortOn, waitUntil } from './wait';
+import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 
 /** Options of runDemo (the flags of `wsha demo`). */
 export interface DemoOptions {
@@ -86,7 +87,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     for (const n of nodes) {
       const file = join(dir, `${n.id}.yaml`);
       writeFileSync(file, demoNodeConfig(layout, n));
-      kids.spawn(n.id, process.execPath, [cliPath(), 'node', 'start', '--config', file], { logFile: join(dir, `${n.id}.log`), env: { ...process.env, WSHA_LOG_PRETTY: '0' } });
+      kids.spawn(n.id, process.execPath, [...CONTROL_EXEC_ARGV, cliPath(), 'node', 'start', '--config', file], { logFile: join(dir, `${n.id}.log`), env: { ...process.env, WSHA_LOG_PRETTY: '0' } });
     }
     const keys = new RedisKeys(CLUSTER);
     step('waiting for a node to own the VIP');

@@ -20,6 +20,7 @@ import { createLogger } from '../../shared/logger';
 import { Metrics } from '../../shared/metrics';
 import type { Config } from '../../shared/config/schema';
 import { WORKER_ENTRY, WORKER_EXEC_ARGV } from '../../shared/ports/worker-entry';
+import { CONTROL_EXEC_ARGV, controlFlagsApplied } from '../../shared/control-flags';
 import { startAdminServer, type RunningAdmin } from '../admin/start-admin';
 import { loadAdminTls } from '../admin/admin-tls';
 import { ClusterAgent } from '../cluster-agent';
@@ -131,4 +132,7 @@ export async function runNode(configPath: string): Promise<void> {
   // (it writes what the others recorded); then the workers drain.
   stoppables.push(agent, shared, admin, history);
   logger.info({ listeners: config.listeners.map((l) => l.name), workers: count }, 'node started');
+  if (!controlFlagsApplied()) {
+    logger.info({ flags: CONTROL_EXEC_ARGV }, 'the control process runs without its node flags (deploy/systemd/wsha.service passes them): its larger heap makes its death seen a few ms later');
+  }
 }

@@ -41,6 +41,7 @@ import { makeKey, signToken, type SigningKey } from '../harness/edge';
 import { startEchoBackend } from './bench-node';
 import { runEchoLoadAt } from './ws-load';
 import { cpuNsOf, processTree } from './proc-stats';
+import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 
 const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
 
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   const configPath = join(dir, 'node.yaml');
   writeFileSync(configPath, configYaml({ port, adminPort, backendPort: backend.port, jwksUrl: `http://127.0.0.1:${jwksPort}/jwks`, authUrl: `http://127.0.0.1:${authPort}/check`, redisPort }));
   const logFd = openSync(join(dir, 'node.log'), 'w');
-  const node: ChildProcess = spawn(process.execPath, [CLI, 'node', 'start', '--config', configPath], { stdio: ['ignore', logFd, logFd], env: withClusterSecret() });
+  const node: ChildProcess = spawn(process.execPath, [...CONTROL_EXEC_ARGV, CLI, 'node', 'start', '--config', configPath], { stdio: ['ignore', logFd, logFd], env: withClusterSecret() });
   closeSync(logFd);
   const stop = async () => {
     if (node.exitCode === null && node.signalCode === null) { node.kill('SIGTERM'); await new Promise((r) => node.once('exit', r)); }

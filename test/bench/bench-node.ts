@@ -14,6 +14,7 @@ import { freePort, waitFor } from '../harness/ports';
 import { openWebSocket } from './ws-load';
 import { withClusterSecret } from '../harness/cluster-secret';
 import { spawnNodeRaised } from './nofile';
+import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 
 const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
 const ECHO_BACKEND = join(__dirname, 'echo-backend.js');
@@ -122,7 +123,7 @@ export async function startWshaNode(opts: WshaNodeOptions): Promise<WshaNode> {
   writeFileSync(configPath, opts.configYaml ? opts.configYaml({ port, adminPort }) : benchConfigYaml({ port, tlsPort, adminPort, ...opts }));
   const logPath = opts.logFile ?? join(dir, 'node.log');
   const logFd = openSync(logPath, 'w');
-  const args = [...(opts.execArgv ?? []), CLI, 'node', 'start', '--config', configPath];
+  const args = [...(opts.execArgv ?? CONTROL_EXEC_ARGV), CLI, 'node', 'start', '--config', configPath];
   const stdio: ['ignore', number, number] = ['ignore', logFd, logFd];
   const env = withClusterSecret({ ...process.env, ...opts.env });
   const proc = opts.raiseNofile ? spawnNodeRaised(args, { stdio, env }) : spawn(process.execPath, args, { stdio, env });

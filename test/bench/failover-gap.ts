@@ -46,6 +46,7 @@ import { freePort, sleep, waitFor } from '../harness/ports';
 import { vipNodeConfig } from '../fixtures/node-config';
 import { stringify } from 'yaml';
 import { withClusterSecret } from '../harness/cluster-secret';
+import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 
 const DIST = resolve(__dirname, '..', '..');
 const CLI = join(DIST, 'cluster', 'cli', 'main.js');
@@ -248,7 +249,7 @@ async function benchBind(runs: number): Promise<Record<BindKind, number[]>> {
         backend: { id: `app-${id}`, url: `http://127.0.0.1:${backend}` }, healthCheck: { type: 'tcp', intervalMs: 200, timeoutMs: 200 }, logLevel: 'info',
       })));
       configs.set(id, file);
-      nodes.set(id, spawnTracked(children, process.execPath, [CLI, 'node', 'start', '--config', file]));
+      nodes.set(id, spawnTracked(children, process.execPath, [...CONTROL_EXEC_ARGV, CLI, 'node', 'start', '--config', file]));
     }
     const probeProc = spawnTracked(children, process.execPath, [join(DIST, 'test', 'harness', 'netns-probe.js'), `ws://${vip}:${port}/`, '5']);
     const events: ProbeEvent[] = [];
@@ -270,7 +271,7 @@ async function benchBind(runs: number): Promise<Record<BindKind, number[]>> {
         if (TRACE) appendFileSync(TRACE, `${first.ts} ---- first handshake answered by ${other}: ${first.ts - at} ms\n`);
         process.stdout.write(`  bind ${kind} #${i + 1}: ${owner} -> ${other} in ${first.ts - at} ms\n`);
         if (kind === 'kill') {
-          const back = spawnTracked(children, process.execPath, [CLI, 'node', 'start', '--config', configs.get(owner) as string]);
+          const back = spawnTracked(children, process.execPath, [...CONTROL_EXEC_ARGV, CLI, 'node', 'start', '--config', configs.get(owner) as string]);
           nodes.set(owner, back);
           // The next failure only once the restarted node is linked to the owner (a start can outlast the rejoin time).
           await waitFor(() => bindLog.some((l) => l.startsWith(`[${back.pid} `) && l.includes('"peer link up"')), `${owner} linked again`, 20_000, 20);

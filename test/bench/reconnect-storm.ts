@@ -35,6 +35,7 @@ import { freePort, sleep, waitFor } from '../harness/ports';
 import { scratchDir } from '../harness/netns-node';
 import { withClusterSecret } from '../harness/cluster-secret';
 import { RedisKeys } from '../../shared/redis/keys';
+import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 
 const DIST = resolve(__dirname, '..', '..');
 const CLI = join(DIST, 'cluster', 'cli', 'main.js');
@@ -137,7 +138,7 @@ async function run(label: string, clientsN: number, admission: Record<string, nu
       };
       const file = join(scratch.dir, `${id}.yaml`);
       writeFileSync(file, stringify(cfg));
-      const proc = spawn(process.execPath, [CLI, 'node', 'start', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'], env: withClusterSecret() });
+      const proc = spawn(process.execPath, [...CONTROL_EXEC_ARGV, CLI, 'node', 'start', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'], env: withClusterSecret() });
       children.add(proc);
       started.push(proc);
       nodes.set(id, proc);

@@ -29,6 +29,7 @@ import { createInterface } from 'node:readline';
 import { createLab, LAB_SUBNET, type NetnsLab } from '../harness/netns';
 import { sleep, waitFor } from '../harness/ports';
 import { FAULT_PORTS, writeFaultNodeConfig, type FaultNodeOptions, type RedisTarget } from './fault-config';
+import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 
 const DIST = resolve(__dirname, '..', '..');
 export const CLI = join(DIST, 'cluster', 'cli', 'main.js');
@@ -183,7 +184,7 @@ export class FaultLab {
       redis: this.redisTarget(), peerListen: this.o.peerListen, ...extra,
     });
     this.configs.set(host, file);
-    const p = this.spawn(`node-${host}`, host, process.execPath, [CLI, 'node', 'start', '--config', file]);
+    const p = this.spawn(`node-${host}`, host, process.execPath, [...CONTROL_EXEC_ARGV, CLI, 'node', 'start', '--config', file]);
     this.nodes.set(host, p);
     return p;
   }

@@ -15,6 +15,7 @@ import { HUB_ADDRESS, type NetnsLab } from './netns';
 import { waitFor } from './ports';
 import { withClusterSecret } from './cluster-secret';
 import { DEFAULTS } from '../../shared/config/defaults';
+import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 
 /** dist/ root, from dist/test/harness/. */
 const DIST = resolve(__dirname, '..', '..');
@@ -131,7 +132,7 @@ export interface LabNode { host: string; proc: ChildProcess; pid: number; output
 export function startLabNode(lab: NetnsLab, host: string, dir: string, yaml: string): LabNode {
   const configFile = join(dir, `node-${host}.yaml`);
   writeFileSync(configFile, yaml);
-  const proc = lab.spawnIn(lab.member(host).ns, process.execPath, [CLI, 'node', 'start', '--config', configFile], { env: { ...withClusterSecret(), WSHA_LOG_PRETTY: '0' } });
+  const proc = lab.spawnIn(lab.member(host).ns, process.execPath, [...CONTROL_EXEC_ARGV, CLI, 'node', 'start', '--config', configFile], { env: { ...withClusterSecret(), WSHA_LOG_PRETTY: '0' } });
   const output: string[] = [];
   captureLines(proc, `node-${host}`, output);
   return { host, proc, pid: proc.pid as number, output, configFile };

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { waitFor } from './ports';
 import { withClusterSecret } from './cluster-secret';
+import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 
 /** Path of the built CLI entry. */
 export const CLI_PATH = resolve(__dirname, '../../cluster/cli/main.js');
@@ -40,7 +41,7 @@ export function spawnNodeProcess(config: object | string, env: NodeJS.ProcessEnv
   const configPath = join(dir, 'config.yaml');
   const write = (c: object | string) => writeFileSync(configPath, typeof c === 'string' ? c : stringify(c));
   write(config);
-  const proc = spawn(process.execPath, [CLI_PATH, 'node', 'start', '--config', configPath], {
+  const proc = spawn(process.execPath, [...CONTROL_EXEC_ARGV, CLI_PATH, 'node', 'start', '--config', configPath], {
     env: { ...withClusterSecret(), WSHA_LOG_PRETTY: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

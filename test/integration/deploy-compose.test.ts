@@ -19,6 +19,7 @@ import type { Config } from '../../shared/config/schema';
 import { freePort, waitFor } from '../harness/ports';
 import { configCheck, REPO_ROOT } from '../harness/wsha-cli';
 import { loadClusterSecret } from '../../cluster/peer/peer-secret';
+import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 
 type Service = Record<string, any>;
 const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; networks: Record<string, any> };
@@ -173,7 +174,7 @@ test('deploy/Dockerfile: multi-stage, production deps, non-root, /healthz check,
   assert.match(df, /WSHA_HEALTH_URL=http:\/\/127\.0\.0\.1:\d+\/healthz/);
   const entry = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(df)![1]);
   const cmd = JSON.parse(/^CMD (.*)$/m.exec(df)![1]);
-  assert.deepEqual([...entry, ...cmd], ['node', 'dist/cluster/cli/main.js', 'node', 'start', '--config', CONFIG_IN_CONTAINER]);
+  assert.deepEqual([...entry, ...cmd], ['node', ...CONTROL_EXEC_ARGV, 'dist/cluster/cli/main.js', 'node', 'start', '--config', CONFIG_IN_CONTAINER]);
   assert.ok(existsSync(join(REPO_ROOT, 'dist', 'cluster', 'cli', 'main.js')));
   for (const m of df.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
     for (const src of m[1].split(/\s+/)) assert.ok(existsSync(join(REPO_ROOT, src)), `COPY ${src}: no such file`);
