@@ -19,12 +19,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 /** Longest wait for one request's answer before the process is replaced. */
 const REQUEST_TIMEOUT_MS = 2000;
-/**
- * After the end marker, how long to wait for the request's error text: `ip`
- * wrote it to stderr before the marker to stdout, but the two pipes are read
- * separately.
- */
-const STDERR_GRACE_MS = 2;
 
 /** What one change found: whether the address is present afterwards. */
 export interface IpBatchResult { present: boolean }
@@ -107,7 +101,10 @@ export class IpBatch {
     while ((nl = this.#partial.indexOf('\n')) >= 0) {
       const line = this.#partial.slice(0, nl);
       this.#partial = this.#partial.slice(nl + 1);
-      if (this.#current && line.includes('link/loopback')) setTimeout(() => this.#settle(p), STDERR_GRACE_MS);
+      // `ip` wrote the request's error text to stderr before the marker to stdout, so by the time the marker is
+      // read the error is readable too: the same poll phase delivers it, and setImmediate runs after that phase.
+      // (A timer of a few ms here cost that much again on every change of a takeover, more on a loaded host.)
+      if (this.#current && line.includes('link/loopback')) setImmediate(() => this.#settle(p));
     }
   }
 
