@@ -7,6 +7,7 @@
  */
 import type { DropEvent, LoadFinal } from './instruments';
 import { downMs, firstAnswerGap, maxConcurrent, outages, spansFromObservations, subtractSpans, takeovers, type Attempt, type Observation, type Span } from './timeline';
+import { DEFAULTS } from '../../shared/config/defaults';
 
 /** Everything one run observed. */
 export interface RunData {
@@ -52,7 +53,7 @@ export interface RunMetrics {
   maxAddressHolders: number;
   addressOverlapMs: number;
   maxListeners: number;
-  /** Prober answers from a host at an instant it did not claim (tolerance SAMPLE_SLACK_MS). */
+  /** Prober answers from a host at an instant it did not claim (tolerance SAMPLE_SLACK_MS, END_SLACK_MS at an end). */
   servedOutsideClaim: number;
   /** Times the VIP moved to another node after the failure. */
   takeovers: number;
@@ -62,15 +63,21 @@ export interface RunMetrics {
   notes: string[];
 }
 
-/** Claim ends are known to a sampling period (20 ms); answers this close to a claim count as inside it. */
+/** Claim starts are known to a sampling period (20 ms); answers this close to a claim count as inside it. */
 const SAMPLE_SLACK_MS = 40;
+/**
+ * A claim's end is a sampled deadline, and the data plane's fence can be one renewal further: a renewal that
+ * succeeded after the last sample (up to a sampling period plus a renewal interval before the node stopped
+ * answering) moved it without any sample showing it.
+ */
+const END_SLACK_MS = SAMPLE_SLACK_MS + DEFAULTS.lease.renewIntervalMs;
 
 /** Answers by a host outside every claim span of that host. */
 export function answersOutsideClaims(attempts: readonly Attempt[], claims: readonly Span[], from: number): number {
   let n = 0;
   for (const a of attempts) {
     if (a.who === undefined || a.t1 < from) continue;
-    if (!claims.some((s) => s.who === a.who && a.t1 >= s.from - SAMPLE_SLACK_MS && a.t1 <= s.to + SAMPLE_SLACK_MS)) n++;
+    if (!claims.some((s) => s.who === a.who && a.t1 >= s.from - SAMPLE_SLACK_MS && a.t1 <= s.to + END_SLACK_MS)) n++;
   }
   return n;
 }

@@ -77,6 +77,15 @@ test('answersOutsideClaims: an answer from a host that claimed nothing then is c
   assert.equal(answersOutsideClaims([{ t0: 50, t1: 60, who: 'p1' }, { t0: 130, t1: 135, who: 'p1' }, { t0: 200, t1: 210, who: 'p1' }, { t0: 200, t1: 210, who: 'p2' }], claims, 0), 1);
 });
 
+test('answersOutsideClaims: past a claim\'s sampled end, one unsampled renewal (plus a sampling period) still counts as inside', () => {
+  const claims = [{ who: 'p1', from: 0, to: 1000 }, { who: 'p1', from: 2000, to: 3000 }];
+  // 51 ms past the sampled end: within a sampling period plus a renewal interval (a soak's stalled owner, served by
+  // its workers up to a fence one renewal later than the last sample).
+  assert.equal(answersOutsideClaims([{ t0: 1028, t1: 1051, who: 'p1' }], claims, 0), 0);
+  assert.equal(answersOutsideClaims([{ t0: 1100, t1: 1120, who: 'p1' }], claims, 0), 1);
+  assert.equal(answersOutsideClaims([{ t0: 1940, t1: 1950, who: 'p1' }], claims, 0), 1, 'the start keeps the sampling slack only');
+});
+
 test('parseMonitorLine reads ip -ts -o monitor address (add and Deleted) for the VIP only', () => {
   const add = parseMonitorLine('[2026-12-01T11:23:54.621793] 2: eth0    inet 10.213.0.100/32 scope global eth0\\       valid_lft forever', '10.213.0.100');
   assert.equal(add?.on, true);
