@@ -245,14 +245,8 @@ export class ClusterAgent {
   #buildMachine(vip: Config['vips'][number], lease: LeaseClient, host: VipHost, timings: OwnershipTimings): VipMachine {
     const { config, metrics } = this.#o;
     const peers = this.#peers!;
-    const driver = createDriver(vip, this.#o.logger, this.#driverTools());
-    if (driver.kind === 'linux') {
-      this.#log.info({ vip: vip.name, listensEarly: driver.listensEarly }, driver.listensEarly
-        ? 'ip_nonlocal_bind is on: a takeover opens the VIP listeners while the address is added'
-        : 'ip_nonlocal_bind is off: a takeover opens the VIP listeners after the address is added (setting it saves the listen step)');
-    }
     return new VipMachine({
-      vip, nodeId: config.node.id, lease, driver, host, timings, handover: config.cluster.handover,
+      vip, nodeId: config.node.id, lease, driver: createDriver(vip, this.#o.logger, this.#driverTools()), host, timings, handover: config.cluster.handover,
       clock: this.#clock, logger: this.#o.logger, metrics,
       peers: { evidence: (id) => peers.evidence(id), required: () => peers.required(), beatNow: () => peers.beatNow(), claimants: (v) => peers.claimants(v) },
       guard: this.#guard ?? { arm: () => {}, disarm: () => {} },

@@ -24,11 +24,7 @@
  * the runs alternate between the two nodes.
  *
  *   npm run -s build && node dist/test/bench/failover-gap.js [--runs 5] [--only linux|bind]
- *       [--kinds kill,hang,link-down,partition,stop-0.3,stop-1,stop-1.9,stop-5] [--nonlocal-bind on|off]
- *
- * The linux part's hosts run with ip_nonlocal_bind=1 (deploy/sysctl.d), so a
- * new owner opens its listeners while the address is added; `--nonlocal-bind
- * off` measures the kernel's default (listeners after the address).
+ *       [--kinds kill,hang,link-down,partition,stop-0.3,stop-1,stop-1.9,stop-5]
  *
  * WSHA_TEST_VERBOSE=1 copies the namespaced processes' output to stderr.
  *
@@ -62,9 +58,6 @@ function arg(name: string, fallback: string): string {
 
 /** `--trace FILE`: the bind part's processes' output (info level) goes into FILE, with each failure's time, to see where a gap went. */
 const TRACE = arg('trace', '');
-
-/** `--nonlocal-bind off`: the linux hosts keep the kernel's default ip_nonlocal_bind=0. */
-const NONLOCAL_BIND = arg('nonlocal-bind', 'on') !== 'off';
 
 /** `--kinds kill,partition` limits the failure kinds run (all by default). */
 function wanted(kind: string): boolean {
@@ -132,7 +125,7 @@ function traceLab(fromMs: number, toMs: number, title: string, labNodes: Array<L
 
 async function benchLinux(runs: number): Promise<Gaps> {
   const out = Object.fromEntries(LINUX_KINDS.map((k) => [k, []])) as unknown as Gaps;
-  const lab = createLab(['a', 'b', 'c'], { nonlocalBind: NONLOCAL_BIND });
+  const lab = createLab(['a', 'b', 'c']);
   const scratch = scratchDir();
   const nodes = new Map<string, LabNode>();
   let probeEvents: ProbeEvent[] = [];

@@ -71,8 +71,7 @@ export class FaultLab {
   constructor(readonly o: FaultLabOptions) {
     this.proxies = ['p1', 'p2', 'p3'].slice(0, o.nodes);
     this.redisHosts = o.redis === 'sentinel' ? ['r1', 'r2', 'r3'] : ['r1'];
-    // Proxy hosts as deploy/sysctl.d recommends them (ip_nonlocal_bind=1).
-    this.lab = createLab([...this.proxies, ...this.redisHosts, 'c'], { nonlocalBind: true });
+    this.lab = createLab([...this.proxies, ...this.redisHosts, 'c']);
     this.dir = mkdtempSync(join(tmpdir(), 'wsha-faults-'));
     liveDirs.add(this.dir);
     this.#logs = createWriteStream(join(this.dir, 'run.log'));

@@ -165,21 +165,11 @@ function installExitHook(): void {
   process.on('exit', () => { for (const lab of [...liveLabs]) lab.destroySync(); });
 }
 
-/** Lab options. */
-export interface LabOptions {
-  /**
-   * net.ipv4/ipv6.ip_nonlocal_bind=1 in every member, as deploy/sysctl.d
-   * recommends for proxy hosts: a new owner then opens its VIP listeners
-   * while the address is added. Off (the kernel's default) otherwise.
-   */
-  nonlocalBind?: boolean;
-}
-
 /**
  * Builds the hub and one namespace per name in `memberNames`, member i at
  * 10.213.0.(i+1). Register `lab.destroy()` with t.after right away.
  */
-export function createLab(memberNames: readonly string[], opts: LabOptions = {}): NetnsLab {
+export function createLab(memberNames: readonly string[]): NetnsLab {
   const lab = new NetnsLab(`wsha-t-${process.pid}-${++labCounter}-`);
   liveLabs.add(lab);
   installExitHook();
@@ -190,7 +180,6 @@ export function createLab(memberNames: readonly string[], opts: LabOptions = {})
     lab.ipIn(lab.hubNs, ['addr', 'add', `${HUB_ADDRESS}/24`, 'dev', 'br0']);
     lab.ipIn(lab.hubNs, ['link', 'set', 'br0', 'up']);
     memberNames.forEach((name, i) => addMember(lab, name, `${LAB_SUBNET}.${i + 1}`, `${LAB_SUBNET6}:${i + 1}`));
-    if (opts.nonlocalBind) for (const m of lab.members.values()) lab.execIn(m.ns, 'sysctl', ['-q', '-w', 'net.ipv4.ip_nonlocal_bind=1', 'net.ipv6.ip_nonlocal_bind=1']);
   } catch (err) {
     lab.destroySync();
     throw err;

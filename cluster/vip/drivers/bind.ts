@@ -12,8 +12,6 @@ import type { GuardAction, VipContext, VipDriver } from './driver';
 export class BindDriver implements VipDriver {
   readonly kind = 'bind' as const;
   readonly reusePort = true;
-  /** The listeners are the VIP: opening them is the bring-up. */
-  readonly listensEarly = false;
   async up(_ctx: VipContext): Promise<void> { /* the listeners are the VIP */ }
   async down(_ctx: VipContext): Promise<void> { /* closing the listeners is enough */ }
   async announce(_ctx: VipContext): Promise<void> { /* nothing to announce: no address moves */ }

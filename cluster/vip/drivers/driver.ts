@@ -31,12 +31,6 @@ export interface VipDriver {
   readonly kind: 'bind' | 'linux' | 'exec';
   /** Whether the node's VIP listeners must be opened with SO_REUSEPORT (make-before-break on one address). */
   readonly reusePort: boolean;
-  /**
-   * Whether the listeners may open while up() runs instead of after it: the
-   * address need not be local to bind (linux with ip_nonlocal_bind=1). False
-   * where the listeners are the VIP (bind) or the driver cannot tell (exec).
-   */
-  readonly listensEarly: boolean;
   /** Brings the address up on this node. Throws VipDriverError. */
   up(ctx: VipContext): Promise<void>;
   /** Takes the address down on this node. Throws VipDriverError. */

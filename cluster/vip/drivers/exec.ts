@@ -77,8 +77,6 @@ export function execInvocation(command: string, action: ExecAction, ctx: VipCont
 export class ExecDriver implements VipDriver {
   readonly kind = 'exec' as const;
   readonly reusePort = false;
-  /** The script may make the address local or route it here; only after it has run is binding known to work. */
-  readonly listensEarly = false;
   readonly #vip: VipConfig;
   readonly #up: string;
   readonly #down: string;

@@ -18,10 +18,8 @@
  * down() removes the address; cleanup() is down() at start, for the address a
  * killed node left behind. Every method is idempotent: when `ip` fails, the
  * driver looks at the interface and accepts the state it wanted.
- * `reusePort` is false. The node opens its VIP listeners after up(), since
- * binding needs the address to be local, unless the namespace allows binding
- * a non-local address (ip_nonlocal_bind=1, nonlocal-bind.ts): then they open
- * while the address is added (`listensEarly`).
+ * `reusePort` is false: the node opens its VIP listeners only after up(),
+ * since binding needs the address to be local.
  */
 import { isIP } from 'node:net';
 import type { Logger } from '../../../shared/logger';
@@ -33,7 +31,6 @@ import { SerialQueue } from './serial';
 import { describeFailure, runCommand, succeeded, type CommandResult, type RunOptions } from './commands';
 import { listsAddress } from './address-text';
 import { IpBatch } from './ip-batch';
-import { nonlocalBindAllowed } from './nonlocal-bind';
 
 /** Timeout of one `ip` or `arping` run. */
 const TOOL_TIMEOUT_MS = 3000;
@@ -85,7 +82,6 @@ export function na6Args(address: string, iface: string): string[] {
 export class LinuxDriver implements VipDriver {
   readonly kind = 'linux' as const;
   readonly reusePort = false;
-  readonly listensEarly: boolean;
   readonly #vip: VipConfig;
   readonly #iface: string;
   readonly #prefix: number;
@@ -104,9 +100,8 @@ export class LinuxDriver implements VipDriver {
   /** A batch process of this driver's own, when no ipChange was given (the CLI's `vip cleanup`). */
   readonly #batch: IpBatch | null;
 
-  constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand, ipChange?: IpChange, prepare?: PrepareCommand, listensEarly = nonlocalBindAllowed(vip.address)) {
+  constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand, ipChange?: IpChange, prepare?: PrepareCommand) {
     if (!vip.interface) throw new VipDriverError(vip.name, 'linux', 'no interface configured');
-    this.listensEarly = listensEarly;
     this.#vip = vip;
     this.#iface = vip.interface;
     this.#v6 = isIP(vip.address) === 6;

@@ -63,27 +63,13 @@ export class OwnerState extends StateHandler implements OfficeListener {
     void this.#bringUp();
   }
 
-  /**
-   * Driver up, then the listeners (unless already open, as after a handover's prepare or a re-assert); both at
-   * once where the driver allows binding before the address is local, since listen() is a step of its own on the
-   * takeover's path (an IPC round to every worker).
-   */
+  /** Driver up, then the listeners (unless already open, as after a handover's prepare or a re-assert). */
   async #bringUp(): Promise<void> {
     const d = this.m.d;
     const ctx = { vip: this.m.name, address: d.vip.address, nodeId: d.nodeId, epoch: this.#office.lease.epoch };
-    const open = async (): Promise<void> => {
-      if (this.active && !d.host.isServing(this.m.name)) await d.host.openVip(this.m.name, d.vip.address, { reusePort: d.driver.reusePort });
-    };
     try {
-      if (d.driver.listensEarly) {
-        // allSettled first: a failed address add must not leave the listeners' open still running behind the catch.
-        const [up, listening] = await Promise.allSettled([d.driver.up(ctx), open()]);
-        if (up.status === 'rejected') throw up.reason;
-        if (listening.status === 'rejected') throw listening.reason;
-      } else {
-        await d.driver.up(ctx);
-        await open();
-      }
+      await d.driver.up(ctx);
+      if (this.active && !d.host.isServing(this.m.name)) await d.host.openVip(this.m.name, d.vip.address, { reusePort: d.driver.reusePort });
       // Left this state while the listeners opened: the state that followed has already closed what was open then.
       if (!this.active) { await d.host.stopAccepting(this.m.name); return; }
       this.m.facts.upFailures = 0;
