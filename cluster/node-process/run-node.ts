@@ -21,6 +21,7 @@ import { Metrics } from '../../shared/metrics';
 import type { Config } from '../../shared/config/schema';
 import { WORKER_ENTRY, WORKER_EXEC_ARGV } from '../../shared/ports/worker-entry';
 import { CONTROL_EXEC_ARGV, controlFlagsApplied } from '../../shared/control-flags';
+import { ControlPriority } from './control-priority';
 import { startAdminServer, type RunningAdmin } from '../admin/start-admin';
 import { loadAdminTls } from '../admin/admin-tls';
 import { ClusterAgent } from '../cluster-agent';
@@ -56,10 +57,13 @@ export async function runNode(configPath: string): Promise<void> {
   configOrExit(() => { checkWorkerCount(count); return config; });
   // One write per line: the workers share this process's stdout.
   const logger = createLogger({ level: config.logging.level, nodeId: config.node.id, sync: true });
+  // Before any fork: the VIP guard inherits the raised priority, the workers are forked without it.
+  const priority = new ControlPriority();
+  const raised = priority.raise();
   const metrics = new Metrics({ nodeId: config.node.id });
 
   const shared = new SharedState({ config, log: logger, metrics });
-  const fleet = new WorkerFleet({ config, count, entry: WORKER_ENTRY, execArgv: [...WORKER_EXEC_ARGV], log: logger, metrics, sources: fleetSources(shared) });
+  const fleet = new WorkerFleet({ config, count, entry: WORKER_ENTRY, execArgv: [...WORKER_EXEC_ARGV], forkWith: (f) => priority.atNormalPriority(f), log: logger, metrics, sources: fleetSources(shared) });
   shared.health.onRoutingChange(() => fleet.pushHealth());
   try {
     await fleet.start();
@@ -132,6 +136,8 @@ export async function runNode(configPath: string): Promise<void> {
   // (it writes what the others recorded); then the workers drain.
   stoppables.push(agent, shared, admin, history);
   logger.info({ listeners: config.listeners.map((l) => l.name), workers: count }, 'node started');
+  if (raised.applied) logger.info({ nice: raised.nice }, 'control plane runs ahead of the workers (nice value raised)');
+  else logger.info({ nice: raised.nice, why: raised.error }, 'control plane runs at the workers\' priority: raising it needs CAP_SYS_NICE (the systemd unit grants it); takeovers on a busy host are slower');
   if (!controlFlagsApplied()) {
     logger.info({ flags: CONTROL_EXEC_ARGV }, 'the control process runs without its node flags (deploy/systemd/wsha.service passes them): its larger heap makes its death seen a few ms later');
   }

@@ -67,6 +67,8 @@ export interface FleetOptions {
   metrics: Metrics;
   sources: FleetSources;
   execArgv?: string[];
+  /** Runs each worker's fork (synchronous); run-node.ts forks them at the normal priority (control-priority.ts). */
+  forkWith?: <T>(fork: () => T) => T;
 }
 
 interface VipOpen { address: string; reusePort: boolean; ports: ListenerPorts }
@@ -350,7 +352,7 @@ export class WorkerFleet implements DataPlane {
 
   #spawnSlot(index: number): WorkerSlot {
     const slot = new WorkerSlot({
-      index, entry: this.#o.entry, log: this.#log, execArgv: this.#o.execArgv,
+      index, entry: this.#o.entry, log: this.#log, execArgv: this.#o.execArgv, ...(this.#o.forkWith ? { forkWith: this.#o.forkWith } : {}),
       wire: (rpc, s) => this.#wire(rpc, s),
       onExit: (s, exit) => this.#exited(s, exit),
     });

@@ -47,6 +47,8 @@ export interface SlotOptions {
   onExit: (slot: WorkerSlot, exit: WorkerExit) => void;
   /** Extra exec arguments for the worker (e.g. --cpu-prof in benchmarks). */
   execArgv?: string[];
+  /** Runs the fork (synchronous): the fleet's owner forks workers at the normal priority (control-priority.ts). */
+  forkWith?: <T>(fork: () => T) => T;
 }
 
 /** One process of a worker slot. */
@@ -67,7 +69,8 @@ export class WorkerSlot {
     this.index = o.index;
     this.state = new StateMachine<SlotState>(`worker ${o.index}`, 'spawning', SLOT_TRANSITIONS);
     // 'advanced' serialisation: configs and snapshots cross as structured clones, not JSON text.
-    this.#child = fork(o.entry, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: o.execArgv ?? [] });
+    const spawn = () => fork(o.entry, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: o.execArgv ?? [] });
+    this.#child = o.forkWith ? o.forkWith(spawn) : spawn();
     this.rpc = new RpcEndpoint((m) => {
       if (!this.#child.connected) throw new Error('worker channel closed');
       this.#child.send(m);

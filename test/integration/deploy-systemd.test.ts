@@ -85,8 +85,8 @@ test('LimitNOFILE covers two descriptors per client connection of every example 
   for (const max of maxes) assert.ok(limit >= 2 * max + 1024, `LimitNOFILE ${limit} < 2 x ${max} + 1024`);
 });
 
-test('capabilities: what the linux driver and low ports need, nothing more', () => {
-  const want = ['CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW'];
+test('capabilities: what the linux driver, low ports and the control plane\'s priority need, nothing more', () => {
+  const want = ['CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_NICE'];
   assert.deepEqual(one('AmbientCapabilities').split(/\s+/).sort(), want);
   assert.deepEqual(one('CapabilityBoundingSet').split(/\s+/).sort(), want);
   assert.equal(one('NoNewPrivileges'), 'yes');
