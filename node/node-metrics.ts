@@ -1,24 +1,32 @@
 /**
  * Copies the node's hot-path integer counters into the Prometheus metrics
  * when /metrics is scraped (shared/metrics.ts `addCollector`): nothing on
- * the hot path touches prom-client.
+ * the hot path touches prom-client. The open-tunnel gauge is counted by a
+ * walk over the tunnels, in a collector of its own, so that a read of the
+ * counters alone (the refusal window's) costs nothing per tunnel.
  */
 import type { ProxyNode } from './proxy-node';
 
-/** Registers the collector of one node. */
+/** The gauge whose collector walks every tunnel. */
+const OPEN_METRIC = 'wsha_connections_open';
+
+/** Registers the collectors of one node. */
 export function registerNodeMetrics(node: ProxyNode): void {
   const m = node.metrics;
   const seen = { bytesIn: 0, bytesOut: 0, opened: new Map<string, number>(), refusals: new Map<string, number>(), http: new Map<string, number>(), denied: new Map<string, number>(), policyCloses: new Map<string, number>() };
+  // A walk over every tunnel: run for a full scrape, not for reads of other metrics (the refusal window's, once a minute).
   m.addCollector(() => {
-    const rt = node.rt;
     m.connectionsOpen.reset();
     const open = new Map<string, number>();
-    for (const t of rt.registry.tunnels) {
+    for (const t of node.rt.registry.tunnels) {
       if (t.state !== 'open') continue;
       const k = `${t.origin.listener}\u0000${t.target.pool}\u0000${t.target.id}`;
       open.set(k, (open.get(k) ?? 0) + 1);
     }
     for (const [k, n] of open) { const [listener, pool, backend] = k.split('\u0000'); m.connectionsOpen.set({ listener, pool, backend }, n); }
+  }, [OPEN_METRIC]);
+  m.addCollector(() => {
+    const rt = node.rt;
     for (const [k, total] of rt.registry.openedTotal) {
       const d = total - (seen.opened.get(k) ?? 0);
       if (d > 0) { const [listener, pool, backend] = k.split('\u0000'); m.connectionsTotal.inc({ listener, pool, backend }, d); seen.opened.set(k, total); }

@@ -15,7 +15,8 @@ export const EVENT_LOOP_SAMPLE_MS = 100;
 
 export class Metrics {
   readonly registry = new Registry();
-  #collectors: Array<() => void> = [];
+  #collectors: Array<{ fn: () => void; feeds: ReadonlySet<string> | null }> = [];
+  #defaultLabels: Record<string, string> = {};
 
   /** Open client connections (WebSocket tunnels and HTTP sockets). */
   readonly connectionsOpen = new Gauge({ name: 'wsha_connections_open', help: 'Open WebSocket tunnels by listener, pool and backend', labelNames: ['listener', 'pool', 'backend'] as const, registers: [this.registry] });
@@ -63,27 +64,54 @@ export class Metrics {
   readonly sessionsTotal = new Counter({ name: 'wsha_session_moves_total', help: 'Sticky sessions moved to another backend because theirs was down', labelNames: ['pool'] as const, registers: [this.registry] });
 
   constructor(opts: { nodeId?: string; defaultMetrics?: boolean } = {}) {
-    if (opts.nodeId) this.registry.setDefaultLabels({ node: opts.nodeId });
+    if (opts.nodeId) { this.#defaultLabels = { node: opts.nodeId }; this.registry.setDefaultLabels(this.#defaultLabels); }
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'wsha_process_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   }
 
-  /** Registers a function run before each scrape to copy hot-path counts in. */
-  addCollector(fn: () => void): void { this.#collectors.push(fn); }
+  /**
+   * Registers a function run before each scrape to copy hot-path counts in.
+   * With `feeds` (the metric names it sets), a read of named metrics only
+   * (`json(names)`) runs it only when it feeds one of them: a collector that
+   * walks every tunnel stays out of reads that do not need it.
+   */
+  addCollector(fn: () => void, feeds?: readonly string[]): void { this.#collectors.push({ fn, feeds: feeds ? new Set(feeds) : null }); }
 
   /** Worker processes of the node that are running. */
   readonly workersRunning = new Gauge({ name: 'wsha_workers_running', help: 'Data-plane worker processes running', registers: [this.registry], aggregator: 'sum' });
   /** Worker processes that died and were restarted. */
   readonly workerRestartsTotal = new Counter({ name: 'wsha_worker_restarts_total', help: 'Data-plane worker processes restarted after they died, by slot', labelNames: ['worker'] as const, registers: [this.registry] });
 
-  /** The registry's metrics as prom-client JSON (collectors run first), for summing over the processes of a node. */
-  async json(): Promise<unknown[]> {
-    for (const fn of this.#collectors) fn();
-    return this.registry.getMetricsAsJSON();
+  /**
+   * The registry's metrics as prom-client JSON (collectors run first), for
+   * summing over the processes of a node. With `names`, only those metrics,
+   * in that order (unknown names left out), and only the collectors they
+   * need: the default process metrics and collectors that feed other metrics
+   * are not run. The refusal window reads two counters this way once a
+   * minute; a full read costs per open socket (active handles, open fds,
+   * the walk over the tunnels for `wsha_connections_open`).
+   */
+  async json(names?: readonly string[]): Promise<unknown[]> {
+    if (!names) {
+      for (const c of this.#collectors) c.fn();
+      return this.registry.getMetricsAsJSON();
+    }
+    for (const c of this.#collectors) if (c.feeds === null || names.some((n) => c.feeds!.has(n))) c.fn();
+    const out: unknown[] = [];
+    const defaults = Object.entries(this.#defaultLabels);
+    for (const name of names) {
+      const metric = this.registry.getSingleMetric(name);
+      if (!metric) continue;
+      const item = await metric.get();
+      // As getMetricsAsJSON does: every sample carries the registry's default labels.
+      if (defaults.length) item.values = item.values.map((v) => ({ ...v, labels: { ...Object.fromEntries(defaults), ...v.labels } }));
+      out.push(item);
+    }
+    return out;
   }
 
   /** Prometheus text exposition. */
   async text(): Promise<string> {
-    for (const fn of this.#collectors) fn();
+    for (const c of this.#collectors) c.fn();
     return this.registry.metrics();
   }
 

@@ -43,10 +43,10 @@ export interface NodeHistoryOptions {
   /** A connection to use instead of a new one (tests). */
   redis?: Redis;
   /**
-   * The node's metrics as prom-client JSON, one array per process (the control process and each worker),
-   * collectors run: where the refusals are counted. Default: this process's `metrics` alone.
+   * The named metrics as prom-client JSON, one array per process (the control process and each worker),
+   * their collectors run: where the refusals are counted. Default: this process's `metrics` alone.
    */
-  metricsJson?: () => Promise<unknown[][]>;
+  metricsJson?: (names: readonly string[]) => Promise<unknown[][]>;
 }
 
 /** How many observers' views a verdict event lists at most (a large cluster stays one readable line). */
@@ -77,8 +77,10 @@ export class NodeHistory {
     this.recorder = new HistoryRecorder({ redis: this.#redis, keys: this.keys, nodeId, history, clock, log, metrics });
     this.#pools = new EffectivePoolsPublisher(this.#redis, this.keys, nodeId);
     this.#sampler = new ConnectionSampler({ redis: this.#redis, keys: this.keys, nodeId, history, clock, connections: o.connections });
-    const json = o.metricsJson ?? (async () => [await metrics.json() as unknown[]]);
-    this.#refusals = new RefusalWindow(this.recorder, async () => refusalCounts(await json()), clock, DEFAULTS.history.refusalWindowMs);
+    const json = o.metricsJson ?? (async (names: readonly string[]) => [await metrics.json(names) as unknown[]]);
+    // Only the two counters, not a whole scrape: a scrape's process metrics and the open-tunnel gauge cost per open
+    // socket in every worker (16-18 µs per idle tunnel, once a minute: the one idle cost of a worker that grew with its tunnels).
+    this.#refusals = new RefusalWindow(this.recorder, async () => refusalCounts(await json(REFUSAL_METRIC_NAMES)), clock, DEFAULTS.history.refusalWindowMs);
   }
 
   /** Where the agent and the rest of the node record events. */
@@ -138,6 +140,8 @@ export class NodeHistory {
 
 /** The counters whose growth is a refusal, and the prefix of their reasons in a `refusals` event. */
 const REFUSAL_METRICS: Readonly<Record<string, string>> = { wsha_handshake_failures_total: '', wsha_access_denied_total: 'access-' };
+/** The metrics the refusal window reads. */
+export const REFUSAL_METRIC_NAMES: readonly string[] = Object.freeze(Object.keys(REFUSAL_METRICS));
 
 /** Cumulative refusals by reason, summed over the processes' metrics (prom-client JSON) as a scrape sums them. */
 export function refusalCounts(processes: readonly unknown[][]): Map<string, number> {

@@ -79,7 +79,7 @@ export async function runNode(configPath: string): Promise<void> {
   }
   shared.attach(fleet);
   // The cluster event history (cluster/events/): buffered in memory until Redis answers, so it starts before everything else.
-  const history = new NodeHistory({ config, log: logger, metrics, connections: () => fleet.connectionCount(), metricsJson: async () => [await metrics.json() as unknown[], ...await fleet.metricsJson()] });
+  const history = new NodeHistory({ config, log: logger, metrics, connections: () => fleet.connectionCount(), metricsJson: async (names) => [await metrics.json(names) as unknown[], ...await fleet.metricsJson(names)] });
   history.followPools(shared.pools);
   history.followHealth(shared.health);
   history.start();

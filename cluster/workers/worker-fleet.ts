@@ -314,9 +314,10 @@ export class WorkerFleet implements DataPlane {
     }));
   }
 
-  /** prom-client JSON of every running worker. */
-  async metricsJson(): Promise<unknown[][]> {
-    return (await Promise.all(this.#running().map((s) => s.rpc.call('metrics', null, WORKER_CALL_TIMEOUT_MS).catch(() => null)))).filter((x): x is unknown[] => x !== null);
+  /** prom-client JSON of every running worker; with `names`, only those metrics (Metrics.json). */
+  async metricsJson(names?: readonly string[]): Promise<unknown[][]> {
+    const args = names ? { names: [...names] } : null;
+    return (await Promise.all(this.#running().map((s) => s.rpc.call('metrics', args, WORKER_CALL_TIMEOUT_MS).catch(() => null)))).filter((x): x is unknown[] => x !== null);
   }
 
   /** Ends every worker process (after drain(), or at once). */

@@ -65,7 +65,7 @@ export class WorkerServer {
     });
     rpc.serve('drain', async (opts) => { await this.#need().drain(opts); return null; });
     rpc.serve('snapshot', () => this.#need().snapshot());
-    rpc.serve('metrics', () => this.#metrics ? this.#metrics.json() : []);
+    rpc.serve('metrics', (a) => this.#metrics ? this.#metrics.json(a?.names) : []);
     rpc.on('fence', ({ vip, untilMs }) => {
       this.#node?.fence(vip, untilMs);
       // A revoked fence refuses every request on the VIP, so its listeners stop accepting in the same turn: new

@@ -57,8 +57,8 @@ export type WorkerOps = {
   reload: { args: { config: Config; selfSigned: Record<string, PemPair> }; result: null };
   drain: { args: DrainOptions; result: null };
   snapshot: { args: null; result: NodeSnapshot };
-  /** prom-client `getMetricsAsJSON()` of the worker's registry. */
-  metrics: { args: null; result: unknown[] };
+  /** prom-client `getMetricsAsJSON()` of the worker's registry; with `names`, only those metrics (and only the collectors they need). */
+  metrics: { args: null | { names: string[] }; result: unknown[] };
 };
 
 /** Ops the control process serves for its workers. */

@@ -134,9 +134,26 @@ export function ioOf(pids: readonly number[]): IoCounters {
 /** TcpExt counters of the kernel whose change tells why established connections died (aborts, memory pruning, keepalive). */
 const TCP_EXT_WATCHED = /^(TCPAbortOn\w+|PruneCalled|RcvPruned|OfoPruned|TCPKeepAlive|ListenOverflows|ListenDrops|SyncookiesSent|TCPTimeWaitOverflow)$/;
 
-/** The watched TcpExt counters of /proc/net/netstat (the whole network namespace, other users' sockets included); empty when unreadable. */
+/**
+ * The watched TcpExt counters of /proc/net/netstat (the whole network
+ * namespace, other users' sockets included), and `BacklogDrops`: packets
+ * the kernel dropped because a CPU's input backlog was full (second column
+ * of /proc/net/softnet_stat, summed over CPUs, machine-wide). On loopback
+ * every packet passes that backlog (net.core.netdev_max_backlog long): the
+ * keepalive probes of thousands of sockets whose timers expire in the same
+ * tick overflow it, and a socket whose probes are all dropped is aborted
+ * (TCPAbortOnTimeout). Empty when unreadable.
+ */
 export function tcpExtCounters(): Map<string, number> {
   const out = new Map<string, number>();
+  try {
+    let drops = 0;
+    for (const line of readFileSync('/proc/net/softnet_stat', 'utf8').split('\n')) {
+      const col = line.trim().split(/\s+/)[1];
+      if (col) drops += Number.parseInt(col, 16);
+    }
+    out.set('BacklogDrops', drops);
+  } catch { /* not Linux */ }
   try {
     const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
     for (let i = 0; i + 1 < lines.length; i += 2) {
