@@ -35,6 +35,8 @@ export interface PhaseOptions {
   handshakeMs: number;
   sourceAddresses: number;
   openConcurrency: number;
+  /** Quiet time before the idle phase's first RSS reading and again before its second. */
+  idleSettleMs: number;
 }
 
 /** Figures of one target in one round (NaN where not measured or not applicable). */
@@ -98,7 +100,6 @@ export async function round(t: RunningTarget, o: PhaseOptions): Promise<RoundFig
 /** What holding idle connections cost. */
 export interface IdleFigures { held: number; failures: number; echoed: number; sample: number; rssBeforeKib: number; rssAfterKib: number; kibPerConnection: number }
 
-const SETTLE_MS = 2000;
 /** An idle phase gives up opening after this long. */
 const IDLE_OPEN_DEADLINE_MS = 60_000;
 
@@ -135,12 +136,12 @@ async function echoSample(held: WebSocket[], n: number): Promise<number> {
 
 /** RSS growth per idle connection of `t` (a freshly started proxy), holding up to its capacity. */
 export async function idle(t: RunningTarget, o: PhaseOptions): Promise<IdleFigures> {
-  await sleep(SETTLE_MS);
+  await sleep(o.idleSettleMs);
   const held: WebSocket[] = [];
   const rssBeforeKib = rssKibOf(t.pids);
   try {
     const failures = await openIdle(t.url, o, held, t.idleCapacity);
-    await sleep(SETTLE_MS);
+    await sleep(o.idleSettleMs);
     const sample = Math.min(100, held.length);
     const echoed = await echoSample(held, sample);
     const rssAfterKib = rssKibOf(t.pids);

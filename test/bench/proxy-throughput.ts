@@ -26,8 +26,8 @@
  * round's figures. wsha runs with `node.workers: 1` and `auto`; a build
  * without the key runs one process, and the auto column says pending.
  * A full run takes about 4 minutes here; --quick (one short round, direct
- * and wsha unless --only says otherwise, a few hundred idle connections)
- * about 20 s, for a smoke test.
+ * and wsha unless --only says otherwise, a few hundred idle connections,
+ * short windows and settles) about 10 s, for a smoke test.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -47,7 +47,7 @@ import { writeMarkedSection } from './readme-section';
 interface BenchOptions {
   rounds: number; connections: number; inFlight: number; smallBytes: number; largeBytes: number;
   warmupMs: number; durationMs: number; handshakeBatch: number; handshakeMs: number;
-  idleMax: number; openConcurrency: number; sourceAddresses: number;
+  idleMax: number; openConcurrency: number; sourceAddresses: number; idleSettleMs: number;
   only: TargetName[]; phases: PhaseName[]; markdown?: string; json: boolean; install: boolean; wshaNodeArgs: string[];
   quick: boolean; readme?: string | true;
 }
@@ -55,10 +55,10 @@ interface BenchOptions {
 /** The project's README (this file runs from dist/test/bench). */
 const PROJECT_README = join(__dirname, '..', '..', '..', 'README.md');
 
-/** What --quick changes, unless the flag was given explicitly: one short round, a few hundred idle connections. */
+/** What --quick changes, unless the flag was given explicitly: one short round, a few hundred idle connections, short settles. */
 const QUICK: Partial<BenchOptions> = {
-  rounds: 1, connections: 20, inFlight: 4, warmupMs: 200, durationMs: 500, handshakeBatch: 20, handshakeMs: 500,
-  idleMax: 300, openConcurrency: 50, only: ['direct', 'wsha'],
+  rounds: 1, connections: 20, inFlight: 4, warmupMs: 100, durationMs: 300, handshakeBatch: 20, handshakeMs: 300,
+  idleMax: 300, openConcurrency: 50, idleSettleMs: 500, only: ['direct', 'wsha'],
 };
 
 /** The whole run is abandoned (children killed) after this long. */
@@ -95,6 +95,7 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--handshake-ms <n>', 'length of the handshake load per target and round', int(100), 2000)
     .option('--idle-max <n>', 'most idle connections held through one target (each proxy also stops at its own file limits)', int(0, 19_500), 19_000)
     .option('--open-concurrency <n>', 'handshakes in flight while opening the idle connections', int(1), 200)
+    .option('--idle-settle-ms <n>', 'quiet time before each RSS reading of the idle phase', int(0), 2000)
     .option('--source-addresses <n>', 'spread handshake and idle clients over 127.0.0.2 .. 127.0.0.(1+n)', int(1, 253), 20)
     .option('--quick', 'smoke mode: one short round of direct and wsha (flags given explicitly still win)', false)
     .option('--markdown <file>', 'also write the table (and how it was measured) to FILE as Markdown')
@@ -134,20 +135,25 @@ function phaseOptions(o: BenchOptions): PhaseOptions {
   return {
     phases: new Set(o.phases), connections: o.connections, inFlight: o.inFlight, smallBytes: o.smallBytes, largeBytes: o.largeBytes,
     warmupMs: o.warmupMs, durationMs: o.durationMs, handshakeBatch: o.handshakeBatch, handshakeMs: o.handshakeMs,
-    sourceAddresses: o.sourceAddresses, openConcurrency: o.openConcurrency,
+    sourceAddresses: o.sourceAddresses, openConcurrency: o.openConcurrency, idleSettleMs: o.idleSettleMs,
   };
 }
 
 async function runRounds(o: BenchOptions, targets: readonly TargetName[], ctx: TargetContext, results: Map<TargetName, TargetResult>, live: Set<RunningTarget>): Promise<void> {
   const po = phaseOptions(o);
   const running = new Map<TargetName, RunningTarget>();
-  for (const name of targets) {
-    const t = await startTarget(name, ctx);
-    running.set(name, t);
+  // Started together (nothing is measured until all are up); every one that started is stopped, also when another failed.
+  const started = await Promise.allSettled(targets.map((name) => startTarget(name, ctx)));
+  started.forEach((s, i) => {
+    if (s.status !== 'fulfilled') return;
+    const t = s.value;
+    running.set(targets[i]!, t);
     live.add(t);
-    log(`${name}: ${t.url}${t.pids.length ? ` (pids ${t.pids.join(' ')})` : ''}`);
-  }
+    log(`${targets[i]}: ${t.url}${t.pids.length ? ` (pids ${t.pids.join(' ')})` : ''}`);
+  });
   try {
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
     for (let r = 0; r < o.rounds; r++) {
       for (const name of rotate(targets, r)) {
         const f = await round(running.get(name)!, po);

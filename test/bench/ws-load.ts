@@ -165,7 +165,10 @@ export async function closeAll(sockets: readonly WebSocket[], timeoutMs = 10_000
     ws.once('close', () => resolve());
     ws.terminate();
   }));
-  await Promise.race([Promise.all(pending), sleep(timeoutMs)]);
+  // The bound's timer is cleared once all are closed: left running, it kept the process alive for its whole length.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(pending), new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
+  clearTimeout(timer);
 }
 
 /** Resolves after `ms`. */

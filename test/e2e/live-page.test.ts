@@ -17,12 +17,15 @@ import { statusOf, tryUpgrade } from '../harness/edge';
 
 
 test('live page shows nodes, the VIP owner and the edge, then the new owner after a failover without reload', { timeout: 120_000, skip: needsChromium }, async (t) => {
+  // Chromium starts while the cluster does.
+  const opening = openPage(t, { width: 1366, height: 800 });
+  opening.catch(() => {}); // awaited below; a failure is reported there
   const c = await startOperatorCluster('livepage', (config) => {
     config.routes[0] = { ...config.routes[0], name: 'chat', access: { origins: ['https://app.test'] } };
     config.pools.chat.admission = { handshakesPerSec: 1000 };
   });
   t.after(() => c.stop());
-  const page = await openPage(t, { width: 1366, height: 800 });
+  const page = await opening;
 
   const first = (await c.owner())!;
   const other = first.owner === 'node-a' ? 'node-b' : 'node-a';

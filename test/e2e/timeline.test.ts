@@ -16,6 +16,7 @@ import { killBackend, restartBackend, startOperatorCluster } from '../harness/op
 import { sleep, waitFor } from '../harness/ports';
 import { REPO_ROOT, runWsha } from '../harness/wsha-cli';
 import type { StoredEvent } from '../../shared/history-event';
+import type { StatusDocument } from '../../cluster/status/status-document';
 
 /** The window the page is opened with: the whole scripted sequence, drawn wide enough to read. */
 const WINDOW_MS = 90_000;
@@ -23,6 +24,9 @@ const WINDOW_MS = 90_000;
 interface Bar { owner: string; epoch: string; start: number; end: number; cls: string }
 
 test('the timeline draws owner bars with epochs and gaps and backend bands that match the events', { timeout: 180_000, skip: needsChromium }, async (t) => {
+  // Chromium starts while the cluster does; the page is opened only after the scripted sequence.
+  const opening = openPage(t, { width: 1366, height: 900 });
+  opening.catch(() => {}); // awaited below; a failure is reported there
   const c = await startOperatorCluster('timeline', (cfg) => { cfg.cluster.history = { sampleIntervalMs: 1000 }; });
   t.after(() => c.stop());
   const events = async (): Promise<StoredEvent[]> => {
@@ -33,16 +37,20 @@ test('the timeline draws owner bars with epochs and gaps and backend bands that 
   const first = (await c.owner())!;
   const other = first.owner === 'node-a' ? 'node-b' : 'node-a';
   await waitFor(async () => (await events()).some((e) => e.kind === 'vip-serving'), 'first owner serving', 20_000, 200);
-  await sleep(2000);
+  // The handover needs the other node ready (instead of a fixed 2 s, as issue-14-events.test.ts waits).
+  await waitFor(async () => {
+    const s = JSON.parse((await runWsha(['status', '--json', ...c.target])).stdout) as StatusDocument;
+    return s.nodes.filter((n) => n.alive && n.ready).length === 2;
+  }, 'both nodes ready', 20_000, 200);
 
-  // Planned handover first -> other.
+  // Planned handover first -> other. The pauses between the steps keep each bar and band at least 1 s wide.
   const f = await runWsha(['failover', '--vip', 'front', '--to', other, '--json', ...c.target], { timeoutMs: 30_000 });
   assert.equal(f.code, 0, f.stderr);
-  await sleep(2000);
+  await sleep(1000);
   // A backend down, then up again.
   await killBackend(c, 'echo-2');
   await waitFor(async () => (await events()).some((e) => e.kind === 'verdict' && e.backend === 'echo-2' && !e.up), 'echo-2 down', 20_000, 200);
-  await sleep(2000);
+  await sleep(1000);
   await restartBackend(c, 'echo-2');
   await waitFor(async () => (await events()).some((e) => e.kind === 'verdict' && e.backend === 'echo-2' && e.up), 'echo-2 up', 20_000, 200);
   await sleep(1000);
@@ -51,7 +59,7 @@ test('the timeline draws owner bars with epochs and gaps and backend bands that 
   const list = await waitFor(async () => { const l = await events(); return l.some((e) => e.kind === 'vip-serving' && e.node === first.owner && e.gapMs !== undefined) ? l : null; }, 'takeover served', 20_000, 200);
   await sleep(2000);
 
-  const page = await openPage(t, { width: 1366, height: 900 });
+  const page = await opening;
   await page.goto(`${c.adminUrl(first.owner)}#token=${c.layout.token}&window=${WINDOW_MS}`);
   await page.waitForSelector('#timeline[data-loaded]', { timeout: 20_000 });
   assert.equal(await page.isVisible('#login'), false, 'signed in through the link');

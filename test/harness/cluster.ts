@@ -164,7 +164,11 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
       const p = c.node(id).proc;
       if (!p) return;
       p.signal(sig);
-      if (sig === 'SIGKILL' || sig === 'SIGTERM') await Promise.race([p.exited(), sleep(10000)]);
+      if (sig !== 'SIGKILL' && sig !== 'SIGTERM') return;
+      // The 10 s bound's timer is cleared at the exit: left running, it kept the test file's process alive that long.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([p.exited(), new Promise<void>((r) => { timer = setTimeout(r, 10000); })]);
+      clearTimeout(timer);
     },
     pause: (id) => c.node(id).proc?.signal('SIGSTOP'),
     resume: (id) => c.node(id).proc?.signal('SIGCONT'),

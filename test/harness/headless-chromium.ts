@@ -18,12 +18,15 @@ export const needsChromium = existsSync(CHROMIUM) ? false : 'chromium is not ins
 /** Opens a page of a fresh headless Chromium that `t` closes when it ends. */
 export async function openPage(t: TestContext, viewport: { width: number; height: number }): Promise<Page> {
   const profile = mkdtempSync(join(tmpdir(), 'wsha-chromium-'));
-  let ctx: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | null = null;
+  let launching: ReturnType<typeof chromium.launchPersistentContext> | null = null;
   t.after(async () => {
+    // A test may end (fail) while Chromium is still starting: wait for the launch, then close it.
+    const ctx = await launching?.catch(() => null);
     await ctx?.close();
     rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
   // launchPersistentContext passes the fresh profile as --user-data-dir.
-  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport });
+  launching = chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport });
+  const ctx = await launching;
   return ctx.pages()[0] ?? await ctx.newPage();
 }

@@ -63,7 +63,8 @@ export async function startOperatorCluster(cluster = 'optest', tweak?: (config: 
   const keys = new RedisKeys(cluster);
   const vipAddress = `127.0.0.${10 + Math.floor(Math.random() * 240)}`;
   const stop = async () => {
-    client.disconnect();
+    // A second disconnect (a test may have disconnected it already) would wait 2 s for a close that came long ago.
+    if (client.status !== 'end') client.disconnect();
     await Promise.all([...nodes.values()].map((n) => n.cleanup()));
     await Promise.all([...backends.values()].map((b) => killProc(b)));
     await redis.stop();
@@ -77,13 +78,18 @@ export async function startOperatorCluster(cluster = 'optest', tweak?: (config: 
     };
     for (const b of layout.backends) backends.set(b.id, startBackend(b.id, b.port));
     for (const b of layout.backends) await waitFor(() => httpOk(b.port), `backend ${b.id}`, 10000, 50);
-    for (const [id, priority] of [['node-a', 200], ['node-b', 100]] as const) {
-      const adminPort = await freePort();
-      const config = parse(demoNodeConfig(layout, { id, priority, adminPort }));
+    // Both nodes start at the same time, as the demo starts them (preempt off: whoever takes the VIP first keeps it).
+    const ids = ['node-a', 'node-b'] as const;
+    const adminPorts = [await freePort(), await freePort()];
+    const started = await Promise.allSettled(ids.map(async (id, i) => {
+      const config = parse(demoNodeConfig(layout, { id, priority: i === 0 ? 200 : 100, adminPort: adminPorts[i]! }));
       tweak?.(config);
-      const n = await startNodeProcess(config);
-      nodes.set(id, Object.assign(n, { adminPort }));
-    }
+      return Object.assign(await startNodeProcess(config), { adminPort: adminPorts[i]! });
+    }));
+    // In id order; a node that started is stopped with the rest when the other did not.
+    started.forEach((r, i) => { if (r.status === 'fulfilled') nodes.set(ids[i]!, r.value); });
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     const owner = async () => {
       const raw = await client.get(keys.lease('front'));
       if (!raw) return null;

@@ -30,12 +30,11 @@ export function runbookTestBlocks(markdown: string): string[][] {
   return blocks;
 }
 
-/** The `wsha` subcommands of those blocks that the CLI does not have (yet). */
+/** The `wsha` subcommands of those blocks that the CLI does not have (yet); each `--help` runs at the same time. */
 export async function missingCommands(blocks: string[][]): Promise<string[]> {
   const verbs = [...new Set(blocks.flat().map((l) => l.split(/\s+/)[1]))];
-  const missing: string[] = [];
-  for (const v of verbs) if (!(await runWsha([v, '--help'])).stdout.startsWith(`Usage: wsha ${v} `)) missing.push(v);
-  return missing;
+  const helps = await Promise.all(verbs.map((v) => runWsha([v, '--help'])));
+  return verbs.filter((v, i) => !helps[i]!.stdout.startsWith(`Usage: wsha ${v} `));
 }
 
 /** A WebSocket client that reconnects at once whenever it is closed, recording what it saw. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,16 @@ const CLI = join(__dirname, '..', '..', 'cluster', 'cli', 'main.js');
 function wsha(args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same run without blocking, so that independent runs can go at the same time. */
+function wshaAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 function tmp(t: { after: (fn: () => void) => void }): string {
@@ -71,7 +81,7 @@ test('existing files are kept unless --force, with exit 1; --force replaces them
   assert.equal(new X509Certificate(readFileSync(join(out, 'cert.pem'))).subject, 'CN=two.test');
 });
 
-test('bad arguments exit 2 with a clear message and write nothing', (t) => {
+test('bad arguments exit 2 with a clear message and write nothing', async (t) => {
   const out = join(tmp(t), 'never');
   const cases: Array<[string[], RegExp]> = [
     [['--out', out], /required option '--cn/],
@@ -81,8 +91,9 @@ test('bad arguments exit 2 with a clear message and write nothing', (t) => {
     [['--cn', 'x', '--out', out, '--days', 'ten'], /--days/],
     [['--cn', ' ', '--out', out], /--cn must not be empty/],
   ];
-  for (const [args, msg] of cases) {
-    const r = wsha(['cert', 'generate', ...args]);
+  const runs = await Promise.all(cases.map(([args]) => wshaAsync(['cert', 'generate', ...args])));
+  for (const [i, [args, msg]] of cases.entries()) {
+    const r = runs[i]!;
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, msg);
   }

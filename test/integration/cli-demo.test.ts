@@ -18,7 +18,7 @@ function alive(pid: number): boolean {
 
 test('demo --failover --duration runs to completion and leaves no process behind', { timeout: 90_000 }, async () => {
   const started = Date.now();
-  const r = await runWsha(['demo', '--failover', '--failover-after', '3000', '--duration', '9'], { timeoutMs: 60_000 });
+  const r = await runWsha(['demo', '--failover', '--failover-after', '2000', '--duration', '8'], { timeoutMs: 60_000 });
   const took = Date.now() - started;
   assert.equal(r.code, 0, `demo exit code: ${r.stdout}\n${r.stderr}`);
   assert.ok(took < 40_000, `demo took ${took} ms`);

@@ -14,7 +14,9 @@ import { RouteRateLimiter } from '../../node/limits/rate-limiter';
 test('two limiters share a cluster-wide bucket; with Redis gone they fall back to their own', async (t) => {
   const redis = await startRedis();
   t.after(() => redis.stop());
-  const conn = new Redis(redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+  // disconnectTimeout: the hook's disconnect comes after this test stopped Redis, and ioredis would wait its default 2 s
+  // for the close of a socket that is already gone, keeping the process alive.
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, disconnectTimeout: 100 });
   await conn.connect();
   t.after(() => conn.disconnect());
   const shared = new RedisRateLimit(conn, new RedisKeys('rate-test'));

@@ -6,7 +6,7 @@
  * buffer leaves one `history-dropped` event saying what is missing, and a
  * state event seen by several nodes is recorded once.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { startRedis, type RedisProcess } from '../harness/redis';
@@ -20,10 +20,11 @@ import { silentLogger } from '../../shared/logger';
 import { Metrics } from '../../shared/metrics';
 import { systemClock } from '../../shared/clock';
 import { HistorySchema, RedisSchema } from '../../shared/config/schema';
+import { teardown, type Cleanups } from '../harness/teardown';
 
 const keys = new RedisKeys('rec');
 
-function recorder(t: TestContext, url: string, o: { nodeId?: string; bufferCount?: number; maxCount?: number } = {}): { rec: HistoryRecorder; metrics: Metrics } {
+function recorder(t: Cleanups, url: string, o: { nodeId?: string; bufferCount?: number; maxCount?: number } = {}): { rec: HistoryRecorder; metrics: Metrics } {
   const redis = createRedis(RedisSchema.parse({ url }), 'state');
   redis.on('error', () => {});
   redis.connect().catch(() => {});
@@ -35,7 +36,7 @@ function recorder(t: TestContext, url: string, o: { nodeId?: string; bufferCount
   return { rec, metrics };
 }
 
-async function client(t: TestContext, r: RedisProcess): Promise<Redis> {
+async function client(t: Cleanups, r: RedisProcess): Promise<Redis> {
   const c = new Redis(r.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
   c.on('error', () => {});
   t.after(() => c.disconnect());
@@ -45,10 +46,12 @@ async function client(t: TestContext, r: RedisProcess): Promise<Redis> {
 const counter = async (m: Metrics, result: string) => (await m.historyEventsTotal.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
 
 test('the stream stays within its count cap, and the age cap trims old entries, whoever writes', { timeout: 30_000 }, async (t) => {
+  // Torn down last-in first-out: the recorder and the client before the redis-server they talk to.
+  const cleanup = teardown(t);
   const r = await startRedis();
-  t.after(() => r.stop());
-  const c = await client(t, r);
-  const { rec } = recorder(t, r.url, { maxCount: 100 });
+  cleanup.after(() => r.stop());
+  const c = await client(cleanup, r);
+  const { rec } = recorder(cleanup, r.url, { maxCount: 100 });
   for (let i = 0; i < 250; i++) rec.record({ kind: 'config-reload', ok: true, errors: [], at: Date.now() });
   await waitFor(async () => rec.buffered === 0 && (await c.hget(keys.historyCaps(), 'maxCount')) === '100', 'recorder idle');
   await sleep(50);
@@ -64,10 +67,12 @@ test('the stream stays within its count cap, and the age cap trims old entries, 
 });
 
 test('events recorded while Redis is stalled are written once it answers, with their original times, exactly once', { timeout: 40_000 }, async (t) => {
+  // Torn down last-in first-out: the recorder and the client before the redis-server they talk to.
+  const cleanup = teardown(t);
   const r = await startRedis();
-  t.after(() => { try { process.kill(r.proc.pid!, 'SIGCONT'); } catch { /* gone */ } return r.stop(); });
-  const c = await client(t, r);
-  const { rec, metrics } = recorder(t, r.url);
+  cleanup.after(() => { try { process.kill(r.proc.pid!, 'SIGCONT'); } catch { /* gone */ } return r.stop(); });
+  const c = await client(cleanup, r);
+  const { rec, metrics } = recorder(cleanup, r.url);
   rec.record({ kind: 'config-reload', ok: true, errors: [] });
   await waitFor(async () => rec.buffered === 0 && (await c.xlen(keys.history())) === 1, 'first event written');
 
@@ -103,9 +108,11 @@ test('a full buffer keeps the newest events and records how many it dropped', { 
   for (let i = 0; i < 25; i++) rec.record({ kind: 'config-reload', ok: false, errors: [`e${i}`], at: first + i });
   assert.equal(rec.buffered, 10);
   assert.equal(await counter(metrics, 'dropped'), 15);
+  // The recorder (its hook came first) stops first; then the client, then the redis-server.
+  const cleanup = teardown(t);
   const r = await startRedis([], port);
-  t.after(() => r.stop());
-  const c = await client(t, r);
+  cleanup.after(() => r.stop());
+  const c = await client(cleanup, r);
   await waitFor(async () => rec.buffered === 0 && (await c.xlen(keys.history())) === 11, `buffer written after Redis started (${rec.buffered} buffered, ${await c.xlen(keys.history())} in the stream)`, 20_000);
   const { events } = await readHistory(c, keys, { sinceMs: 0 });
   const dropped = events.find((e) => e.kind === 'history-dropped');
@@ -117,11 +124,13 @@ test('a full buffer keeps the newest events and records how many it dropped', { 
 });
 
 test('a state event seen by two nodes is recorded once; a later change is recorded again', { timeout: 30_000 }, async (t) => {
+  // Torn down last-in first-out: the recorders and the client before the redis-server they talk to.
+  const cleanup = teardown(t);
   const r = await startRedis();
-  t.after(() => r.stop());
-  const c = await client(t, r);
-  const a = recorder(t, r.url, { nodeId: 'node-a' }).rec;
-  const b = recorder(t, r.url, { nodeId: 'node-b' }).rec;
+  cleanup.after(() => r.stop());
+  const c = await client(cleanup, r);
+  const a = recorder(cleanup, r.url, { nodeId: 'node-a' }).rec;
+  const b = recorder(cleanup, r.url, { nodeId: 'node-b' }).rec;
   const down = { subject: 'verdict:app/app-1', state: 'down' };
   const ev = (up: boolean) => ({ kind: 'verdict' as const, node: null, pool: 'app', backend: 'app-1', up, observers: 2, downVotes: up ? 0 : 2, views: [] });
   a.record(ev(false), down);

@@ -28,6 +28,7 @@ import { RedisSchema } from '../../shared/config/schema';
 import { Metrics } from '../../shared/metrics';
 import { silentLogger } from '../../shared/logger';
 import { systemClock } from '../../shared/clock';
+import { teardown } from '../harness/teardown';
 
 const CLUSTER = 'pl';
 const secret = testSecretBytes();
@@ -66,12 +67,14 @@ function collect(s: Socket, ms: number): Promise<{ data: string; closed: boolean
 }
 
 test('peer link: authentication and the death proof', { timeout: 60_000 }, async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const redis = await startRedis();
-  t.after(() => redis.stop());
+  cleanup.after(() => redis.stop());
   const state: Redis = createRedis(RedisSchema.parse({ url: redis.url }), 'state');
   state.on('error', () => {});
   await state.connect();
-  t.after(() => state.disconnect());
+  cleanup.after(() => state.disconnect());
 
   const metrics = new Metrics({ defaultMetrics: false });
   const self = { node: 'me', inc: freshNonce() };
@@ -88,7 +91,7 @@ test('peer link: authentication and the death proof', { timeout: 60_000 }, async
     },
   });
   const address = await server.listen('127.0.0.1:0');
-  t.after(() => server.close());
+  cleanup.after(() => server.close());
   const deaths: PeerDeath[] = [];
   mesh = new PeerMesh({
     cluster: CLUSTER, self, secret, confirmTimeoutMs: 200, confirmWindowMs: 1000, maxLineBytes: 65536, clock: systemClock, logger, metrics,
@@ -98,7 +101,7 @@ test('peer link: authentication and the death proof', { timeout: 60_000 }, async
   });
   mesh.on('dead', (d: PeerDeath) => deaths.push(d));
   mesh.start();
-  t.after(() => mesh.close());
+  cleanup.after(() => mesh.close());
   const port = Number(address.split(':').pop());
 
   await t.test('a wrong secret, a silent connection, tampered lines and too many connections are closed and counted', async () => {
@@ -152,7 +155,7 @@ test('peer link: authentication and the death proof', { timeout: 60_000 }, async
 
   await t.test('a killed peer: link closed, reconnect refused, its lease connection gone from Redis => dead', async () => {
     const peer = await spawnPeer('a', redis.url, 'me', address);
-    t.after(() => peer.kill());
+    cleanup.after(() => peer.kill());
     mesh.update([{ id: 'a', address: `127.0.0.1:${peer.port}`, inc: peer.inc }]);
     await waitFor(() => mesh.evidence('a')?.linkUp && mesh.evidence('a')?.inboundUp, 'links up both ways', 5000);
     assert.equal(await leaseConnectionPresence(state, CLUSTER, 'a', peer.inc), 'present');
@@ -167,7 +170,7 @@ test('peer link: authentication and the death proof', { timeout: 60_000 }, async
 
   await t.test('a peer whose port refuses while it still beats on its own link is not dead', async () => {
     const peer = await spawnPeer('b', redis.url, 'me', address);
-    t.after(() => peer.kill());
+    cleanup.after(() => peer.kill());
     mesh.update([{ id: 'b', address: `127.0.0.1:${peer.port}`, inc: peer.inc }]);
     await waitFor(() => mesh.evidence('b')?.linkUp && mesh.evidence('b')?.inboundUp, 'links up both ways', 5000);
     peer.send('close-listener');
@@ -182,7 +185,7 @@ test('peer link: authentication and the death proof', { timeout: 60_000 }, async
 
   await t.test('a silent peer whose lease connection is still in Redis is not dead, until Redis loses it', async () => {
     const peer = await spawnPeer('c', redis.url, 'me', address);
-    t.after(() => peer.kill());
+    cleanup.after(() => peer.kill());
     mesh.update([{ id: 'c', address: `127.0.0.1:${peer.port}`, inc: peer.inc }]);
     await waitFor(() => mesh.evidence('c')?.linkUp && mesh.evidence('c')?.inboundUp, 'links up both ways', 5000);
     peer.send('go-quiet');
@@ -197,7 +200,7 @@ test('peer link: authentication and the death proof', { timeout: 60_000 }, async
   await t.test('kernel probes: a listening port answers, a closed port is refused (its host answers either way)', async () => {
     const holder = createServer((s) => s.on('error', () => {}));
     await new Promise<void>((r) => holder.listen({ port: 0, host: '127.0.0.1', backlog: 0 }, () => r()));
-    t.after(() => holder.close());
+    cleanup.after(() => holder.close());
     const seen: string[] = [];
     const hp = (holder.address() as AddressInfo).port;
     const probe = new KernelProbe('127.0.0.1', hp, { intervalMs: 20, timeoutMs: 40 }, () => performance.now(), (r) => seen.push(r));

@@ -14,12 +14,15 @@ import { adminGet, startSharedCluster, whoami, type SharedCluster, type SharedCl
 import { backendsCli, closeAll, heartbeat, stickyAcrossFailover } from '../fixtures/shared-scenarios';
 import { spawnBackend } from '../fixtures/backend-child';
 import { parseOverlay } from '../../cluster/config-sync/pool-overlay';
+import { teardown } from '../harness/teardown';
 
 async function cluster(t: TestContext, o: Omit<SharedClusterOptions, 'redis'>): Promise<SharedCluster> {
+  // The cluster (and its Redis client) is closed before its redis-server stops.
+  const cleanup = teardown(t);
   const redis = await startRedis();
-  t.after(() => redis.stop());
+  cleanup.after(() => redis.stop());
   const c = await startSharedCluster({ ...o, redis: { url: redis.url } });
-  t.after(() => c.close());
+  cleanup.after(() => c.close());
   return c;
 }
 

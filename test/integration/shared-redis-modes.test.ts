@@ -21,26 +21,29 @@ import { spawnBackend } from '../fixtures/backend-child';
 import { SharedState } from '../../cluster/shared-state';
 import { silentLogger } from '../../shared/logger';
 import { Metrics } from '../../shared/metrics';
+import { teardown } from '../harness/teardown';
 
 test('an ACL user: SharedState and the CLI work with the credentials; a wrong password never reads state and the CLI exits 3', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const redis = await startRedis();
-  t.after(() => redis.stop());
+  cleanup.after(() => redis.stop());
   const admin = new Redis(redis.url);
   await admin.call('ACL', 'SETUSER', 'wsha', 'on', '>s3cret-pw', '~*', '&*', '+@all');
   await admin.call('ACL', 'SETUSER', 'default', 'off');
   admin.disconnect();
   const a = await spawnBackend('a');
-  t.after(() => a.kill());
+  cleanup.after(() => a.kill());
   const backends = [{ id: 'a', url: a.url }];
 
   const good = new SharedState({ config: sharedConfig({ nodeId: 'n1', backends, redis: { url: redis.url, username: 'wsha', password: 's3cret-pw' } }), log: silentLogger(), metrics: new Metrics({ defaultMetrics: false }) });
-  t.after(() => good.stop());
+  cleanup.after(() => good.stop());
   await good.start();
   await good.ready();
   await waitFor(() => good.health.verdict('app', 'a')?.state === 'up', 'a up', 5000);
 
   const bad = new SharedState({ config: sharedConfig({ nodeId: 'n2', backends, redis: { url: redis.url, username: 'wsha', password: 'wrong' } }), log: silentLogger(), metrics: new Metrics({ defaultMetrics: false }) });
-  t.after(() => bad.stop());
+  cleanup.after(() => bad.stop());
   await bad.start();
   const outcome = await Promise.race([bad.ready().then(() => 'ready'), new Promise((r) => setTimeout(() => r('waiting'), 1500))]);
   assert.equal(outcome, 'waiting', 'no shared state without valid credentials');
@@ -57,8 +60,10 @@ test('an ACL user: SharedState and the CLI work with the credentials; a wrong pa
 });
 
 test('TLS: rediss:// with the CA file works for SharedState and the CLI; without the CA nothing is read', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const dir = mkdtempSync(join(tmpdir(), 'wsha-redis-tls-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cleanup.after(() => rmSync(dir, { recursive: true, force: true }));
   const pem = generateSelfSigned({ commonName: '127.0.0.1', altNames: ['127.0.0.1'], days: 1 });
   const [cert, key] = [join(dir, 'redis.pem'), join(dir, 'redis-key.pem')];
   writeFileSync(cert, pem.certPem);
@@ -66,7 +71,7 @@ test('TLS: rediss:// with the CA file works for SharedState and the CLI; without
   const port = await freePort();
   const proc = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', cert, '--tls-key-file', key,
     '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  t.after(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
+  cleanup.after(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
   const url = `rediss://127.0.0.1:${port}`;
   await waitFor(async () => {
     const probe = new Redis(url, { tls: { ca: pem.certPem }, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
@@ -75,16 +80,16 @@ test('TLS: rediss:// with the CA file works for SharedState and the CLI; without
   }, 'redis-server with TLS', 10000, 50);
 
   const a = await spawnBackend('a');
-  t.after(() => a.kill());
+  cleanup.after(() => a.kill());
   const backends = [{ id: 'a', url: a.url }];
   const good = new SharedState({ config: sharedConfig({ nodeId: 'n1', backends, redis: { url, tls: { ca: cert } } }), log: silentLogger(), metrics: new Metrics({ defaultMetrics: false }) });
-  t.after(() => good.stop());
+  cleanup.after(() => good.stop());
   await good.start();
   await good.ready();
   await waitFor(() => good.health.verdict('app', 'a')?.state === 'up', 'a up', 5000);
 
   const untrusted = new SharedState({ config: sharedConfig({ nodeId: 'n2', backends, redis: { url } }), log: silentLogger(), metrics: new Metrics({ defaultMetrics: false }) });
-  t.after(() => untrusted.stop());
+  cleanup.after(() => untrusted.stop());
   await untrusted.start();
   const outcome = await Promise.race([untrusted.ready().then(() => 'ready'), new Promise((r) => setTimeout(() => r('waiting'), 1500))]);
   assert.equal(outcome, 'waiting', 'a server certificate that is not trusted is never used');

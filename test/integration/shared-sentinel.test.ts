@@ -7,15 +7,18 @@ import { test } from 'node:test';
 import { startSentinelSetup } from '../harness/redis';
 import { startSharedCluster } from '../fixtures/shared-cluster';
 import { stickyAcrossFailover } from '../fixtures/shared-scenarios';
+import { teardown } from '../harness/teardown';
 
 test('sticky session across a SIGKILL failover, Redis behind Sentinel', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const s = await startSentinelSetup('wsha-shared');
-  t.after(() => s.stop());
+  cleanup.after(() => s.stop());
   const c = await startSharedCluster({
     nodes: 2, vipAddress: '127.0.0.75', backends: ['a', 'b'],
     redis: { sentinels: s.sentinels.map((x) => ({ host: x.host, port: x.port })), name: s.name },
     pool: { balance: 'sticky', sticky: { header: 'x-session' } },
   });
-  t.after(() => c.close());
+  cleanup.after(() => c.close());
   await stickyAcrossFailover(t, c);
 });

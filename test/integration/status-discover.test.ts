@@ -9,12 +9,15 @@ import Redis from 'ioredis';
 import { cachedDiscover, discoverKeys } from '../../cluster/status/discover';
 import { RedisKeys } from '../../shared/redis/keys';
 import { startRedis } from '../harness/redis';
+import { teardown } from '../harness/teardown';
 
 test('one pass finds VIPs, observed backends and verdict pools of this cluster only', { timeout: 60_000 }, async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const server = await startRedis();
-  t.after(() => server.stop());
+  cleanup.after(() => server.stop());
   const redis = new Redis(server.port, '127.0.0.1');
-  t.after(() => redis.disconnect());
+  cleanup.after(() => redis.disconnect());
   const k = new RedisKeys('disc');
   const other = new RedisKeys('other');
   const m = redis.multi();

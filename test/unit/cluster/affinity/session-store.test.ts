@@ -13,14 +13,17 @@ import { SessionStore } from '../../../../cluster/affinity/session-store';
 import { LocalSessionCache } from '../../../../cluster/affinity/local-cache';
 import { RedisKeys } from '../../../../shared/redis/keys';
 import { silentLogger } from '../../../../shared/logger';
+import { teardown } from '../../../harness/teardown';
 
 const keys = new RedisKeys('aff');
 
 test('record sets the key with its TTL; release lets open sessions be refreshed', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const redis = await startRedis();
-  t.after(() => redis.stop());
+  cleanup.after(() => redis.stop());
   const r = new Redis(redis.url);
-  t.after(() => r.disconnect());
+  cleanup.after(() => r.disconnect());
   const s = new SessionStore({ redis: r, keys, ttlMs: 5000, lookupTimeoutMs: 200, log: silentLogger() });
   s.record('app', 'k1', 'b1');
   s.record('app', 'k2', 'b2');
@@ -37,13 +40,15 @@ test('record sets the key with its TTL; release lets open sessions be refreshed'
 });
 
 test('a Redis that never answers: lookup returns within its timeout from local memory', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const held = new Set<Socket>();
   const srv = createServer((sock) => { held.add(sock); sock.on('error', () => undefined); });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => { for (const x of held) x.destroy(); srv.close(() => r()); }));
+  cleanup.after(() => new Promise<void>((r) => { for (const x of held) x.destroy(); srv.close(() => r()); }));
   const r = new Redis({ port: (srv.address() as { port: number }).port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   r.on('error', () => undefined);
-  t.after(() => r.disconnect());
+  cleanup.after(() => r.disconnect());
   void r.connect().catch(() => undefined);
   const s = new SessionStore({ redis: r, keys, ttlMs: 5000, lookupTimeoutMs: 80, log: silentLogger() });
   s.record('app', 'k1', 'b1');
@@ -69,15 +74,17 @@ test('the local cache is bounded and evicts closed sessions first', () => {
 });
 
 test('a session recorded again soon is not rewritten, unless it moved or Redis lost it', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const redis = await startRedis();
-  t.after(() => redis.stop());
+  cleanup.after(() => redis.stop());
   const r = new Redis(redis.url);
-  t.after(() => r.disconnect());
+  cleanup.after(() => r.disconnect());
   await r.ping();
   const s = new SessionStore({ redis: r, keys, ttlMs: 60_000, lookupTimeoutMs: 200, log: silentLogger() });
   const writes: string[] = [];
   const mon = await r.monitor();
-  t.after(() => mon.disconnect());
+  cleanup.after(() => mon.disconnect());
   mon.on('monitor', (_time: string, args: string[]) => { if (args[0]?.toLowerCase() === 'set') writes.push(`${args[1].split(':').pop()}=${args[2]}`); });
   s.record('app', 'k', 'b1');
   await waitFor(async () => (await r.get(keys.session('app', 'k'))) === 'b1', 'first write', 2000);

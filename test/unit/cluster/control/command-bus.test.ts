@@ -7,14 +7,17 @@ import { createRedis } from '../../../../shared/redis/connect';
 import { RedisSchema } from '../../../../shared/config/schema';
 import { RedisKeys } from '../../../../shared/redis/keys';
 import { HandoverError, NotOwnerError } from '../../../../shared/errors';
+import { teardown } from '../../../harness/teardown';
 
 test('command bus', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const server = await startRedis();
-  t.after(() => server.stop());
+  cleanup.after(() => server.stop());
   const cfg = RedisSchema.parse({ url: server.url });
   const conns = [createRedis(cfg, 'state'), createRedis(cfg, 'subscriber'), createRedis(cfg, 'state'), createRedis(cfg, 'subscriber')];
   for (const c of conns) c.on('error', () => { /* teardown order may stop the server first */ });
-  t.after(() => conns.forEach((c) => c.disconnect()));
+  cleanup.after(() => conns.forEach((c) => c.disconnect()));
   await Promise.all(conns.map((c) => c.connect()));
   const keys = new RedisKeys('bus');
   let slow = false;
@@ -26,7 +29,7 @@ test('command bus', async (t) => {
   const cli = new CommandBus(conns[2]!, conns[3]!, keys, 'cli');
   await node.start();
   await cli.start();
-  t.after(async () => { await node.close(); await cli.close(); });
+  cleanup.after(async () => { await node.close(); await cli.close(); });
 
   assert.deepEqual(await cli.request('n1', { op: 'state', vip: 'main' }, 1000), { node: 'n1', vip: 'main' });
   await assert.rejects(cli.request('n1', { op: 'handover', vip: 'main', to: 'n2' }, 1000), (e: Error) => e instanceof HandoverError && /does not own VIP main/.test(e.message));

@@ -15,12 +15,15 @@ import { silentLogger } from '../../../../shared/logger';
 import { Metrics } from '../../../../shared/metrics';
 import { sharedConfig } from '../../../fixtures/shared-config';
 import type { ClusterEvent } from '../../../../shared/records';
+import { teardown } from '../../../harness/teardown';
 
 test('two observers merge by majority; a change is published, counted and stored', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const redis = await startRedis();
-  t.after(() => redis.stop());
+  cleanup.after(() => redis.stop());
   const [r1, r2, sub] = [new Redis(redis.url), new Redis(redis.url), new Redis(redis.url)];
-  t.after(() => { r1.disconnect(); r2.disconnect(); sub.disconnect(); });
+  cleanup.after(() => { r1.disconnect(); r2.disconnect(); sub.disconnect(); });
   await Promise.all([r1.ping(), r2.ping()]);
   const keys = new RedisKeys('hs');
   const events: ClusterEvent[] = [];
@@ -57,10 +60,12 @@ test('two observers merge by majority; a change is published, counted and stored
 });
 
 test('rule any: a silent observer ages out after its freshness window; slow start ramps the comeback', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const redis = await startRedis();
-  t.after(() => redis.stop());
+  cleanup.after(() => redis.stop());
   const [r1, r2] = [new Redis(redis.url), new Redis(redis.url)];
-  t.after(() => { r1.disconnect(); r2.disconnect(); });
+  cleanup.after(() => { r1.disconnect(); r2.disconnect(); });
   await Promise.all([r1.ping(), r2.ping()]);
   const keys = new RedisKeys('hs2');
   const clock = new ManualClock();
@@ -91,10 +96,12 @@ test('rule any: a silent observer ages out after its freshness window; slow star
 });
 
 test('a node whose heartbeat is older than the heartbeat timeout stops voting at once, before its observation ages out', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const redis = await startRedis();
-  t.after(() => redis.stop());
+  cleanup.after(() => redis.stop());
   const r = new Redis(redis.url);
-  t.after(() => r.disconnect());
+  cleanup.after(() => r.disconnect());
   await r.ping();
   const keys = new RedisKeys('hs3');
   const clock = new ManualClock();

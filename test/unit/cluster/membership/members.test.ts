@@ -10,6 +10,7 @@ import { createRedis } from '../../../../shared/redis/connect';
 import { RedisSchema } from '../../../../shared/config/schema';
 import { RedisKeys } from '../../../../shared/redis/keys';
 import { silentLogger } from '../../../../shared/logger';
+import { teardown } from '../../../harness/teardown';
 
 const rec = (id: string, sentAt: number, over: Partial<HeartbeatRecord> = {}): HeartbeatRecord => ({
   id, address: '127.0.0.1', admin: '127.0.0.1:1', peer: '127.0.0.1:2', incarnation: `inc-${id}`, peers: [], priority: 100, role: 'standby', state: 'ready', ready: true, drained: false,
@@ -33,11 +34,13 @@ test('alive means a heartbeat younger than the timeout on Redis\'s clock and not
 });
 
 test('heartbeats through a real Redis: written, read back, last word says stopping', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const server = await startRedis();
-  t.after(() => server.stop());
+  cleanup.after(() => server.stop());
   const redis = createRedis(RedisSchema.parse({ url: server.url }), 'state');
   redis.on('error', () => { /* teardown order may stop the server first */ });
-  t.after(() => redis.disconnect());
+  cleanup.after(() => redis.disconnect());
   await redis.connect();
   const keys = new RedisKeys('hb');
   const views: string[][] = [];
@@ -52,7 +55,7 @@ test('heartbeats through a real Redis: written, read back, last word says stoppi
   const b = mk('b');
   a.start();
   b.start();
-  t.after(() => { void a.stop(); void b.stop(); });
+  cleanup.after(() => { void a.stop(); void b.stop(); });
   await waitFor(() => views.some((v) => v.join() === 'a,b'), 'both alive', 3000);
   await b.stop();
   assert.equal(JSON.parse((await redis.get(keys.node('b')))!).state, 'stopping');

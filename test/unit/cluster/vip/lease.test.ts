@@ -7,6 +7,7 @@ import { LeaseClient, parseLease } from '../../../../cluster/vip/lease';
 import { RedisKeys } from '../../../../shared/redis/keys';
 import { createRedis } from '../../../../shared/redis/connect';
 import { RedisSchema } from '../../../../shared/config/schema';
+import { teardown } from '../../../harness/teardown';
 
 const held = (nodeId: string, epoch: number, current = epoch) => ({ ok: false, why: 'held', holder: { nodeId, epoch }, epoch: current });
 const ok = (nodeId: string, epoch: number, reasserted = false) => ({ ok: true, lease: { nodeId, epoch }, reasserted });
@@ -121,13 +122,15 @@ test('a Redis that lost its data never hands out an epoch the caller has already
 });
 
 test('with replica acknowledgement a write counts only once a replica has it', async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const master = await startRedis();
-  t.after(() => master.stop());
+  cleanup.after(() => master.stop());
   const replica = await startRedis(['--replicaof', '127.0.0.1', String(master.port)]);
-  t.after(() => replica.stop());
+  cleanup.after(() => replica.stop());
   const redis = createRedis(RedisSchema.parse({ url: master.url }), 'lease');
   redis.on('error', () => {});
-  t.after(() => redis.disconnect());
+  cleanup.after(() => redis.disconnect());
   await redis.connect();
   await waitFor(async () => /slave0:.*state=online/.test(await redis.info('replication')), 'the replica is in sync', 10_000);
   const keys = new RedisKeys('t3');
@@ -136,7 +139,7 @@ test('with replica acknowledgement a write counts only once a replica has it', a
   assert.deepEqual(await lease.acquire('main', 'a', 5000, 'startup'), ok('a', 1));
   assert.deepEqual(await lease.assert('main', { nodeId: 'a', epoch: 1 }, 5000), ok('a', 1));
   replica.proc.kill('SIGSTOP');
-  t.after(() => { replica.proc.kill('SIGCONT'); });
+  cleanup.after(() => { replica.proc.kill('SIGCONT'); });
   // WAIT answers 0 after its timeout, or (Redis checks blocked clients on its cron) the command times out first: neither counts.
   const r = await lease.assert('main', { nodeId: 'a', epoch: 1 }, 5000).catch((err: Error) => ({ ok: false, error: err.message }));
   assert.equal(r.ok, false, `a renewal no replica acknowledged does not count: ${JSON.stringify(r)}`);

@@ -26,6 +26,7 @@ import { DEFAULTS } from '../../../../shared/config/defaults';
 import { Metrics } from '../../../../shared/metrics';
 import { silentLogger } from '../../../../shared/logger';
 import { systemClock } from '../../../../shared/clock';
+import { teardown } from '../../../harness/teardown';
 
 const T: OwnershipTimings = { ...DEFAULTS.lease, grantTtlMs: DEFAULTS.peer.grantTtlMs, beatIntervalMs: DEFAULTS.peer.beatIntervalMs, forgetAfterMs: DEFAULTS.heartbeat.forgetAfterMs };
 
@@ -42,10 +43,12 @@ class RecordingDriver implements VipDriver {
 }
 
 test('VipMachines against real Redis: acquire, grants, address-first step-down, re-assert', { timeout: 60_000 }, async (t) => {
+  // Torn down last-in first-out: the Redis clients before the redis-server they talk to.
+  const cleanup = teardown(t);
   const server = await startRedis();
-  t.after(() => server.stop());
+  cleanup.after(() => server.stop());
   const gate = await startTcpGate(server.port);
-  t.after(() => gate.close());
+  cleanup.after(() => gate.close());
   const keys = new RedisKeys('vm');
   const conns: Redis[] = [];
   const connect = async (port: number) => {
@@ -55,7 +58,7 @@ test('VipMachines against real Redis: acquire, grants, address-first step-down, 
     await r.connect();
     return r;
   };
-  t.after(() => conns.forEach((c) => c.disconnect()));
+  cleanup.after(() => conns.forEach((c) => c.disconnect()));
   const vip = VipSchema.parse({ name: 'main', driver: 'linux', interface: 'lo', address: '127.0.0.67' });
   const candidates: Candidate[] = [
     { id: 'a', priority: 200, alive: true, ready: true, drained: false },
@@ -85,7 +88,7 @@ test('VipMachines against real Redis: acquire, grants, address-first step-down, 
   };
   const A = make('a', await connect(gate.port));
   const B = make('b', await connect(server.port));
-  t.after(async () => { gate.thaw(); await Promise.all([A.m.stop(), B.m.stop()]); });
+  cleanup.after(async () => { gate.thaw(); await Promise.all([A.m.stop(), B.m.stop()]); });
   // A starts first: on a loaded machine B's rank delay (50 ms) could otherwise run out before A's first read through
   // the gate, and a lower-ranked node that got the VIP keeps it (no preemption here). Rank order is unit-tested.
   A.m.start();
