@@ -9,9 +9,6 @@
 import type { LimitsConfig } from '../shared/config/schema';
 import { LimitError } from '../shared/errors';
 
-/** TCP keepalive on client and backend sockets: a peer that vanished without a FIN is found even with the idle timeout off. */
-export const TCP_KEEPALIVE_MS = 60_000;
-
 /** Counts admitted connections and refuses those over a cap. */
 export class ConnectionLimiter {
   #limits: LimitsConfig;

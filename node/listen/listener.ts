@@ -18,7 +18,8 @@ import type { Logger } from 'pino';
 import { createReuseportFd } from '../../shared/net/reuseport';
 import type { ListenerConfig, LimitsConfig } from '../../shared/config/schema';
 import { kConn, type ClientConn, type ListenerInfo } from '../conn';
-import { TCP_KEEPALIVE_MS, type ConnectionLimiter } from '../limits';
+import type { ConnectionLimiter } from '../limits';
+import { applyKeepAlive } from '../tcp-keepalive';
 import type { TimerWheel } from '../timer-wheel';
 import { abortSocket, closeAfterResponse, isHeadRequest, isLastRequest, markLastRequest, pendingResponse } from '../http/abort';
 import { sniCallback, type TlsMaterial } from '../tls/secure-contexts';
@@ -66,7 +67,7 @@ export class Listener implements RequestLineOwner {
     this.#limits = limits;
     this.#tls = tls;
     this.#sni = sniCallback(() => this.#tls!);
-    this.#net = createNetServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS });
+    this.#net = createNetServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
     (this.#net as any)[kListener] = this;
     this.#net.on('connection', netOnConnection);
     // Accept errors (EMFILE under a connection flood) come per connection: log at most one a second.
@@ -167,6 +168,7 @@ export class Listener implements RequestLineOwner {
     this.sockets.add(socket);
     socket.on('close', socketOnClose);
     socket.on('error', socketOnError);
+    applyKeepAlive(socket, this.#limits.tcpKeepAliveMs);
     if (this.config.proxyProtocol) {
       new PendingProxyHeader(socket, this.#limits.handshakeTimeoutMs, this.#deps.wheel, this);
       return;

@@ -28,7 +28,7 @@ import type { Admitted } from '../access/route-policy';
 import { MessageGate } from '../limits/message-gate';
 import type { RoutePolicy } from '../access/route-policy';
 import { acceptFor, invalidUpgradeReason, requestHeadBytes } from './handshake';
-import { TCP_KEEPALIVE_MS } from '../limits';
+import { applyKeepAlive } from '../tcp-keepalive';
 
 /** Handles one 'upgrade' event of a listener's HTTP server. */
 export function handleUpgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -103,7 +103,7 @@ async function upgrade(rt: NodeRuntime, req: IncomingMessage, socket: Duplex, he
   if (admitted) applyEdits(headers, admitted);
   rt.registry.create({
     client: socket,
-    backend: connectBackend(sel.backend, proxyHeaderFor(pool, conn)),
+    backend: connectBackend(sel.backend, proxyHeaderFor(pool, conn), rt.limits.tcpKeepAliveMs),
     target: sel.backend,
     origin: { listener: conn.listener.name, vip: conn.listener.vip, clientAddress: conn.clientAddress },
     request: { path: checked.path + (admitted?.query ?? checked.query), headers },
@@ -155,26 +155,29 @@ export function proxyHeaderFor(pool: BackendPool, conn: ClientConn): Buffer | nu
  * Opens the TCP (or TLS) connection to a backend; errors surface on the
  * socket. A PROXY header goes first on the TCP connection, before TLS, as
  * the PROXY spec requires. The backend certificate is verified unless the
- * pool says otherwise (backend-tls.ts).
+ * pool says otherwise (backend-tls.ts). `keepAliveMs` is limits.tcpKeepAliveMs
+ * (0: no keepalive).
  */
-export function connectBackend(b: Backend, pp: Buffer | null = null): Socket {
+export function connectBackend(b: Backend, pp: Buffer | null = null, keepAliveMs = 0): Socket {
   if (b.tls) {
     const opts = tlsConnectOptions(b.tlsSettings, b.host);
     let s: Socket;
     if (pp) {
-      const raw = netConnect({ host: b.host, port: b.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS });
+      const raw = netConnect({ host: b.host, port: b.port, noDelay: true });
+      applyKeepAlive(raw, keepAliveMs);
       raw.write(pp);
       s = tlsConnect({ ...opts, socket: raw, host: b.host });
       raw.on('error', rawOnError);
       (raw as any)[kTls] = s;
     } else {
       s = tlsConnect({ ...opts, host: b.host, port: b.port });
-      s.setKeepAlive(true, TCP_KEEPALIVE_MS);
+      applyKeepAlive(s, keepAliveMs);
     }
     s.setNoDelay(true);
     return s;
   }
-  const s = netConnect({ host: b.host, port: b.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS });
+  const s = netConnect({ host: b.host, port: b.port, allowHalfOpen: true, noDelay: true });
+  applyKeepAlive(s, keepAliveMs);
   if (pp) s.write(pp);
   return s;
 }

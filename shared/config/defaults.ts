@@ -94,6 +94,12 @@ export const DEFAULTS = Object.freeze({
     backendConnectTimeoutMs: 5000,
     /** Longest an ordinary HTTP request may take end to end. */
     requestTimeoutMs: 60000,
+    /**
+     * TCP keepalive idle time of client and backend sockets: Linux's own default (tcp_keepalive_time). Node probes
+     * an unanswered socket every second, ten times, then aborts it, and probes of sockets armed together go out in one
+     * kernel timer tick; a short delay makes every reconnect storm a probe storm (deploy/docs/performance.md).
+     */
+    tcpKeepAliveMs: 7_200_000,
   }),
   health: Object.freeze({
     type: 'tcp' as const,

@@ -402,6 +402,10 @@ export const PoolSchema = z.strictObject({
   admission: AdmissionSchema.optional(),
 });
 
+/** The kernel's largest TCP_KEEPIDLE (32767 s), with the jitter a socket may add (tcp-keepalive.ts) on top. */
+const MAX_KEEPALIVE_MS = 26_000_000;
+const KEEPALIVE_ERROR = `expected 0 (off) or a duration in milliseconds from 1000 to ${MAX_KEEPALIVE_MS}`;
+
 /** limits: per node. */
 export const LimitsSchema = z.strictObject({
   /** Time for a client to send its whole request head (slowloris); 408 after. @default 10000 */
@@ -418,6 +422,10 @@ export const LimitsSchema = z.strictObject({
   backendConnectTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.limits.backendConnectTimeoutMs),
   /** Longest an ordinary HTTP request may take; 504 after. @default 60000 */
   requestTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.limits.requestTimeoutMs),
+  /** TCP keepalive on client and backend sockets after this long idle (plus up to a quarter more per socket, so that sockets opened together probe apart); a peer gone without a FIN is closed after 10 unanswered probes a second apart. 0 is off. @default 7200000 */
+  tcpKeepAliveMs: z.number({ error: KEEPALIVE_ERROR }).int({ error: KEEPALIVE_ERROR })
+    .refine((v) => v === 0 || (v >= 1000 && v <= MAX_KEEPALIVE_MS), { error: KEEPALIVE_ERROR })
+    .default(DEFAULTS.limits.tcpKeepAliveMs),
   // ---- access boundary (issue 10) ----
   /** Longest wait for a backend's response head once the request is sent; 504 after. Unset: HTTP requests are bounded by requestTimeoutMs, upgrades by backendConnectTimeoutMs. */
   responseHeadTimeoutMs: positiveInt('a duration in milliseconds').optional(),
