@@ -19,7 +19,7 @@ import { ConfigError } from '../../shared/errors';
 import { createLogger } from '../../shared/logger';
 import { Metrics } from '../../shared/metrics';
 import type { Config } from '../../shared/config/schema';
-import { WORKER_ENTRY, WORKER_EXEC_ARGV } from '../../shared/ports/worker-entry';
+import { WORKER_ENTRY, workerExecArgv } from '../../shared/ports/worker-entry';
 import { CONTROL_EXEC_ARGV, controlFlagsApplied } from '../../shared/control-flags';
 import { ControlPriority } from './control-priority';
 import { startAdminServer, type RunningAdmin } from '../admin/start-admin';
@@ -63,7 +63,7 @@ export async function runNode(configPath: string): Promise<void> {
   const metrics = new Metrics({ nodeId: config.node.id });
 
   const shared = new SharedState({ config, log: logger, metrics });
-  const fleet = new WorkerFleet({ config, count, entry: WORKER_ENTRY, execArgv: [...WORKER_EXEC_ARGV], forkWith: (f) => priority.atNormalPriority(f), log: logger, metrics, sources: fleetSources(shared) });
+  const fleet = new WorkerFleet({ config, count, entry: WORKER_ENTRY, execArgv: workerExecArgv(), forkWith: (f) => priority.atNormalPriority(f), log: logger, metrics, sources: fleetSources(shared) });
   shared.health.onRoutingChange(() => fleet.pushHealth());
   try {
     await fleet.start();

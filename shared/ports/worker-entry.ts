@@ -6,13 +6,26 @@
 import { join } from 'node:path';
 
 /**
- * Node flags of every worker process (the control process's own flags are
- * not passed on). A young generation of at most 1 MiB per semi-space: V8
+ * Node flags of every worker process (of the control process's own flags,
+ * only the diagnostic ones are passed on: workerExecArgv). A young generation of at most 1 MiB per semi-space: V8
  * grows it up to 16 MiB under a burst of handshakes and never shrinks it
  * while the process idles, which was about 24 MiB of RSS per worker, 2.9
  * KiB per connection at 100,000 connections over 12 workers.
  */
 export const WORKER_EXEC_ARGV: readonly string[] = Object.freeze(['--max-semi-space-size=1']);
+
+/**
+ * Flags of the control process that its workers get too: profilers and GC
+ * traces (`node --cpu-prof wsha node start` profiles every process of the
+ * node; Node refuses --cpu-prof in NODE_OPTIONS, which workers would
+ * inherit). Heap and priority settings stay the control process's own.
+ */
+const DIAGNOSTIC_FLAG = /^--(cpu-prof|heap-prof|prof$|prof-|trace-gc)/;
+
+/** The flags a worker is forked with, given the control process's own. */
+export function workerExecArgv(controlExecArgv: readonly string[] = process.execArgv): string[] {
+  return [...WORKER_EXEC_ARGV, ...controlExecArgv.filter((f) => DIAGNOSTIC_FLAG.test(f))];
+}
 
 /** Compiled entry of a data-plane worker (node/worker/worker-main.ts). */
 export const WORKER_ENTRY = join(__dirname, '..', '..', 'node', 'worker', 'worker-main.js');

@@ -19,6 +19,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { startEchoBackend, startTcpRelay, startWshaNode, type BenchProcess } from './bench-node';
 import { startHttpProxy } from './peer-proxies';
 import { startRedis } from '../harness/redis';
+import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 import { closeAll, openClients, runEchoLoad, runHandshakeLoad, sleep } from './ws-load';
 import { cpuNsOf, ioOf, processTree, type IoCounters } from './proc-stats';
 import { formatSummary, summarize, type CpuProfile, type ProfileWindow } from './cpuprofile-summary';
@@ -44,9 +45,8 @@ function parse(argv: string[]): Options {
 }
 
 async function startProxy(o: Options, backend: BenchProcess, redisUrl: string, execArgv: string[]): Promise<BenchProcess> {
-  // Through NODE_OPTIONS, which the node's worker processes inherit (they do not get its command-line flags).
-  // --node-args (V8 flags such as --trace-gc, refused in NODE_OPTIONS) reach the control process only.
-  if (o.target === 'wsha') return startWshaNode({ backendPort: backend.port, redisUrl, maxConnections: 20_000, env: { NODE_OPTIONS: execArgv.filter((a) => a.startsWith('--cpu-prof')).join(' ') }, execArgv: o.nodeArgs, logFile: o.nodeLog });
+  // The control process passes its --cpu-prof and --trace-gc flags on to its workers (shared/ports/worker-entry.ts).
+  if (o.target === 'wsha') return startWshaNode({ backendPort: backend.port, redisUrl, maxConnections: 20_000, execArgv: [...CONTROL_EXEC_ARGV, ...execArgv], logFile: o.nodeLog });
   if (o.target === 'http-proxy') return startHttpProxy(backend.port, execArgv);
   return startTcpRelay(backend.port);
 }

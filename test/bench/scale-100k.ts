@@ -159,12 +159,14 @@ export function plan(o: Pick<Options, 'connections' | 'workers' | 'clients' | 'b
   return { workers, needWorkers, clients, backends, addressesPerClient, writeWorkersKey: hasWorkersKey };
 }
 
-/** CPU of `pids` over `seconds`, in % of one core. */
-async function idleCpuPct(pids: readonly number[], seconds: number): Promise<number> {
-  const cpu0 = cpuNsOf(pids);
+/** CPU of `pids` over `seconds`, in % of one core: all of them, and the first one (the control process) alone. */
+async function idleCpu(pids: readonly number[], seconds: number): Promise<{ total: number; first: number }> {
+  const first = pids.slice(0, 1);
+  const [cpu0, first0] = [cpuNsOf(pids), cpuNsOf(first)];
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  return ((cpuNsOf(pids) - cpu0) / 1e6 / (performance.now() - t0)) * 100;
+  const ms = performance.now() - t0;
+  return { total: ((cpuNsOf(pids) - cpu0) / 1e6 / ms) * 100, first: ((cpuNsOf(first) - first0) / 1e6 / ms) * 100 };
 }
 
 const pct = (xs: number[], p: number) => { if (xs.length === 0) return NaN; const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!; };
@@ -204,7 +206,8 @@ async function run(o: Options): Promise<boolean> {
     if (o.holdSeconds > 0) log(`idle window before any connection; node processes ${nodePids.join(' ')}`);
     const rssBeforeKib = rssKibOf(nodePids);
     // The same window with no connection: what the node spends idle anyway (control plane timers), to tell from what the connections add.
-    const baseCpuPct = await idleCpuPct(nodePids, o.idleSeconds);
+    const base = await idleCpu(nodePids, o.idleSeconds);
+    const baseCpuPct = base.total;
     log(`node pid ${node.pid} (${nodePids.length} processes), RSS ${fmt(rssBeforeKib / 1024)} MiB, idle CPU ${fmt(baseCpuPct)} % of a core before; opening`);
 
     const tcp0 = tcpExtCounters();
@@ -240,10 +243,13 @@ async function run(o: Options): Promise<boolean> {
     // V8's memory reducer compacts each worker's heap some seconds after the burst of handshakes (three
     // mark-compacts, then it stops): that is CPU of the opening, not of holding idle connections, and
     // what it gives back is not per-connection memory. Both are measured once it is over.
-    const settleCpuPct = await idleCpuPct(processTree(node.pid), o.settleSeconds);
+    const settleCpuPct = (await idleCpu(processTree(node.pid), o.settleSeconds)).total;
     const pidsAfter = processTree(node.pid);
     const rssAfterKib = rssKibOf(pidsAfter);
-    const idlePct = await idleCpuPct(pidsAfter, o.idleSeconds);
+    const held = await idleCpu(pidsAfter, o.idleSeconds);
+    const idlePct = held.total;
+    // Which side the added CPU is on: the control process (its timers, health checks) or the rest (workers, VIP guard).
+    log(`idle CPU added by process: control ${fmt(held.first - base.first)}, workers and guard ${fmt(held.total - held.first - (base.total - base.first))} % of a core`);
     if (o.holdSeconds > 0) {
       log(`holding ${opened} connections for ${o.holdSeconds} s; node processes ${pidsAfter.join(' ')}`);
       await new Promise((r) => setTimeout(r, o.holdSeconds * 1000));

@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
@@ -185,6 +185,7 @@ test('JWKS down: the last good key set stays in use; a rotated key is picked up 
 
 test('PEM and JWK key files and an HS256 secret; a bad key file refuses the config', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wsha-jwt-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const rsa = makeKey('pem');
   const ec = makeKey('ec1', 'ES256');
   writeFileSync(join(dir, 'rsa.pem'), rsa.publicKey.export({ type: 'spki', format: 'pem' }));

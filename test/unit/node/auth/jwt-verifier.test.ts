@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { webcrypto } from 'node:crypto';
@@ -148,8 +148,9 @@ test('jose refuses what is malformed or outside the configured algorithms; a key
   assert.equal(await reasonOf(v.verify(await signToken(rsa, { aud: 'chat', exp: undefined }))), 'token-claims', 'exp is required by default');
 });
 
-test('key files: PEM, JWK and an HS256 secret verify; a short RSA key refuses the config', async () => {
+test('key files: PEM, JWK and an HS256 secret verify; a short RSA key refuses the config', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wsha-jwt-unit-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const rsa = makeKey('pem');
   writeFileSync(join(dir, 'k.pem'), rsa.publicKey.export({ format: 'pem', type: 'spki' }));
   const secret = new Uint8Array(32).fill(7);
