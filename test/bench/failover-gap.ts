@@ -41,6 +41,7 @@ import { startRedis } from '../harness/redis';
 import { freePort, sleep, waitFor } from '../harness/ports';
 import { vipNodeConfig } from '../fixtures/node-config';
 import { stringify } from 'yaml';
+import { Command, InvalidArgumentError } from 'commander';
 import { withClusterSecret } from '../harness/cluster-secret';
 import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 
@@ -51,18 +52,34 @@ const HARD_LIMIT_MS = 10 * 60_000;
 const REJOIN_MS = 2500;
 const started = Date.now();
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
+/** Every failure kind, for --kinds. */
+const ALL_KINDS = ['kill', 'hang', 'link-down', 'partition', 'stop-0.3', 'stop-1', 'stop-1.9', 'stop-5'] as const;
+
+interface BenchArgs { runs: number; only: 'linux' | 'bind' | ''; kinds: string[]; trace: string }
+
+/** The command line, checked: a wrong flag or value exits 2 with the flag named, before anything starts. */
+function parseArgs(argv: string[]): BenchArgs {
+  const o = new Command('failover-gap')
+    .description('failure -> first handshake answered by the new owner, per failure kind, with the bind and the linux driver')
+    .option('--runs <n>', 'runs of each failure kind', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('expected a count from 1 to 100'); return n; }, 5)
+    .option('--only <driver>', 'linux or bind (default: both)', (v) => { if (v !== 'linux' && v !== 'bind') throw new InvalidArgumentError('expected linux or bind'); return v; })
+    .option('--kinds <list>', `comma-separated failure kinds (default: all): ${ALL_KINDS.join(', ')}`, (v) => {
+      const list = v.split(',').filter(Boolean);
+      const bad = list.filter((k) => !(ALL_KINDS as readonly string[]).includes(k));
+      if (list.length === 0 || bad.length) throw new InvalidArgumentError(`unknown kind ${bad.join(', ') || '(none)'}; expected ${ALL_KINDS.join(', ')}`);
+      return list;
+    })
+    .option('--trace <file>', 'write every node\'s log lines and the client\'s answers around each failure into FILE, to see where a gap went')
+    .parse(argv).opts<Partial<BenchArgs>>();
+  return { runs: o.runs ?? 5, only: o.only ?? '', kinds: o.kinds ?? [], trace: o.trace ?? '' };
 }
 
-/** `--trace FILE`: the bind part's processes' output (info level) goes into FILE, with each failure's time, to see where a gap went. */
-const TRACE = arg('trace', '');
+/** Set by main() from the command line. */
+let ARGS: BenchArgs = { runs: 5, only: '', kinds: [], trace: '' };
 
 /** `--kinds kill,partition` limits the failure kinds run (all by default). */
 function wanted(kind: string): boolean {
-  const kinds = arg('kinds', '');
-  return kinds === '' || kinds.split(',').includes(kind);
+  return ARGS.kinds.length === 0 || ARGS.kinds.includes(kind);
 }
 
 function checkBudget(): void {
@@ -120,7 +137,7 @@ function traceLab(fromMs: number, toMs: number, title: string, labNodes: Array<L
     }
   }
   lines.sort((x, y) => x[0] - y[0]);
-  appendFileSync(TRACE, `${fromMs} ---- ${title}\n${lines.map(([t, l]) => `${t} +${t - fromMs} ${l}`).join('\n')}\n`);
+  appendFileSync(ARGS.trace, `${fromMs} ---- ${title}\n${lines.map(([t, l]) => `${t} +${t - fromMs} ${l}`).join('\n')}\n`);
 }
 
 async function benchLinux(runs: number): Promise<Gaps> {
@@ -164,7 +181,7 @@ async function benchLinux(runs: number): Promise<Gaps> {
         else lab.partition(owner);
         const first = await probe.firstAnswerFrom(other, at, 20_000);
         out[kind].push(first.ts - at);
-        if (TRACE) traceLab(at, first.ts, `${kind} of ${owner}, first handshake answered by ${other}: ${first.ts - at} ms`, [nodes.get(owner), nodes.get(other)], probe.events);
+        if (ARGS.trace) traceLab(at, first.ts, `${kind} of ${owner}, first handshake answered by ${other}: ${first.ts - at} ms`, [nodes.get(owner), nodes.get(other)], probe.events);
         process.stdout.write(`  linux ${kind} #${i + 1}: ${owner} -> ${other} in ${first.ts - at} ms\n`);
         if (kind === 'kill') {
           // As systemd would: ExecStopPost cleanup, then Restart=on-failure.
@@ -211,7 +228,7 @@ function spawnTracked(children: Set<ChildProcess>, file: string, args: string[])
     if (!stream) continue;
     createInterface({ input: stream }).on('line', (line) => {
       bindLog.push(`[${c.pid} ${label}] ${line}`);
-      if (TRACE) appendFileSync(TRACE, `${Date.now()} [${c.pid} ${label}] ${line}\n`);
+      if (ARGS.trace) appendFileSync(ARGS.trace, `${Date.now()} [${c.pid} ${label}] ${line}\n`);
       if (bindLog.length > 400) bindLog.shift();
     });
   }
@@ -258,10 +275,10 @@ async function benchBind(runs: number): Promise<Record<BindKind, number[]>> {
         const victim = nodes.get(owner) as ChildProcess;
         const at = Date.now();
         victim.kill(kind === 'kill' ? 'SIGKILL' : 'SIGSTOP');
-        if (TRACE) appendFileSync(TRACE, `${at} ---- ${kind} of ${owner} (pid ${victim.pid})\n`);
+        if (ARGS.trace) appendFileSync(ARGS.trace, `${at} ---- ${kind} of ${owner} (pid ${victim.pid})\n`);
         const first = await waitFor(() => events.find((e) => e.ts >= at && e.who === other), `a handshake answered by ${other}`, 20_000, 5);
         out[kind].push(first.ts - at);
-        if (TRACE) appendFileSync(TRACE, `${first.ts} ---- first handshake answered by ${other}: ${first.ts - at} ms\n`);
+        if (ARGS.trace) appendFileSync(ARGS.trace, `${first.ts} ---- first handshake answered by ${other}: ${first.ts - at} ms\n`);
         process.stdout.write(`  bind ${kind} #${i + 1}: ${owner} -> ${other} in ${first.ts - at} ms\n`);
         if (kind === 'kill') {
           const back = spawnTracked(children, process.execPath, [...CONTROL_EXEC_ARGV, CLI, 'node', 'start', '--config', configs.get(owner) as string]);
@@ -284,8 +301,8 @@ async function benchBind(runs: number): Promise<Record<BindKind, number[]>> {
 }
 
 async function main(): Promise<void> {
-  const runs = Math.max(1, Number(arg('runs', '5')));
-  const only = arg('only', '');
+  ARGS = parseArgs(process.argv);
+  const { runs, only } = ARGS;
   const lines: string[] = [];
   if (only !== 'linux') {
     process.stdout.write('bind driver on loopback\n');
