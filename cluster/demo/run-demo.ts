@@ -17,7 +17,7 @@ import { ChildSet } from './children';
 import { demoNodeConfig, type DemoLayout } from './demo-config';
 import { generateSecret, writeSecretFile } from '../peer/peer-secret';
 import { DemoClient } from './demo-client';
-import { freePortOn, waitUntil } from './wait';
+import { acceptsTcp, freePortOn, waitUntil } from './wait';
 import { CONTROL_EXEC_ARGV } from '../../shared/control-flags';
 
 /** Options of runDemo (the flags of `wsha demo`). */
@@ -92,7 +92,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const keys = new RedisKeys(CLUSTER);
     step('waiting for a node to own the VIP');
     const first = await Promise.race([
-      waitUntil(async () => leaseOwner(await redis!.get(keys.lease(VIP_NAME))), 'a node to own the VIP', START_TIMEOUT_MS),
+      // The owner claims the lease before its listener opens: the client starts once the VIP accepts, so that its first connect is not refused.
+      waitUntil(async () => {
+        const owner = leaseOwner(await redis!.get(keys.lease(VIP_NAME)));
+        return owner && (await acceptsTcp(vipAddress, layout.vip.port)) ? owner : null;
+      }, 'a node to own the VIP and accept on it', START_TIMEOUT_MS),
       stopped.then((r) => { throw new Error(r); }),
       ...nodes.map((n) => new Promise<never>((_, reject) => kids.get(n.id)!.proc.once('exit', (c, s) => reject(new Error(`${n.id} exited (${s ?? c}) before the VIP was up: see ${join(dir, `${n.id}.log`)}`))))),
     ]);

@@ -1,5 +1,5 @@
-/** Small waiting helpers of the demo: a free port on an address, and a bounded poll. */
-import { createServer } from 'node:net';
+/** Small waiting helpers of the demo: a free port on an address, a TCP accept check, and a bounded poll. */
+import { connect, createServer } from 'node:net';
 
 /** A port that was free a moment ago on `host` (the kernel picks it). */
 export function freePortOn(host: string): Promise<number> {
@@ -11,6 +11,17 @@ export function freePortOn(host: string): Promise<number> {
       const { port } = srv.address() as { port: number };
       srv.close(() => resolve(port));
     });
+  });
+}
+
+/** Whether `host:port` accepts a TCP connection within `timeoutMs` (the connection is closed at once). */
+export function acceptsTcp(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host, port });
+    const done = (ok: boolean): void => { clearTimeout(timer); sock.destroy(); resolve(ok); };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
   });
 }
 
