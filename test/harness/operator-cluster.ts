@@ -11,6 +11,7 @@ import { request } from 'node:http';
 import Redis from 'ioredis';
 import { parse } from 'yaml';
 import { demoNodeConfig, type DemoLayout } from '../../cluster/demo/demo-config';
+import { acceptsTcp } from '../../cluster/demo/wait';
 import { RedisKeys } from '../../shared/redis/keys';
 import { freePort, waitFor } from './ports';
 import { startRedis, type RedisProcess } from './redis';
@@ -96,7 +97,8 @@ export async function startOperatorCluster(cluster = 'optest', tweak?: (config: 
       const at = raw.lastIndexOf(':');
       return { owner: raw.slice(0, at), epoch: Number(raw.slice(at + 1)) };
     };
-    await waitFor(owner, 'a node to own the VIP', 20000, 50);
+    // The lease names the owner before its listener opens: a test's first connect waits for the accept too.
+    await waitFor(async () => (await owner()) && (await acceptsTcp(layout.vip.address, layout.vip.port)), 'a node to own the VIP and accept on it', 20000, 50);
     return {
       redis, client, keys, layout, nodes, backends, owner,
       target: ['--redis', redis.url, '--cluster', cluster],
