@@ -30,7 +30,6 @@ import { ShutdownError, WorkerError } from '../../shared/errors';
 import { WorkerSlot, type ControlEnd, type WorkerExit } from './worker-slot';
 import { mergeSnapshots } from './merge-snapshots';
 import { remoteCountsFor } from './count-exchange';
-import { fenceWorthSending } from './fence-push';
 
 /** Restart backoff of a slot whose process died: doubles from MIN to MAX, reset after a process ran STABLE_MS. */
 export const RESTART_MIN_MS = 100;
@@ -209,7 +208,6 @@ export class WorkerFleet implements DataPlane {
   }
 
   fence(vip: string, untilMs: number | null): void {
-    if (!fenceWorthSending(this.#fences.get(vip), untilMs)) return;
     this.#fences.set(vip, untilMs);
     // A revoke also stops the workers accepting on the VIP (worker-server.ts): they no longer serve it.
     if (untilMs === null) {
