@@ -7,7 +7,7 @@
  * shown live. Everything started is stopped by PID at the end, on
  * Ctrl-C, or after `durationS`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -51,6 +51,11 @@ function leaseOwner(raw: string | null): { owner: string; epoch: number } | null
   if (!raw) return null;
   const at = raw.lastIndexOf(':');
   return at > 0 ? { owner: raw.slice(0, at), epoch: Number(raw.slice(at + 1)) } : null;
+}
+
+/** Whether any file in `dir` has content (a log or config worth keeping). */
+function hasOutput(dir: string): boolean {
+  try { return readdirSync(dir).some((f) => statSync(join(dir, f)).size > 0); } catch { return false; }
 }
 
 /** Runs the demo; resolves with the exit code. */
@@ -127,7 +132,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const s = client?.stats;
     if (s) o.out(`client: sent ${s.sent}, answered ${s.answered}, reconnects ${s.reconnects}, longest gap ${s.longestGapMs} ms`);
     o.out(`stopped ${kids.list().length} processes: ${kids.list().map((c) => c.pid).join(' ')}`);
-    if (!o.keep && code === 0) rmSync(dir, { recursive: true, force: true });
+    // A failed demo keeps its folder for the logs it names, unless nothing was written there (redis-server missing).
+    if (!o.keep && (code === 0 || !hasOutput(dir))) rmSync(dir, { recursive: true, force: true });
+    else if (code !== 0) o.out(`  files       ${dir} (configs and logs kept)`);
   }
   return code;
 }

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runWsha, WSHA_MAIN } from '../harness/wsha-cli';
@@ -67,7 +67,11 @@ test('demo SIGINT stops everything it started', { timeout: 60_000 }, async () =>
 test('demo without redis-server on PATH says what is missing and exits 1', { timeout: 30_000 }, async () => {
   // An empty folder as PATH: node itself is run by absolute path, redis-server cannot be found.
   const empty = mkdtempSync(join(tmpdir(), 'wsha-nopath-'));
+  const demoDirs = () => new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('wsha-demo-')));
+  const before = demoDirs();
   const r = await runWsha(['demo', '--duration', '2'], { env: { ...process.env, PATH: empty }, timeoutMs: 20_000 });
+  // Nothing was written to its folder, so none is left behind.
+  assert.deepEqual([...demoDirs()].filter((d) => !before.has(d)), [], r.stdout);
   rmSync(empty, { recursive: true, force: true });
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /could not start redis-server: is redis-server installed\?/);
