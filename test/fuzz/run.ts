@@ -10,12 +10,13 @@
  *   npm run build && npm run fuzz -- --seconds 600 [--seed N] [--concurrency 8] [--report FILE]
  *
  * Every case is replayable from the run's seed and its case number. Exit
- * code 0 when nothing was found, 1 otherwise.
+ * code 0 when nothing was found, 1 otherwise, 2 for a bad flag.
  */
 import { connect } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { Command, InvalidArgumentError } from 'commander';
 import { spawnNodeProcess, type NodeProcess } from '../harness/node-process';
 import { rawNodeConfig } from '../fixtures/node-config';
 import { startEchoBackend, startOddBackend, type BackendReport, type FuzzBackend } from './fuzz-backends';
@@ -223,23 +224,28 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   }
 }
 
-function argValue(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
+/** An integer option from LO to HI; anything else is refused with the flag named. */
+function intIn(lo: number, hi: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`expected an integer from ${lo} to ${hi}`);
+    return n;
+  };
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const seconds = argValue(args, 'seconds', Number(process.env.WSHA_FUZZ_SECONDS ?? 60));
-  const seed = argValue(args, 'seed', Date.now() % 2 ** 31);
-  const concurrency = argValue(args, 'concurrency', 8);
-  if (!(seconds > 0 && seconds <= 24 * 3600) || !(concurrency >= 1 && concurrency <= 64)) {
-    process.stderr.write('usage: npm run fuzz -- [--seconds 1..86400] [--seed N] [--concurrency 1..64] [--report FILE]\n');
-    process.exit(2);
-  }
-  const report = await runFuzz({ seconds, seed, concurrency });
-  const i = args.indexOf('--report');
-  if (i >= 0 && args[i + 1]) writeFileSync(args[i + 1], JSON.stringify(report, null, 2));
+  const o = new Command('fuzz')
+    .description('throws mutated request heads, upgrades, PROXY headers and WebSocket frames at a wsha node process and checks every answer and every request a backend sees (oracle.ts)')
+    .option('--seconds <n>', 'how long to run (default: WSHA_FUZZ_SECONDS, else 60)', intIn(1, 24 * 3600))
+    .option('--seed <n>', 'seed of the run (every case replays from it and its number); default: from the clock', intIn(0, 2 ** 31 - 1))
+    .option('--concurrency <n>', 'cases in flight', intIn(1, 64), 8)
+    .option('--report <file>', 'also write the whole report as JSON to FILE')
+    // A bad flag is a usage error (exit 2), as before; --help exits 0.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .parse(process.argv).opts<{ seconds?: number; seed?: number; concurrency: number; report?: string }>();
+  const seconds = o.seconds ?? intIn(1, 24 * 3600)(process.env.WSHA_FUZZ_SECONDS ?? '60');
+  const report = await runFuzz({ seconds, seed: o.seed ?? Date.now() % 2 ** 31, concurrency: o.concurrency });
+  if (o.report) writeFileSync(o.report, JSON.stringify(report, null, 2));
   process.stdout.write(`${JSON.stringify({ ...report, findings: report.findings.slice(0, 20), findingCount: report.findings.length }, null, 2)}\n`);
   process.exit(report.findings.length ? 1 : 0);
 }
