@@ -264,7 +264,12 @@ export class ClusterAgent {
   #driverTools(): DriverTools {
     const g = this.#guard;
     if (!g) return { run: runCommand };
-    return { run: (file, args, opts) => g.run(file, args, opts), ipChange: (a, addr, p, d) => g.ipChange(a, addr, p, d), prepare: (file, args, env) => g.prepare(file, args, env) };
+    return {
+      run: (file, args, opts) => g.run(file, args, opts),
+      ipChange: (a, addr, p, d, announce) => g.ipChange(a, addr, p, d, announce),
+      prepare: (file, args, env) => g.prepare(file, args, env),
+      garp: { prepare: (dev) => g.prepareGarp(dev), send: (dev, address) => g.garp(dev, address) },
+    };
   }
 
   /** Last sign of life of a peer on this node's clock: its last beat on the peer link or its last heartbeat. */

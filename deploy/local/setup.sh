@@ -2,7 +2,8 @@
 # Set-up for running wsha from a clone: Debian packages it needs, npm
 # packages, and the build. Idempotent and quick when everything is there.
 #   setup.sh demo   redis-server, npm packages, build
-#   setup.sh test   the above plus redis-sentinel, redis-tools, arping, procps, ipv6toolkit (na6), iproute2,
+#   setup.sh test   the above plus redis-sentinel, redis-tools, arping, socat (the guard's raw GARP sender),
+#                   procps, ipv6toolkit (na6), iproute2,
 #                   nftables (network faults inside test namespaces), chromium
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,6 +14,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 if [ "$mode" = test ]; then
   command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
   command -v arping >/dev/null || need+=(iputils-arping)
+  command -v socat >/dev/null || need+=(socat)
   command -v sysctl >/dev/null || need+=(procps)
   command -v na6 >/dev/null || need+=(ipv6toolkit)
   command -v ip >/dev/null || need+=(iproute2)

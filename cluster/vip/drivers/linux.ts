@@ -3,10 +3,12 @@
  * `ip addr add ADDRESS/PREFIX dev IFACE` and tells the segment at once, so
  * that clients and switches stop sending to the host that lost it:
  *
- *   IPv4  gratuitous ARP, `arping -U -c 1 -I IFACE ADDRESS`, sent `garpCount`
- *         times `garpIntervalMs` apart (all in the background: the first at
- *         once), and again on every announce() (partition healed,
- *         rival claim resolved).
+ *   IPv4  gratuitous ARP, sent `garpCount` times `garpIntervalMs` apart (all
+ *         in the background: the first at once), and again on every
+ *         announce() (partition healed, rival claim resolved). In a node the
+ *         VIP guard sends them from a raw sender it keeps open
+ *         (guard/garp-sender.ts), the first one straight after its `ip` add;
+ *         otherwise, and as the fallback, `arping -U -c 1 -I IFACE ADDRESS`.
  *   IPv6  unsolicited neighbour advertisement (override flag): up() sets
  *         net.ipv6.conf.IFACE.ndisc_notify=1 and accept_dad=0, so the address
  *         is usable at once (a tentative address cannot be bound) and the
@@ -41,8 +43,17 @@ export type CommandRunner = (file: string, args: readonly string[], opts: RunOpt
 /** Keeps a command spawned ahead of need in the VIP guard, so that a run with `warm` costs an exec (the announcement). */
 export type PrepareCommand = (file: string, args: readonly string[], env?: Record<string, string>) => void;
 
-/** Adds or removes an address quickly (a warm `ip` batch, in the VIP guard); resolves with whether it is present. */
-export type IpChange = (action: 'add' | 'del', address: string, prefix: number, dev: string) => Promise<{ present: boolean }>;
+/**
+ * Adds or removes an address quickly (a warm `ip` batch, in the VIP guard); resolves with whether it is present.
+ * `announce`: after an add, send the first gratuitous ARP at once where the change ran; `announced` says whether it went.
+ */
+export type IpChange = (action: 'add' | 'del', address: string, prefix: number, dev: string, announce?: boolean) => Promise<{ present: boolean; announced?: boolean }>;
+
+/** Gratuitous ARPs from a raw sender kept open (the VIP guard's); `send` is false when there is none ready. */
+export interface GarpPort {
+  prepare(dev: string): void;
+  send(dev: string, address: string): Promise<boolean>;
+}
 
 export { canonicalAddress, listsAddress } from './address-text';
 
@@ -99,8 +110,10 @@ export class LinuxDriver implements VipDriver {
   readonly #ipChange: IpChange | null;
   /** A batch process of this driver's own, when no ipChange was given (the CLI's `vip cleanup`). */
   readonly #batch: IpBatch | null;
+  /** The raw GARP sender (IPv4, in a node); null: every announcement runs arping. */
+  readonly #garp: GarpPort | null;
 
-  constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand, ipChange?: IpChange, prepare?: PrepareCommand) {
+  constructor(vip: VipConfig, logger: Logger, run: CommandRunner = runCommand, ipChange?: IpChange, prepare?: PrepareCommand, garp?: GarpPort) {
     if (!vip.interface) throw new VipDriverError(vip.name, 'linux', 'no interface configured');
     this.#vip = vip;
     this.#iface = vip.interface;
@@ -112,8 +125,13 @@ export class LinuxDriver implements VipDriver {
     this.#batch?.warm();
     const batch = this.#batch;
     this.#ipChange = ipChange ?? (batch ? (a, addr, p, d) => batch.change(a, addr, p, d) : null);
-    // The first announcement after a takeover is on the critical path: have it waiting in the guard.
-    if (vip.garpCount > 0) prepare?.(...this.#announcement());
+    this.#garp = !this.#v6 && garp ? garp : null;
+    // The first announcement after a takeover is on the critical path: have it waiting in the guard
+    // (arping too, for when the raw sender is not there).
+    if (vip.garpCount > 0) {
+      this.#garp?.prepare(this.#iface);
+      prepare?.(...this.#announcement());
+    }
   }
 
   /** The announcement command: a gratuitous ARP (IPv4) or an unsolicited NA (IPv6). */
@@ -127,9 +145,9 @@ export class LinuxDriver implements VipDriver {
 
   async #up(ctx: VipContext): Promise<void> {
     if (this.#v6) await this.#prepareIpv6();
-    await this.#ensure('add');
-    this.#log.info({ address: this.#vip.address, iface: this.#iface, epoch: ctx.epoch }, 'vip address added');
-    await this.announce(ctx);
+    const announced = await this.#ensure('add', this.#garp !== null && this.#vip.garpCount > 0);
+    this.#log.info({ address: this.#vip.address, iface: this.#iface, epoch: ctx.epoch, announced }, 'vip address added');
+    this.#series(ctx, announced);
   }
 
   async #down(ctx: VipContext): Promise<void> {
@@ -138,7 +156,13 @@ export class LinuxDriver implements VipDriver {
     this.#log.info({ address: this.#vip.address, iface: this.#iface, epoch: ctx.epoch }, 'vip address removed');
   }
 
-  async announce(ctx: VipContext): Promise<void> {
+  announce(ctx: VipContext): Promise<void> {
+    this.#series(ctx, false);
+    return Promise.resolve();
+  }
+
+  /** A series of `garpCount` announcements; `firstSent`: the first already went out with the address add. */
+  #series(ctx: VipContext, firstSent: boolean): void {
     this.#cancelGarps();
     const count = this.#vip.garpCount;
     if (count === 0 || (this.#v6 && this.#na6Missing)) return;
@@ -146,7 +170,7 @@ export class LinuxDriver implements VipDriver {
     // reply window (iputils takes whole seconds only), which must not delay
     // the takeover. A failed announcement does not undo ownership either: the
     // address answers ARP/NS; neighbours just learn the new MAC later (logged).
-    void this.#announceOnce(ctx.epoch);
+    if (!firstSent) void this.#announceOnce(ctx.epoch);
     for (let i = 1; i < count; i++) {
       const t = setTimeout(() => { void this.#announceOnce(ctx.epoch); }, i * this.#vip.garpIntervalMs);
       t.unref();
@@ -175,6 +199,7 @@ export class LinuxDriver implements VipDriver {
   /** One gratuitous ARP (IPv4) or unsolicited NA (IPv6). */
   async #announceOnce(epoch: number): Promise<boolean> {
     if (this.#v6 && this.#na6Missing) return false;
+    if (this.#garp && await this.#garp.send(this.#iface, this.#vip.address)) return true;
     const [file, args] = this.#announcement();
     const r = await this.#run(file, args, { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log, quiet: true, warm: true });
     if (this.#v6 && (r.spawnError as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
@@ -186,12 +211,15 @@ export class LinuxDriver implements VipDriver {
     return succeeded(r);
   }
 
-  /** Adds or deletes the address; a failure is accepted when the interface already is as wanted. */
-  async #ensure(action: 'add' | 'del'): Promise<void> {
+  /**
+   * Adds or deletes the address; a failure is accepted when the interface already is as wanted.
+   * Resolves with whether the first announcement already went out with the add (`announce`).
+   */
+  async #ensure(action: 'add' | 'del', announce = false): Promise<boolean> {
     if (this.#ipChange) {
       try {
-        const b = await this.#ipChange(action, this.#vip.address, this.#prefix, this.#iface);
-        if (b.present === (action === 'add')) return;
+        const b = await this.#ipChange(action, this.#vip.address, this.#prefix, this.#iface, announce);
+        if (b.present === (action === 'add')) return b.announced === true;
         throw new VipDriverError(this.#vip.name, 'linux', `ip addr ${action} ${this.#vip.address}/${this.#prefix} dev ${this.#iface}: no effect`);
       } catch (err) {
         if (err instanceof VipDriverError) throw err;
@@ -199,9 +227,9 @@ export class LinuxDriver implements VipDriver {
       }
     }
     const r = await this.#run('ip', ipAddrArgs(action, this.#vip.address, this.#prefix, this.#iface), { timeoutMs: TOOL_TIMEOUT_MS, logger: this.#log });
-    if (succeeded(r)) return;
+    if (succeeded(r)) return false;
     const present = await this.#present();
-    if (present === (action === 'add')) return;
+    if (present === (action === 'add')) return false;
     throw new VipDriverError(this.#vip.name, 'linux', `ip addr ${action} ${this.#vip.address}/${this.#prefix} dev ${this.#iface}: ${describeFailure(r)}`);
   }
 

@@ -27,16 +27,35 @@ import { runCommand } from '../drivers/commands';
 import { silentLogger } from '../../../shared/logger';
 import { GUARD_PEER_FD, type FromGuard, type ToGuard } from './guard-protocol';
 import { WarmCommands } from './warm-commands';
+import { GarpSender } from './garp-sender';
 
 interface Armed { untilMs: number; actions: GuardAction[]; timer: NodeJS.Timeout }
 
 const armed = new Map<string, Armed>();
 const warm = new WarmCommands();
+const garpSenders = new Map<string, GarpSender>();
 const holdsPeerFd = process.env.WSHA_GUARD_PEER_FD === String(GUARD_PEER_FD);
 let peerReleased = !holdsPeerFd;
 let ending = false;
 
 function send(m: FromGuard): void { if (process.connected) process.send!(m); }
+
+function garpSender(dev: string): GarpSender {
+  let s = garpSenders.get(dev);
+  if (!s) {
+    s = new GarpSender(dev, (d, ready, reason) => send({ t: 'garp-sender', dev: d, ready, reason }));
+    garpSenders.set(dev, s);
+  }
+  return s;
+}
+
+/** One gratuitous ARP through the raw sender of `dev`; false (and a fresh try for next time) when it is not ready. */
+function sendGarp(dev: string, address: string): boolean {
+  const s = garpSender(dev);
+  if (s.send(address)) return true;
+  s.prepare();
+  return false;
+}
 
 function releasePeer(): void {
   if (peerReleased) return;
@@ -77,9 +96,12 @@ function onMessage(m: ToGuard): void {
         send({ t: 'exec-result', id: m.id, result: { ...r, spawnError: r.spawnError ? r.spawnError.message : null } }));
       return;
     }
+    case 'prepare-garp': return garpSender(m.dev).prepare();
+    case 'garp': return send({ t: 'garp-result', id: m.id, sent: sendGarp(m.dev, m.address) });
     case 'ip': {
       void ipChange(m.action, m.address, m.prefix, m.dev).then(
-        (r) => send({ t: 'ip-result', id: m.id, present: r.present }),
+        // The announcement leaves from here, before the answer travels back to a node busy with its takeover.
+        (r) => send({ t: 'ip-result', id: m.id, present: r.present, garp: m.garp === true && m.action === 'add' && r.present && sendGarp(m.dev, m.address) }),
         (err: Error) => send({ t: 'ip-result', id: m.id, present: null, error: err.message }));
       return;
     }
@@ -91,6 +113,7 @@ async function onDisconnect(): Promise<void> {
   if (ending) return;
   ending = true;
   warm.close();
+  for (const s of garpSenders.values()) s.close();
   const all = [...armed.values()];
   for (const a of all) clearTimeout(a.timer);
   armed.clear();

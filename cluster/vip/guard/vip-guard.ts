@@ -67,10 +67,13 @@ export class VipGuard implements GuardPort {
           for (const a of this.#armed.values()) this.#send(a);
           for (const p of this.#prepared.values()) child.send(p);
           resolve();
-        } else if (m.t === 'exec-result' || m.t === 'ip-result') {
+        } else if (m.t === 'exec-result' || m.t === 'ip-result' || m.t === 'garp-result') {
           const p = this.#pending.get(m.id);
           this.#pending.delete(m.id);
           p?.resolve(m);
+        } else if (m.t === 'garp-sender') {
+          if (m.ready) this.#log.info({ dev: m.dev }, 'raw gratuitous-ARP sender ready: a takeover announces itself without starting arping');
+          else this.#log.warn({ dev: m.dev, reason: m.reason }, 'no raw gratuitous-ARP sender: every announcement starts arping, a process start on the takeover\'s critical path; install socat (with CAP_NET_RAW) for the fast path');
         } else if (m.t === 'fired') {
           this.#armed.delete(m.vip);
           this.#log.error({ vip: m.vip, problems: m.problems }, 'VIP guard took the VIP away: this process did not renew before its guard deadline (stalled)');
@@ -118,11 +121,32 @@ export class VipGuard implements GuardPort {
     if (c?.connected) c.send(m);
   }
 
-  /** Adds or removes an address through the guard's warm `ip` batch; rejects when the guard cannot tell. */
-  async ipChange(action: 'add' | 'del', address: string, prefix: number, dev: string): Promise<{ present: boolean }> {
-    const m = (await this.#ask({ t: 'ip', id: 0, action, address, prefix, dev }, IP_ASK_TIMEOUT_MS)) as Extract<FromGuard, { t: 'ip-result' }>;
+  /**
+   * Adds or removes an address through the guard's warm `ip` batch; rejects when the guard cannot tell.
+   * `garp`: after an add, the guard sends the first gratuitous ARP itself; `announced` says whether it did.
+   */
+  async ipChange(action: 'add' | 'del', address: string, prefix: number, dev: string, garp = false): Promise<{ present: boolean; announced: boolean }> {
+    const m = (await this.#ask({ t: 'ip', id: 0, action, address, prefix, dev, garp }, IP_ASK_TIMEOUT_MS)) as Extract<FromGuard, { t: 'ip-result' }>;
     if (m.present === null) throw new Error(m.error ?? 'ip batch failed');
-    return { present: m.present };
+    return { present: m.present, announced: m.garp === true };
+  }
+
+  /** Has the guard keep a raw gratuitous-ARP sender open on `dev` (garp-sender.ts). */
+  prepareGarp(dev: string): void {
+    const m: ToGuard = { t: 'prepare-garp', dev };
+    this.#prepared.set(JSON.stringify(m), m);
+    const c = this.#child;
+    if (c?.connected) c.send(m);
+  }
+
+  /** One gratuitous ARP through the guard's raw sender; false when there is none (the caller runs arping). */
+  async garp(dev: string, address: string): Promise<boolean> {
+    try {
+      const m = (await this.#ask({ t: 'garp', id: 0, dev, address }, IP_ASK_TIMEOUT_MS)) as Extract<FromGuard, { t: 'garp-result' }>;
+      return m.sent;
+    } catch {
+      return false;
+    }
   }
 
   #ask(req: Extract<ToGuard, { id: number }>, timeoutMs: number): Promise<FromGuard> {

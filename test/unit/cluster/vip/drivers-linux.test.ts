@@ -145,3 +145,59 @@ test('IPv6 without na6 installed: up still works, announce stops trying after th
   assert.ok(h.addrs.has('fd00::10/128'));
   assert.equal(na6Calls, 1);
 });
+
+/** A raw GARP sender that records what it sent; `ready` false stands for one that is not there (no socat). */
+function fakeGarp(ready: boolean) {
+  const prepared: string[] = [];
+  const sent: string[] = [];
+  return { prepared, sent, port: { prepare: (dev: string) => { prepared.push(dev); }, send: async (dev: string, address: string) => { if (ready) sent.push(`${dev} ${address}`); return ready; } } };
+}
+
+test('with a raw GARP sender: the first announcement leaves with the add, the repeats through the sender, no arping', async () => {
+  const h = fakeHost();
+  const g = fakeGarp(true);
+  const adds: string[] = [];
+  const ipChange = async (action: 'add' | 'del', address: string, prefix: number, dev: string, announce?: boolean) => {
+    adds.push(`${action} ${address}/${prefix} ${dev} announce=${announce}`);
+    if (action === 'add') h.addrs.add(`${address}/${prefix}`); else h.addrs.delete(`${address}/${prefix}`);
+    return { present: action === 'add', announced: announce === true };
+  };
+  const d = new LinuxDriver(vip({ garpCount: 3, garpIntervalMs: 20 }), silentLogger(), h.run, ipChange, undefined, g.port);
+  assert.deepEqual(g.prepared, ['eth7'], 'the sender is prepared when the driver is built');
+  await d.up(ctx);
+  assert.deepEqual(adds, ['add 10.9.0.10/32 eth7 announce=true']);
+  assert.deepEqual(g.sent, [], 'the first went out with the add, not again');
+  await sleep(150);
+  assert.deepEqual(g.sent, ['eth7 10.9.0.10', 'eth7 10.9.0.10'], 'the two repeats');
+  await d.announce(ctx);
+  assert.deepEqual(g.sent.length, 3, 'a re-announcement sends at once');
+  assert.equal(h.calls.filter((c) => c.startsWith('arping')).length, 0);
+  d.close();
+});
+
+test('a raw GARP sender that is not ready: arping does every announcement; an add that did not announce is followed by one', async () => {
+  const h = fakeHost();
+  const g = fakeGarp(false);
+  const ipChange = async (action: 'add' | 'del', address: string, prefix: number) => {
+    if (action === 'add') h.addrs.add(`${address}/${prefix}`);
+    return { present: action === 'add', announced: false };
+  };
+  const d = new LinuxDriver(vip({ garpCount: 2, garpIntervalMs: 20 }), silentLogger(), h.run, ipChange, undefined, g.port);
+  await d.up(ctx);
+  assert.equal(h.calls.filter((c) => c.startsWith('arping')).length, 1);
+  await sleep(100);
+  assert.equal(h.calls.filter((c) => c.startsWith('arping')).length, 2);
+  d.close();
+});
+
+test('an IPv6 VIP never asks the raw GARP sender (the kernel and na6 announce it)', async () => {
+  const h = fakeHost();
+  const g = fakeGarp(true);
+  const d = new LinuxDriver(vip({ address: 'fd00::10', garpCount: 2, garpIntervalMs: 10 }), silentLogger(), h.run, undefined, undefined, g.port);
+  await d.up({ ...ctx, address: 'fd00::10' });
+  await sleep(60);
+  assert.deepEqual(g.prepared, []);
+  assert.deepEqual(g.sent, []);
+  assert.equal(h.calls.filter((c) => c.startsWith('na6')).length, 2);
+  d.close();
+});
