@@ -9,8 +9,8 @@ import type { Logger } from 'pino';
 import type { Config, ListenerConfig, PoolConfig } from '../shared/config/schema';
 import type { Metrics } from '../shared/metrics';
 import type { ClusterView } from '../shared/cluster-view';
-import { NotFoundError, ShutdownError } from '../shared/errors';
-import type { VipHost, CloseClientsOptions } from '../shared/ports/vip-host';
+import { NotFoundError, NotOwnerError, ShutdownError } from '../shared/errors';
+import type { VipHost, CloseClientsOptions, OpenVipOptions } from '../shared/ports/vip-host';
 import type { PemPair } from '../shared/tls/self-signed-pem';
 import { VipFences } from './vip-fence';
 import { createNodeState, type NodeState } from './node-state';
@@ -65,6 +65,8 @@ export class ProxyNode implements VipHost {
   readonly listeners = new Map<string, Listener>();
   /** VIP listeners replaced by a later openVip: no longer accepting, but their connections still count for drain and destroy. */
   readonly #retired = new Set<Listener>();
+  /** Bumped by stopAccepting(vip): an opening that still waits for its address (#listenOnceLocal) ends. */
+  readonly #openings = new Map<string, number>();
   /** TLS material by listener name, made once (self-signed generation is slow) and swapped on reload. */
   #tls = new Map<string, TlsMaterial>();
   readonly #deps: ListenerDeps;
@@ -190,22 +192,48 @@ export class ProxyNode implements VipHost {
     return [...this.listeners.values()].filter((l) => l.info.vip === vip);
   }
 
-  async openVip(vip: string, address: string, opts: { reusePort: boolean }): Promise<void> {
+  async openVip(vip: string, address: string, opts: OpenVipOptions): Promise<void> {
     if (this.state.state !== 'running') throw new ShutdownError();
     const configs = this.#config.listeners.filter((l) => l.on === `vip:${vip}`);
     if (!configs.length) throw new NotFoundError(`listener on vip:${vip}`);
+    const opening = this.#openings.get(vip) ?? 0;
     for (const l of configs) {
       const existing = this.listeners.get(l.name);
       if (existing?.serving && existing.info.host === address) continue;
       if (existing) { await existing.stopAccepting(); this.#retired.add(existing); }
-      const listener = this.#makeListener(l, address, vip);
-      await listener.listen(opts.reusePort || this.#reusePort);
+      const listener = await this.#listenOnceLocal(l, address, vip, opts, opening);
       this.listeners.set(l.name, listener);
       this.log.info({ listener: l.name, vip, address, port: listener.info.port, reusePort: opts.reusePort || this.#reusePort }, 'listening on VIP');
     }
   }
 
+  /**
+   * One listener of an opening; with `addressWaitMs`, a bind that finds the address not local yet is tried again
+   * (every millisecond at first, bounded by that time) until the driver's add lands; a stopAccepting() meanwhile ends the
+   * opening with NotOwnerError (the VIP went elsewhere).
+   */
+  async #listenOnceLocal(l: ListenerConfig, address: string, vip: string, opts: OpenVipOptions, opening: number): Promise<Listener> {
+    const giveUpAt = performance.now() + (opts.addressWaitMs ?? 0);
+    for (let tries = 0; ; tries++) {
+      if ((this.#openings.get(vip) ?? 0) !== opening) throw new NotOwnerError(vip, null);
+      const listener = this.#makeListener(l, address, vip);
+      try {
+        await listener.listen(opts.reusePort || this.#reusePort);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || performance.now() >= giveUpAt) throw err;
+        // 1 ms while the add is expected any moment, backing off to 10 ms if it is slow (a spawned `ip`).
+        await new Promise((r) => setTimeout(r, Math.min(10, 1 << (tries >> 3))));
+        continue;
+      }
+      if ((this.#openings.get(vip) ?? 0) === opening) return listener;
+      await listener.stopAccepting();
+      throw new NotOwnerError(vip, null);
+    }
+  }
+
   async stopAccepting(vip: string): Promise<void> {
+    // Ends an opening still waiting for its address (#listenOnceLocal).
+    this.#openings.set(vip, (this.#openings.get(vip) ?? 0) + 1);
     await Promise.all(this.#vipListeners(vip).map((l) => l.stopAccepting()));
   }
 

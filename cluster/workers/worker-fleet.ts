@@ -20,7 +20,7 @@ import type { EdgeSummary } from '../../shared/records';
 import type { Config, PoolConfig } from '../../shared/config/schema';
 import type { Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
-import type { CloseClientsOptions } from '../../shared/ports/vip-host';
+import type { CloseClientsOptions, OpenVipOptions } from '../../shared/ports/vip-host';
 import type { DataPlane, DrainOptions, LocalCount, NodeSnapshot, WorkerSnapshot } from '../../shared/ports/data-plane';
 import type { DataPlaneState } from '../../shared/ports/data-plane';
 import type { HealthEntry, ListenerPorts, PemPair, WorkerStart } from '../../shared/ports/worker-protocol';
@@ -130,7 +130,7 @@ export class WorkerFleet implements DataPlane {
 
   // ---- VipHost -------------------------------------------------------------
 
-  async openVip(vip: string, address: string, opts: { reusePort: boolean }): Promise<void> {
+  async openVip(vip: string, address: string, opts: OpenVipOptions): Promise<void> {
     if (this.#stopping) throw new ShutdownError();
     const running = this.#running();
     if (!running.length) throw new WorkerError('no worker is running to listen on the VIP');
@@ -145,12 +145,12 @@ export class WorkerFleet implements DataPlane {
       const first = known ? undefined : running[0];
       const rest = first ? running.slice(1) : running;
       if (first) {
-        ports = (await first.rpc.call('openVip', { vip, address, reusePort, ports }, WORKER_CALL_TIMEOUT_MS)).ports;
+        ports = (await first.rpc.call('openVip', { vip, address, reusePort, ports, addressWaitMs: opts.addressWaitMs }, WORKER_CALL_TIMEOUT_MS)).ports;
         opened.push(first);
         first.openVips.add(vip);
       }
       await Promise.all(rest.map(async (s) => {
-        await s.rpc.call('openVip', { vip, address, reusePort, ports }, WORKER_CALL_TIMEOUT_MS);
+        await s.rpc.call('openVip', { vip, address, reusePort, ports, addressWaitMs: opts.addressWaitMs }, WORKER_CALL_TIMEOUT_MS);
         opened.push(s);
         s.openVips.add(vip);
       }));

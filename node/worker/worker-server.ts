@@ -49,10 +49,10 @@ export class WorkerServer {
   constructor(rpc: WorkerEnd) {
     this.#rpc = rpc;
     rpc.serve('start', (a) => this.#startNode(a));
-    rpc.serve('openVip', async ({ vip, address, reusePort, ports }) => {
+    rpc.serve('openVip', async ({ vip, address, reusePort, ports, addressWaitMs }) => {
       const node = this.#need();
       node.usePorts(ports);
-      await node.openVip(vip, address, { reusePort });
+      await node.openVip(vip, address, { reusePort, addressWaitMs });
       return { ports: node.boundPorts(vip) };
     });
     rpc.serve('stopAccepting', async ({ vip }) => { await this.#need().stopAccepting(vip); return null; });

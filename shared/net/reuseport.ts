@@ -35,8 +35,22 @@ export function reuseportProblem(): string | null {
   try { load(); return null; } catch (err) { return (err as Error).message; }
 }
 
+/** The native part reports errno text with code 'Unknown'; callers (a bind waiting for its address) need the errno name. */
+const ERRNO_TEXT: ReadonlyArray<readonly [RegExp, string]> = [
+  [/cannot assign requested address/i, 'EADDRNOTAVAIL'],
+  [/address already in use/i, 'EADDRINUSE'],
+  [/permission denied/i, 'EACCES'],
+];
+
 /** A TCP socket with SO_REUSEADDR and SO_REUSEPORT bound to host:port; pass it to `server.listen({ fd })`. */
 export function createReuseportFd(port: number, host: string): number {
   if (!isIP(host)) throw new Error(`invalid listen address ${host}`);
-  return load().socketNewSoReuseportFd(isIPv4(host) ? 'ipv4' : 'ipv6', port, host);
+  const native = load();
+  try {
+    return native.socketNewSoReuseportFd(isIPv4(host) ? 'ipv4' : 'ipv6', port, host);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const code = ERRNO_TEXT.find(([re]) => re.test(e.message))?.[1];
+    throw Object.assign(new Error(`bind ${host}:${port}: ${e.message}`), { code: code ?? e.code, syscall: 'bind', address: host, port });
+  }
 }

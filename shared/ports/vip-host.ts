@@ -20,10 +20,18 @@ export interface CloseClientsOptions {
   windowMs: number;
 }
 
+/** How a VIP's listeners are opened (VipHost.openVip). */
+export interface OpenVipOptions { reusePort: boolean; addressWaitMs?: number }
+
 /** The data plane as the control plane drives it for each VIP (the ProxyNode implements it). */
 export interface VipHost {
-  /** Opens every `on: vip:NAME` listener on `address`; resolves once all are listening. */
-  openVip(vip: string, address: string, opts: { reusePort: boolean }): Promise<void>;
+  /**
+   * Opens every `on: vip:NAME` listener on `address`; resolves once all are listening.
+   * `addressWaitMs`: the address is being made local meanwhile (the linux driver's add runs beside this), so a
+   * bind that finds it not local yet (EADDRNOTAVAIL) is tried again every millisecond for up to this long, and a
+   * stopAccepting() meanwhile ends the tries.
+   */
+  openVip(vip: string, address: string, opts: OpenVipOptions): Promise<void>;
   /** Stops accepting on that VIP's listeners (idempotent); established tunnels stay. */
   stopAccepting(vip: string): Promise<void>;
   /** Closes tunnels that came in through that VIP, paced; resolves when all are closed. */

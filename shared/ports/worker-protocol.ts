@@ -50,7 +50,7 @@ export interface WorkerStart {
 /** Ops a worker serves. */
 export type WorkerOps = {
   start: { args: WorkerStart; result: { ports: ListenerPorts } };
-  openVip: { args: { vip: string; address: string; reusePort: boolean; ports: ListenerPorts }; result: { ports: ListenerPorts } };
+  openVip: { args: { vip: string; address: string; reusePort: boolean; ports: ListenerPorts; addressWaitMs?: number }; result: { ports: ListenerPorts } };
   stopAccepting: { args: { vip: string }; result: null };
   closeClients: { args: { vip: string; opts: CloseClientsOptions }; result: number };
   closeBackendTunnels: { args: { pool: string; backendId: string; code: number }; result: number };

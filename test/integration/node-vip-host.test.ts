@@ -180,3 +180,36 @@ test('the fence: requests on a VIP listener wait until the node owns the VIP, an
   await assert.rejects(openWs(url), /503/);
   assert.equal(await roundTrip(ws, 'still'), 'still');
 });
+
+test('openVip beside an address add: a bind that finds the address not local is retried within addressWaitMs, and stopAccepting ends the wait', async (t) => {
+  const b = await startBackend({ id: 'b1' });
+  t.after(() => b.close());
+  // TEST-NET-1: never local here, so every bind finds EADDRNOTAVAIL, as before the driver's add lands.
+  const NOT_LOCAL = '192.0.2.77';
+  const port = await freePort(VIP);
+  for (const reusePort of [false, true]) {
+    const a = await startProxy(vipConfig(port, [b.url], `node-${reusePort ? 'r' : 'x'}`));
+    t.after(() => a.destroy());
+    const notLocal = (e: unknown) => (e as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL';
+
+    await assert.rejects(a.openVip('main', NOT_LOCAL, { reusePort }), notLocal, 'no wait: the first failure is the answer');
+
+    const t0 = performance.now();
+    await assert.rejects(a.openVip('main', NOT_LOCAL, { reusePort, addressWaitMs: 150 }), notLocal);
+    const waited = performance.now() - t0;
+    assert.ok(waited >= 140 && waited < 5000, `gave up after its wait (${Math.round(waited)} ms)`);
+
+    const opening = a.openVip('main', NOT_LOCAL, { reusePort, addressWaitMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 30));
+    const t1 = performance.now();
+    await a.stopAccepting('main');
+    await assert.rejects(opening, (e: unknown) => (e as { code?: string }).code === 'WSHA_ERR_NOT_OWNER');
+    assert.ok(performance.now() - t1 < 1000, 'stopAccepting ended the wait at once');
+    assert.equal(a.isServing('main'), false);
+
+    // An address that is local binds on the first try, wait or not.
+    await a.openVip('main', VIP, { reusePort, addressWaitMs: 10_000 });
+    assert.equal(a.isServing('main'), true);
+    await a.stopAccepting('main');
+  }
+});

@@ -12,6 +12,7 @@ import type { GuardAction, VipContext, VipDriver } from './driver';
 export class BindDriver implements VipDriver {
   readonly kind = 'bind' as const;
   readonly reusePort = true;
+  readonly listenDuringUp = false;
   async up(_ctx: VipContext): Promise<void> { /* the listeners are the VIP */ }
   async down(_ctx: VipContext): Promise<void> { /* closing the listeners is enough */ }
   async announce(_ctx: VipContext): Promise<void> { /* nothing to announce: no address moves */ }

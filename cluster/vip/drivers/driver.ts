@@ -31,6 +31,13 @@ export interface VipDriver {
   readonly kind: 'bind' | 'linux' | 'exec';
   /** Whether the node's VIP listeners must be opened with SO_REUSEPORT (make-before-break on one address). */
   readonly reusePort: boolean;
+  /**
+   * Whether the listeners may be opened while up() runs, their binds waiting for the address to become local
+   * (linux: the add is one netlink change, and the gratuitous ARP leaves with it, so listeners opened only after
+   * up() resolved came late for the first repointed clients). False: listeners after up() (an exec script may
+   * do anything, bind has nothing to wait for).
+   */
+  readonly listenDuringUp: boolean;
   /** Brings the address up on this node. Throws VipDriverError. */
   up(ctx: VipContext): Promise<void>;
   /** Takes the address down on this node. Throws VipDriverError. */

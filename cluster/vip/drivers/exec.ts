@@ -77,6 +77,7 @@ export function execInvocation(command: string, action: ExecAction, ctx: VipCont
 export class ExecDriver implements VipDriver {
   readonly kind = 'exec' as const;
   readonly reusePort = false;
+  readonly listenDuringUp = false;
   readonly #vip: VipConfig;
   readonly #up: string;
   readonly #down: string;

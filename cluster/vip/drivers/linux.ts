@@ -20,8 +20,9 @@
  * down() removes the address; cleanup() is down() at start, for the address a
  * killed node left behind. Every method is idempotent: when `ip` fails, the
  * driver looks at the interface and accepts the state it wanted.
- * `reusePort` is false: the node opens its VIP listeners only after up(),
- * since binding needs the address to be local.
+ * `reusePort` is false, `listenDuringUp` true: the node opens its VIP
+ * listeners while up() adds the address, each bind tried again until the
+ * address is local (binding needs that).
  */
 import { isIP } from 'node:net';
 import type { Logger } from '../../../shared/logger';
@@ -93,6 +94,7 @@ export function na6Args(address: string, iface: string): string[] {
 export class LinuxDriver implements VipDriver {
   readonly kind = 'linux' as const;
   readonly reusePort = false;
+  readonly listenDuringUp = true;
   readonly #vip: VipConfig;
   readonly #iface: string;
   readonly #prefix: number;

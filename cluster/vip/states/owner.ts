@@ -26,6 +26,8 @@ export type OwnerEntry =
 /** Backoff after a failed bring-up (doubling per failure in a row). */
 const UP_RETRY_MIN_MS = 500;
 const UP_RETRY_MAX_MS = 30_000;
+/** How long listeners opened beside the driver's up() wait for the address (longer than one `ip` run may take). */
+const LISTEN_DURING_UP_MS = 5000;
 
 export class OwnerState extends StateHandler implements OfficeListener {
   readonly name = 'owner' as const;
@@ -63,13 +65,25 @@ export class OwnerState extends StateHandler implements OfficeListener {
     void this.#bringUp();
   }
 
-  /** Driver up, then the listeners (unless already open, as after a handover's prepare or a re-assert). */
+  /**
+   * Driver up and the listeners (unless already open, as after a handover's prepare or a re-assert): one after
+   * the other, or both at once where the driver allows it (listenDuringUp: the binds wait for the address).
+   */
   async #bringUp(): Promise<void> {
     const d = this.m.d;
     const ctx = { vip: this.m.name, address: d.vip.address, nodeId: d.nodeId, epoch: this.#office.lease.epoch };
+    const open = () => d.host.openVip(this.m.name, d.vip.address, { reusePort: d.driver.reusePort, addressWaitMs: d.driver.listenDuringUp ? LISTEN_DURING_UP_MS : 0 });
     try {
-      await d.driver.up(ctx);
-      if (this.active && !d.host.isServing(this.m.name)) await d.host.openVip(this.m.name, d.vip.address, { reusePort: d.driver.reusePort });
+      if (d.driver.listenDuringUp && !d.host.isServing(this.m.name)) {
+        const opening = open();
+        // A failed up() steps down, and its stopAccepting() ends the opening: that rejection is not a second failure.
+        opening.catch(() => {});
+        await d.driver.up(ctx);
+        await opening;
+      } else {
+        await d.driver.up(ctx);
+        if (this.active && !d.host.isServing(this.m.name)) await open();
+      }
       // Left this state while the listeners opened: the state that followed has already closed what was open then.
       if (!this.active) { await d.host.stopAccepting(this.m.name); return; }
       this.m.facts.upFailures = 0;

@@ -34,6 +34,7 @@ const T: OwnershipTimings = { ...DEFAULTS.lease, grantTtlMs: DEFAULTS.peer.grant
 class RecordingDriver implements VipDriver {
   readonly kind = 'linux' as const;
   readonly reusePort = false;
+  readonly listenDuringUp = false;
   readonly calls: Array<{ op: string; atMs: number }> = [];
   async up(_c: VipContext): Promise<void> { this.calls.push({ op: 'up', atMs: performance.now() }); }
   async down(_c: VipContext): Promise<void> { this.calls.push({ op: 'down', atMs: performance.now() }); }
