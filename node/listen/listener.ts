@@ -73,6 +73,8 @@ export class Listener implements RequestLineOwner {
     // Accept errors (EMFILE under a connection flood) come per connection: log at most one a second.
     let lastErrorLogMs = 0;
     this.#net.on('error', (err) => {
+      // A failed bind is listen()'s to report (its promise rejects; a bind waiting for its address retries).
+      if (!this.#serving) return;
       const now = Date.now();
       if (now - lastErrorLogMs >= 1000) { lastErrorLogMs = now; deps.log.error({ err, listener: config.name }, 'listener error'); }
     });

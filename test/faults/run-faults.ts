@@ -4,7 +4,7 @@
  * network namespaces, each run under 200 WebSocket clients, a connect
  * prober every 20 ms and the never-two-owners sampler, then one table.
  *
- *   npm run faults -- [--only a,b] [--runs N] [--nodes 2|3|2,3] [--soak SECONDS]
+ *   npm run faults -- [--help] [--only a,b] [--runs N] [--nodes 2|3|2,3] [--soak SECONDS]
  *                     [--markdown FILE] [--clients 200] [--message-ms 250]
  *                     [--probe-ms 20] [--settle-ms 2000] [--keep-logs DIR]
  *                     [--strict] [--list]
@@ -21,19 +21,47 @@ import { runFault, soakSpec, type RunOptions } from './fault-run';
 import type { RunMetrics } from './measure';
 import { markdownTable, notesOf, textTable, type RowRuns } from './report';
 import { missedTargets } from './targets';
+import { Command, InvalidArgumentError } from 'commander';
 
-/** Value of `--name`, or `fallback`. */
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
+/** The command line, checked: --help, a wrong flag or value exits before anything starts (2 for a bad one). */
+interface FaultArgs {
+  only: FaultSpec[]; runs: number; nodes: Array<2 | 3>; soak: number; markdown: string; clients: number; messageMs: number;
+  probeMs: number; settleMs: number; keepLogs: string; strict: boolean; list: boolean; timeLimitMin: number;
 }
-const flag = (name: string) => process.argv.includes(`--${name}`);
 
-/** Positive integer flag; exits with a usage error otherwise. */
-function intArg(name: string, fallback: number): number {
-  const v = Number(arg(name, String(fallback)));
-  if (!Number.isInteger(v) || v <= 0) { process.stderr.write(`--${name} expects a positive integer\n`); process.exit(2); }
-  return v;
+function count(max: number): (v: string) => number {
+  return (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`); return n; };
+}
+
+function parseArgs(argv: string[]): FaultArgs {
+  const o = new Command('faults')
+    .description('the fault matrix of issues 9 and 13 on 2- and 3-node clusters in network namespaces (needs root)')
+    .option('--only <ids>', 'comma-separated fault ids (default: all; see --list)', (v) => {
+      try { return v.split(',').map((id) => id.trim()).filter(Boolean).map(faultById); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
+    })
+    .option('--runs <n>', 'runs per row', count(100), 1)
+    .option('--nodes <sizes>', '2, 3 or 2,3', (v) => {
+      const sizes = v.split(',');
+      if (!sizes.length || sizes.some((n) => n !== '2' && n !== '3')) throw new InvalidArgumentError('expected 2, 3 or 2,3');
+      return [...new Set(sizes.map(Number))] as Array<2 | 3>;
+    }, [2, 3] as Array<2 | 3>)
+    .option('--soak <seconds>', 'only the soak of issue 13 (owner SIGSTOP 0.5-1.9 s every 30 s) for this long', count(24 * 3600))
+    .option('--markdown <file>', 'write the table as Markdown into FILE')
+    .option('--clients <n>', 'WebSocket clients per run', count(20_000), 200)
+    .option('--message-ms <ms>', 'each client sends a message this often', count(60_000), 250)
+    .option('--probe-ms <ms>', 'the connect prober tries this often', count(10_000), 20)
+    .option('--settle-ms <ms>', 'settle time before the fault', count(600_000), 2000)
+    .option('--keep-logs <dir>', 'keep every node\'s log in DIR')
+    .option('--strict', 'exit 1 when a row misses a target (targets.ts)', false)
+    .option('--list', 'list the faults and exit', false)
+    .option('--time-limit-min <minutes>', 'stop the whole run after this long (a soak: soak + 5 min per node count)', count(24 * 60), 40)
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .parse(argv).opts<Partial<FaultArgs>>();
+  return {
+    only: o.only ?? [], runs: o.runs ?? 1, nodes: o.nodes ?? [2, 3], soak: o.soak ?? 0, markdown: o.markdown ?? '', clients: o.clients ?? 200,
+    messageMs: o.messageMs ?? 250, probeMs: o.probeMs ?? 20, settleMs: o.settleMs ?? 2000, keepLogs: o.keepLogs ?? '', strict: o.strict ?? false,
+    list: o.list ?? false, timeLimitMin: o.timeLimitMin ?? 40,
+  };
 }
 
 function brief(m: RunMetrics): string {
@@ -41,20 +69,17 @@ function brief(m: RunMetrics): string {
 }
 
 /** The (fault, nodes) pairs to run. */
-function plan(): Array<{ spec: FaultSpec; nodes: 2 | 3 }> {
-  const sizes = arg('nodes', '2,3').split(',').map(Number).filter((n): n is 2 | 3 => n === 2 || n === 3);
-  if (sizes.length === 0) { process.stderr.write('--nodes expects 2, 3 or 2,3\n'); process.exit(2); }
-  const soak = arg('soak', '');
-  const specs = soak ? [soakSpec(intArg('soak', 600))] : (arg('only', '') ? arg('only', '').split(',').map((id) => faultById(id.trim())) : [...FAULTS]);
-  return specs.flatMap((spec) => sizes.filter((n) => spec.nodes.includes(n)).map((nodes) => ({ spec, nodes })));
+function plan(a: FaultArgs): Array<{ spec: FaultSpec; nodes: 2 | 3 }> {
+  const specs = a.soak ? [soakSpec(a.soak)] : (a.only.length ? a.only : [...FAULTS]);
+  return specs.flatMap((spec) => a.nodes.filter((n) => spec.nodes.includes(n)).map((nodes) => ({ spec, nodes })));
 }
 
-async function main(): Promise<number> {
-  if (flag('list')) { for (const f of FAULTS) process.stdout.write(`${f.id.padEnd(26)} issue ${f.issue}  nodes ${f.nodes.join(',')}  ${f.title}\n`); return 0; }
+async function main(a: FaultArgs): Promise<number> {
+  if (a.list) { for (const f of FAULTS) process.stdout.write(`${f.id.padEnd(26)} issue ${f.issue}  nodes ${f.nodes.join(',')}  ${f.title}\n`); return 0; }
   if (!netnsAvailable()) { process.stderr.write('faults: needs root and ip netns\n'); return 2; }
-  const runs = intArg('runs', 1);
-  const o: RunOptions = { clients: intArg('clients', 200), messageMs: intArg('message-ms', 250), probeEveryMs: intArg('probe-ms', 20), settleMs: intArg('settle-ms', 2000), keepLogs: arg('keep-logs', '') || undefined };
-  const todo = plan();
+  const runs = a.runs;
+  const o: RunOptions = { clients: a.clients, messageMs: a.messageMs, probeEveryMs: a.probeMs, settleMs: a.settleMs, keepLogs: a.keepLogs || undefined };
+  const todo = plan(a);
   const started = Date.now();
   const rows: RowRuns[] = [];
   let n = 0;
@@ -80,20 +105,19 @@ async function main(): Promise<number> {
   process.stdout.write(`\nfault matrix, ${runs} run(s) per row, ${minutes} min\n${textTable(rows)}\n`);
   const notes = notesOf(rows);
   if (notes.length) process.stdout.write(`\n${notes.join('\n')}\n`);
-  const md = arg('markdown', '');
+  const md = a.markdown;
   if (md) writeFileSync(md, markdownTable(rows, `Fault matrix (\`npm run faults\`), ${runs} run(s) per row, median (max), ${minutes} min.`));
   const missed = rows.filter((r) => missedTargets(r).length > 0).length;
   process.stdout.write(`\n${rows.length - missed} of ${rows.length} rows meet their targets\n`);
-  return flag('strict') && missed > 0 ? 1 : 0;
+  return a.strict && missed > 0 ? 1 : 0;
 }
 
 if (require.main === module) {
-  const soak = Number(arg('soak', '0')) || 0;
+  const a = parseArgs(process.argv);
   // A soak runs once per node count (--nodes 2,3: twice), each with its set-up and settling.
-  const soaks = Math.max(1, arg('nodes', '2,3').split(',').filter((n) => n === '2' || n === '3').length);
-  const limitMs = soak > 0 ? (soak + 300) * 1000 * soaks : Number(arg('time-limit-min', '40')) * 60_000;
+  const limitMs = a.soak > 0 ? (a.soak + 300) * 1000 * a.nodes.length : a.timeLimitMin * 60_000;
   const guard = setTimeout(() => { process.stderr.write('faults: time limit reached, stopping\n'); process.exit(3); }, limitMs);
   guard.unref();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-  main().then((code) => process.exit(code), (err) => { process.stderr.write(`faults: ${err instanceof Error ? err.stack : String(err)}\n`); process.exit(1); });
+  main(a).then((code) => process.exit(code), (err) => { process.stderr.write(`faults: ${err instanceof Error ? err.stack : String(err)}\n`); process.exit(1); });
 }
