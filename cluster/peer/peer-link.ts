@@ -41,6 +41,15 @@ const LINK_TRANSITIONS: TransitionTable<LinkState> = Object.freeze({
 
 /** Spacing of reconnect attempts while a lost link is being confirmed. */
 const CONFIRM_RETRY_MS = 3;
+/**
+ * Resets in a row that are retried at once while confirming. A dead node's
+ * guard holds the peer port until the address is gone, so the first
+ * reconnect completes and is reset when the guard lets go; the next connect
+ * is the refusal the proof waits for, and a timer's few ms there sat on the
+ * takeover's path. Past this many, the spacing applies again (something that
+ * resets every connect must not make a connect loop).
+ */
+const RESETS_RETRIED_AT_ONCE = 2;
 /** A connect that succeeded but brought no HELLO within this time is retried. */
 const HELLO_TIMEOUT_MS = 60;
 /** Spacing of reconnects outside the confirm window. */
@@ -89,6 +98,8 @@ export class PeerLink extends EventEmitter {
   #inc: string | null = null;
   /** When the last up link closed (monotonic), while it is being confirmed. */
   #lostAtMs: number | null = null;
+  /** Confirm attempts in a row that ended in a reset. */
+  #resets = 0;
 
   constructor(target: LinkTarget, o: LinkOptions) {
     super();
@@ -220,9 +231,10 @@ export class PeerLink extends EventEmitter {
     }
     if (outcome === 'refused') this.emit('refused', { inc: this.#lostAtMs !== null ? this.#inc : null, lostAtMs: this.#lostAtMs, atMs: now } satisfies LinkRefusal);
     const confirming = this.#lostAtMs !== null && now - this.#lostAtMs < this.#o.confirmWindowMs && outcome !== 'wrong-peer' && outcome !== 'bad-handshake';
+    this.#resets = outcome === 'reset' ? this.#resets + 1 : 0;
     if (confirming) {
       if (this.sm.state === 'handshaking') this.sm.transition('lost', `confirm attempt: ${outcome}`);
-      return this.#retryIn(CONFIRM_RETRY_MS, this.#o.confirmTimeoutMs);
+      return this.#retryIn(this.#resets > 0 && this.#resets <= RESETS_RETRIED_AT_ONCE ? 0 : CONFIRM_RETRY_MS, this.#o.confirmTimeoutMs);
     }
     if (this.sm.state !== 'waiting') this.sm.transition('waiting', outcome);
     this.#lostAtMs = null;
