@@ -61,8 +61,9 @@ export class OwnerState extends StateHandler implements OfficeListener {
       d.metrics.ownershipChangesTotal.inc({ vip: this.m.name, reason: this.#fresh.reason });
       this.m.log.info({ vip: this.m.name, from: this.#fresh.previous, to: d.nodeId, epoch: lease.epoch, reason: this.#fresh.reason }, 'ownership change');
     }
-    d.onChange();
+    // The address first: its add leaves in this turn (drivers/serial.ts), before the beats that announce the change.
     void this.#bringUp();
+    d.onChange();
   }
 
   /**
@@ -75,10 +76,11 @@ export class OwnerState extends StateHandler implements OfficeListener {
     const open = () => d.host.openVip(this.m.name, d.vip.address, { reusePort: d.driver.reusePort, addressWaitMs: d.driver.listenDuringUp ? LISTEN_DURING_UP_MS : 0 });
     try {
       if (d.driver.listenDuringUp && !d.host.isServing(this.m.name)) {
+        const up = d.driver.up(ctx);
         const opening = open();
         // A failed up() steps down, and its stopAccepting() ends the opening: that rejection is not a second failure.
         opening.catch(() => {});
-        await d.driver.up(ctx);
+        await up;
         await opening;
       } else {
         await d.driver.up(ctx);
