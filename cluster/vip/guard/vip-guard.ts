@@ -39,6 +39,8 @@ export class VipGuard implements GuardPort {
   #peerReleased = false;
   #onFired: (vip: string, problems: string[]) => void = () => {};
   #nextId = 0;
+  /** Last raw GARP sender outcome logged per interface. */
+  readonly #garpSaid = new Map<string, string>();
   readonly #pending = new Map<number, { resolve: (m: FromGuard) => void; reject: (e: Error) => void }>();
 
   constructor(o: { logger: Logger; peerFd: number }) {
@@ -72,6 +74,10 @@ export class VipGuard implements GuardPort {
           this.#pending.delete(m.id);
           p?.resolve(m);
         } else if (m.t === 'garp-sender') {
+          // Said once per interface and outcome: a missing socat is retried at every takeover, not logged each time.
+          const said = `${m.ready}:${m.reason ?? ''}`;
+          if (this.#garpSaid.get(m.dev) === said) return;
+          this.#garpSaid.set(m.dev, said);
           if (m.ready) this.#log.info({ dev: m.dev }, 'raw gratuitous-ARP sender ready: a takeover announces itself without starting arping');
           else this.#log.warn({ dev: m.dev, reason: m.reason }, 'no raw gratuitous-ARP sender: every announcement starts arping, a process start on the takeover\'s critical path; install socat (with CAP_NET_RAW) for the fast path');
         } else if (m.t === 'fired') {
