@@ -132,7 +132,7 @@ export interface LabNode { host: string; proc: ChildProcess; pid: number; output
 export function startLabNode(lab: NetnsLab, host: string, dir: string, yaml: string): LabNode {
   const configFile = join(dir, `node-${host}.yaml`);
   writeFileSync(configFile, yaml);
-  const proc = lab.spawnIn(lab.member(host).ns, process.execPath, [...CONTROL_EXEC_ARGV, CLI, 'node', 'start', '--config', configFile], { env: { ...withClusterSecret(), WSHA_LOG_PRETTY: '0' } });
+  const proc = lab.spawnIn(lab.member(host).ns, process.execPath, [...CONTROL_EXEC_ARGV, CLI, 'node', 'start', '--config', configFile], { env: { ...withClusterSecret(), WSHA_LOG_PRETTY: '0', XDG_RUNTIME_DIR: dir } });
   const output: string[] = [];
   captureLines(proc, `node-${host}`, output);
   return { host, proc, pid: proc.pid as number, output, configFile };

@@ -42,7 +42,8 @@ export function spawnNodeProcess(config: object | string, env: NodeJS.ProcessEnv
   const write = (c: object | string) => writeFileSync(configPath, typeof c === 'string' ? c : stringify(c));
   write(config);
   const proc = spawn(process.execPath, [...CONTROL_EXEC_ARGV, CLI_PATH, 'node', 'start', '--config', configPath], {
-    env: { ...withClusterSecret(), WSHA_LOG_PRETTY: '0', ...env },
+    // A generated admin token goes into the node's own folder, removed at cleanup even after a SIGKILL.
+    env: { ...withClusterSecret(), WSHA_LOG_PRETTY: '0', XDG_RUNTIME_DIR: dir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, any>> = [];
