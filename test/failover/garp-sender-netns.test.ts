@@ -82,3 +82,22 @@ test('raw GARP sender that cannot run: socat missing, or an interface with no Et
   assert.equal(r3.ready, false);
   assert.match(r3.reason ?? '', /ip link show dev eth9/);
 });
+
+test('raw GARP sender after a link flap: a send on a down link ends socat, the sender starts again on its own', { skip, timeout: 30_000 }, async (t) => {
+  const lab = createLab(['a', 'c']);
+  t.after(() => lab.destroy());
+  const reports: Array<{ ready: boolean; reason?: string }> = [];
+  const s = new GarpSender(lab.member('a').iface, (_d, ready, reason) => reports.push({ ready, reason }), inNs(lab.member('a').ns));
+  t.after(() => s.close());
+  s.prepare();
+  await waitFor(() => s.state === 'ready', 'sender ready', 5000, 10);
+  lab.linkDown('a');
+  assert.equal(s.send(`${LAB_SUBNET}.100`), true, 'written; the kernel refuses it on the down link');
+  await waitFor(() => reports.some((r) => !r.ready), 'the failure reported', 5000, 10);
+  assert.match(reports.find((r) => !r.ready)?.reason ?? '', /socat ended/);
+  lab.linkUp('a');
+  await waitFor(() => s.state === 'ready', 'ready again without being asked', 10_000, 20);
+  plantStale(lab, `${LAB_SUBNET}.100`);
+  assert.equal(s.send(`${LAB_SUBNET}.100`), true);
+  await waitFor(() => lab.neighbour('c', `${LAB_SUBNET}.100`) === lab.mac('a'), 'the restarted sender repoints c', 3000, 10);
+});

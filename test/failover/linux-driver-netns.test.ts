@@ -217,7 +217,8 @@ test('two wsha nodes with the linux driver: partition and heal, then SIGKILL of 
   const survivor = standby === 'a' ? nodeA : b;
   const added = survivor.output.filter((l) => l.includes('"vip address added"')).pop() ?? '';
   // With socat the first announcement left from the guard with the add; without it arping sent it.
-  assert.match(added, toolMissing('socat') ? /"announced":false/ : /"announced":true/, `the takeover's address add: ${added}`);
+  const senderLines = survivor.output.filter((l) => l.includes('gratuitous-ARP sender')).join('\n');
+  assert.match(added, toolMissing('socat') ? /"announced":false/ : /"announced":true/, `the takeover's address add: ${added}\n${senderLines}${dump()}`);
   // The dead node's guard took its address away (before the standby could prove the death); the cleanup finds nothing.
   assert.equal(lab.hasAddress(owner, VIP), false, 'the guard of the SIGKILLed node removed its address');
   const cli = resolve(__dirname, '..', '..', 'cluster', 'cli', 'main.js');

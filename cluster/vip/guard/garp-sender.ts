@@ -19,7 +19,12 @@
  *
  *   idle --prepare--> probing (ip -o link show) --> starting (socat spawned)
  *        --"starting data transfer loop"--> ready --send--> ready
- *   any failure --> failed (reason kept); prepare again after RETRY_MS
+ *   any failure --> failed (reason kept) --after a backoff--> probing
+ *
+ * A send on an interface that is down ends socat (ENETDOWN): a link flap
+ * during an announcement series must not leave the next takeover without
+ * the sender, so a failed one starts again on its own, 250 ms later at
+ * first, backing off to 30 s while it keeps failing (socat missing).
  *
  * After every send the link is read again in the background: a changed
  * index or address (an interface recreated) replaces the sender.
@@ -28,8 +33,9 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { commandEnv } from '../drivers/commands';
 import { broadcastDestination, garpPayload, parseLinkLine, type LinkFacts } from '../drivers/garp-frame';
 
-/** A failed sender is not tried again sooner than this. */
-const RETRY_MS = 5000;
+/** A failed sender starts again after this, doubling up to RETRY_MAX_MS while it keeps failing. */
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 30_000;
 /** Longest wait for `ip` or for socat to say it runs. */
 const START_TIMEOUT_MS = 3000;
 
@@ -56,7 +62,8 @@ export class GarpSender {
   #state: GarpSenderState = 'idle';
   #link: LinkFacts | null = null;
   #proc: ChildProcess | null = null;
-  #failedAtMs = 0;
+  #retryMs = RETRY_MIN_MS;
+  #retryTimer: NodeJS.Timeout | null = null;
   #reason = '';
   readonly #report: GarpSenderReport;
   readonly #spawner: Spawner;
@@ -72,10 +79,9 @@ export class GarpSender {
   /** Why the last attempt failed ('' when it did not). */
   get reason(): string { return this.#reason; }
 
-  /** Starts the sender unless it runs or is starting; a failed one is retried after RETRY_MS. */
+  /** Starts the sender unless it runs, is starting, or waits for its retry after a failure. */
   prepare(): void {
-    if (this.#state === 'probing' || this.#state === 'starting' || this.#state === 'ready') return;
-    if (this.#state === 'failed' && Date.now() - this.#failedAtMs < RETRY_MS) return;
+    if (this.#state !== 'idle') return;
     this.#go('probing');
     void this.#probe();
   }
@@ -91,6 +97,8 @@ export class GarpSender {
 
   /** Ends the sender (the guard is ending). */
   close(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
     this.#stopProc();
     if (this.#state !== 'idle') this.#go('idle');
   }
@@ -132,6 +140,7 @@ export class GarpSender {
         clearTimeout(timer);
         this.#go('ready');
         this.#reason = '';
+        this.#retryMs = RETRY_MIN_MS;
         this.#report(this.dev, true);
       }
     });
@@ -170,9 +179,16 @@ export class GarpSender {
   #fail(reason: string): void {
     this.#stopProc();
     this.#link = null;
-    this.#failedAtMs = Date.now();
     this.#reason = reason;
     this.#go('failed');
     this.#report(this.dev, false, reason);
+    const wait = this.#retryMs;
+    this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs * 2);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (this.#state !== 'failed') return;
+      this.#go('probing');
+      void this.#probe();
+    }, wait);
   }
 }

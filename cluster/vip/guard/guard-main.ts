@@ -49,7 +49,7 @@ function garpSender(dev: string): GarpSender {
   return s;
 }
 
-/** One gratuitous ARP through the raw sender of `dev`; false (and a fresh try for next time) when it is not ready. */
+/** One gratuitous ARP through the raw sender of `dev`; false when it is not ready (a new one starts, a failed one restarts on its own). */
 function sendGarp(dev: string, address: string): boolean {
   const s = garpSender(dev);
   if (s.send(address)) return true;
