@@ -26,8 +26,10 @@
  * the sender, so a failed one starts again on its own, 250 ms later at
  * first, backing off to 30 s while it keeps failing (socat missing).
  *
- * After every send the link is read again in the background: a changed
- * index or address (an interface recreated) replaces the sender.
+ * A second after a send the link is read again (one read for a burst of
+ * sends, and never in the takeover's own turn: spawning `ip` blocks the
+ * guard until the exec): a changed index or address (an interface
+ * recreated) replaces the sender.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { commandEnv } from '../drivers/commands';
@@ -38,6 +40,8 @@ const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 30_000;
 /** Longest wait for `ip` or for socat to say it runs. */
 const START_TIMEOUT_MS = 3000;
+/** How long after a send the link is read again. */
+const RECHECK_AFTER_MS = 1000;
 
 export type GarpSenderState = 'idle' | 'probing' | 'starting' | 'ready' | 'failed';
 
@@ -64,6 +68,7 @@ export class GarpSender {
   #proc: ChildProcess | null = null;
   #retryMs = RETRY_MIN_MS;
   #retryTimer: NodeJS.Timeout | null = null;
+  #recheckTimer: NodeJS.Timeout | null = null;
   #reason = '';
   readonly #report: GarpSenderReport;
   readonly #spawner: Spawner;
@@ -91,14 +96,16 @@ export class GarpSender {
     const p = this.#proc;
     if (this.#state !== 'ready' || !this.#link || !p?.stdin?.writable) return false;
     p.stdin.write(garpPayload(this.#link.mac, address));
-    this.#recheck();
+    this.#recheckTimer ??= setTimeout(() => { this.#recheckTimer = null; this.#recheck(); }, RECHECK_AFTER_MS);
     return true;
   }
 
   /** Ends the sender (the guard is ending). */
   close(): void {
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#recheckTimer) clearTimeout(this.#recheckTimer);
     this.#retryTimer = null;
+    this.#recheckTimer = null;
     this.#stopProc();
     if (this.#state !== 'idle') this.#go('idle');
   }
@@ -157,7 +164,7 @@ export class GarpSender {
     p.stdin!.on('error', () => { /* the exit handler reports it */ });
   }
 
-  /** Reads the link again after a send; a changed interface gets a fresh sender. */
+  /** Reads the link again (after sends); a changed interface gets a fresh sender. */
   #recheck(): void {
     const before = this.#link;
     void this.#readLink().then((now) => {
