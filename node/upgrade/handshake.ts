@@ -21,8 +21,9 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Framing } from '../http/request-checks';
+import { BAD_VALUE_BYTE, TOKEN, type ResponseHead } from './response-head';
 
-/** Largest backend response head accepted (Node's parser limit on the handshake request). */
+/** Largest backend response head accepted. */
 export const MAX_RESPONSE_HEAD_BYTES = 65536;
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -54,7 +55,7 @@ export function acceptFor(key: string): string {
 }
 
 /** Why the backend's 101 must not open a tunnel, or null when it is a valid WebSocket 101 for `expectedAccept`. */
-export function invalid101Reason(res: IncomingMessage, expectedAccept: string): string | null {
+export function invalid101Reason(res: ResponseHead, expectedAccept: string): string | null {
   if (res.statusCode !== 101) return `status ${res.statusCode}`;
   if (res.httpVersion !== '1.1') return `HTTP/${res.httpVersion} 101`;
   const raw = res.rawHeaders;
@@ -77,7 +78,7 @@ export function invalid101Reason(res: IncomingMessage, expectedAccept: string): 
 }
 
 /** The verified 101 for the client, headers as the backend sent them, plus `extra` lines (each ending in CRLF). */
-export function switchingHead(res: IncomingMessage, extra: string): Buffer {
+export function switchingHead(res: ResponseHead, extra: string): Buffer {
   const raw = res.rawHeaders;
   let head = `HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n`;
   for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
@@ -85,11 +86,32 @@ export function switchingHead(res: IncomingMessage, extra: string): Buffer {
 }
 
 /** The head of a relayed non-101 answer: the backend's status and end-to-end headers, and `Connection: close`. */
-export function relayHead(res: IncomingMessage): Buffer {
+export function relayHead(res: ResponseHead): Buffer {
   const raw = res.rawHeaders;
   let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n`;
   for (let i = 0; i < raw.length; i += 2) if (!RELAY_DROP.has(raw[i].toLowerCase())) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
   return Buffer.from(`${head}Connection: close\r\n\r\n`, 'latin1');
+}
+
+const PATH_OK = /^[\x21-\xff]+$/;
+
+/**
+ * The upgrade request head for the backend (latin1), from the routed path
+ * and the flat header list, or null when a name, value or the path could
+ * not go on the wire as they are. They were checked on the way in; this is
+ * the last line against a CR or LF reaching the backend (header injection),
+ * as Node's HTTP client was before.
+ */
+export function requestHead(path: string, headers: readonly string[]): string | null {
+  if (!PATH_OK.test(path)) return null;
+  let head = `GET ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i];
+    const value = headers[i + 1];
+    if (!TOKEN.test(name) || BAD_VALUE_BYTE.test(value)) return null;
+    head += `${name}: ${value}\r\n`;
+  }
+  return `${head}\r\n`;
 }
 
 /** Bytes of a request head as it came in (request line, headers, blank line), for the held-bytes budget. */

@@ -7,10 +7,11 @@
  *       |   +--non-101: relay it, then both end (Connection: close)-------------+
  *       +--bad 101 (502) / refused / timeout / client gone----+--peer closed----+
  *
- * The handshake goes through Node's HTTP client on the tunnel's own backend
- * socket (never pooled, never reused): its parser frames the backend's
- * answer strictly, and a 101 is checked (handshake.ts) before a byte is
- * spliced. What the client sent after its request head is held until then
+ * The handshake is written straight onto the tunnel's own backend socket
+ * (never pooled, never reused) and the answer read by a strict head reader
+ * (response-head.ts); a 101 is checked (handshake.ts) before a byte is
+ * spliced, and any other answer is relayed with its body framed
+ * (relay-body.ts). What the client sent after its request head is held until then
  * and dropped if no verified 101 comes (issue 10: pipelined bytes must not
  * reach a backend that refused the upgrade).
  *
@@ -30,14 +31,15 @@
  * are skipped over (FrameBoundary) so that our own close frame goes out
  * between two frames. Every field is set in the constructor (one shape).
  */
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { StateMachine, type TransitionTable } from '../../shared/state-machine';
 import type { WheelEntry } from '../timer-wheel';
 import type { Backend } from '../pool/backend';
 import { abortSocket, endSoon } from '../http/abort';
-import { MAX_RESPONSE_HEAD_BYTES, invalid101Reason, relayHead, switchingHead } from './handshake';
+import { MAX_RESPONSE_HEAD_BYTES, invalid101Reason, relayHead, requestHead, switchingHead } from './handshake';
+import { ResponseHeadReader, type ResponseHead } from './response-head';
+import { RelayBody, relayFraming } from './relay-body';
 import { FrameBoundary } from './frame-boundary';
 import { randomFillSync } from 'node:crypto';
 import { PASS, CLOSE_TOO_BIG, maskedCloseFrame, type MessageGate } from '../limits/message-gate';
@@ -73,8 +75,10 @@ export class Tunnel implements WheelEntry {
   readonly target: Backend;
   readonly origin: TunnelOrigin;
   readonly owner: TunnelOwner;
-  /** The handshake request while connecting; null once started and done. */
-  request: ClientRequest | null = null;
+  /** Reads the backend's answer while connecting; null before start() and once it was read. */
+  reader: ResponseHeadReader | null = null;
+  /** The body of a non-101 answer being relayed, or null. */
+  relay: RelayBody | null = null;
   /** What start() sends; dropped once sent (a long-lived tunnel keeps no copy of the request). */
   #handshake: HandshakeRequest | null;
   /** Client bytes held until a verified 101 (null once sent or dropped). */
@@ -149,27 +153,16 @@ export class Tunnel implements WheelEntry {
 
   get state(): TunnelState { return this.sm.state; }
 
-  /** Sends the handshake request on the backend socket (Node writes it once the socket connects). */
+  /** Writes the handshake request on the backend socket (buffered until it connects) and starts reading the answer. */
   start(): void {
     const hs = this.#handshake;
     this.#handshake = null;
     if (this.sm.state !== 'connecting' || !hs) return;
-    let req: ClientRequest;
-    try {
-      req = httpRequest({
-        method: 'GET', path: hs.path, headers: hs.headers, setHost: false,
-        createConnection: () => this.backend, maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
-      });
-    } catch {
-      // Header values were checked already; this is a last line against a bad value reaching Node's writer.
-      return this.fail(400, 'request cannot be forwarded', false);
-    }
-    (req as any)[kTunnel] = this;
-    req.on('upgrade', requestOnUpgrade);
-    req.on('response', requestOnResponse);
-    req.on('error', requestOnError);
-    this.request = req;
-    req.end();
+    const head = requestHead(hs.path, hs.headers);
+    if (head === null) return this.fail(400, 'request cannot be forwarded', false);
+    this.reader = new ResponseHeadReader(MAX_RESPONSE_HEAD_BYTES);
+    this.backend.on('data', backendOnHandshakeData);
+    this.backend.write(head, 'latin1');
   }
 
   /** The backend socket is connected: from now on the wait is for its answer. */
@@ -180,10 +173,22 @@ export class Tunnel implements WheelEntry {
     this.owner.track(this);
   }
 
-  /** The backend answered 101: verify it, then open. */
-  upgraded(res: IncomingMessage, rest: Buffer): void {
+  /** Bytes of the backend's answer before the tunnel opens: its head, then (non-101) the relayed body. */
+  handshakeData(chunk: Buffer): void {
     if (this.sm.state !== 'connecting') return;
-    this.request = null;
+    if (this.relay) return this.#relayBody(chunk);
+    const r = this.reader?.feed(chunk);
+    if (!r || r.kind === 'more') return;
+    this.reader = null;
+    if (r.kind === 'malformed') return this.fail(502, `backend sent a malformed response (${r.why})`, true);
+    if (r.head.statusCode !== 101) return this.refused(r.head, r.rest);
+    this.backend.off('data', backendOnHandshakeData);
+    this.upgraded(r.head, r.rest);
+  }
+
+  /** The backend answered 101: verify it, then open. */
+  upgraded(res: ResponseHead, rest: Buffer): void {
+    if (this.sm.state !== 'connecting') return;
     const bad = invalid101Reason(res, this.expectedAccept);
     if (bad) return this.#badSwitch(bad);
     // Bytes the client pushed before the 101, counted against limits.maxHeaderBytes (RFC 6455 4.1 says it must wait).
@@ -192,22 +197,25 @@ export class Tunnel implements WheelEntry {
   }
 
   /** The backend answered with a final status other than 101: relay it and end both connections. */
-  refused(res: IncomingMessage): void {
-    if (this.sm.state !== 'connecting') { res.destroy(); return; }
-    // A 101 without Upgrade/Connection headers reaches 'response': Node did not switch, and neither do we.
-    if (res.statusCode === 101) { this.request = null; return this.#badSwitch('no Upgrade or Connection'); }
-    const status = res.statusCode ?? 502;
+  refused(res: ResponseHead, rest: Buffer): void {
+    const framing = relayFraming(res);
+    if (typeof framing === 'string') return this.fail(502, `backend sent a malformed response (${framing})`, true);
+    const status = res.statusCode;
     this.relaying = true;
     this.held = null;
-    // From here the response stream decides (a parse error after it, e.g. extra bytes, must not cut the relay short).
-    this.request = null;
+    this.relay = new RelayBody(framing.framing, framing.length);
     this.owner.tunnelFailed(this, status, `backend answered the upgrade with ${status}`, status >= 500);
-    (res as any)[kTunnel] = this;
-    res.on('end', relayOnEnd);
-    res.on('close', relayOnClose);
-    res.on('error', relayOnError);
     this.client.write(relayHead(res));
-    res.pipe(this.client);
+    if (this.relay.done) return this.relayDone(true);
+    this.backend.on('end', backendOnRelayEnd);
+    this.client.on('drain', clientOnRelayDrain);
+    if (rest.length) this.#relayBody(rest);
+  }
+
+  #relayBody(chunk: Buffer): void {
+    const relay = this.relay!;
+    if (relay.consume(chunk, relayOut, this)) return this.relayDone(true);
+    if (relay.broken) this.relayDone(false);
   }
 
   #badSwitch(why: string): void {
@@ -218,7 +226,7 @@ export class Tunnel implements WheelEntry {
   /** The relayed answer is complete (or broken): both connections end, nothing is reused. */
   relayDone(complete: boolean): void {
     if (this.sm.state !== 'connecting') return;
-    this.request = null;
+    this.relay = null;
     this.backend.destroy();
     if (complete) endSoon(this.client); else this.client.destroy();
     this.#finish('upgrade refused by the backend');
@@ -232,7 +240,7 @@ export class Tunnel implements WheelEntry {
     this.client.on('drain', clientOnDrain);
   }
 
-  open(res: IncomingMessage, rest: Buffer): void {
+  open(res: ResponseHead, rest: Buffer): void {
     this.sm.transition('open', 'verified 101 from backend');
     this.client.write(switchingHead(res, this.responseExtra));
     this.expectedAccept = '';
@@ -252,9 +260,8 @@ export class Tunnel implements WheelEntry {
     if (this.sm.state !== 'connecting') return;
     this.held = null;
     if (this.relaying) this.client.destroy(); else abortSocket(this.client, status, reason);
-    const req = this.request;
-    this.request = null;
-    req?.destroy();
+    this.reader = null;
+    this.relay = null;
     this.backend.destroy();
     if (!this.relaying) this.owner.tunnelFailed(this, status, reason, backendFault);
     this.#finish('handshake failed');
@@ -324,16 +331,11 @@ export class Tunnel implements WheelEntry {
 
   /** Aborts both sockets at once (destroy, deadline). */
   destroy(): void {
-    this.#dropRequest();
+    this.reader = null;
+    this.relay = null;
     this.client.destroy();
     this.backend.destroy();
     this.#finish('destroyed');
-  }
-
-  #dropRequest(): void {
-    const req = this.request;
-    this.request = null;
-    req?.destroy();
   }
 
   onWheelTimeout(): void {
@@ -361,7 +363,8 @@ export class Tunnel implements WheelEntry {
   }
 
   clientGone(): void {
-    this.#dropRequest();
+    this.reader = null;
+    this.relay = null;
     this.held = null;
     if (!this.client.destroyed) this.client.destroy();
     this.backend.destroy();
@@ -369,8 +372,8 @@ export class Tunnel implements WheelEntry {
   }
 
   backendGone(): void {
-    // A relayed answer ends through its response stream (relayDone), which sees the close too.
-    if (this.sm.state === 'connecting' && this.relaying) return;
+    // A relayed answer that ends at the close is complete; one with a length or chunks left is cut short.
+    if (this.sm.state === 'connecting' && this.relaying) return this.relayDone(this.relay?.ended() ?? false);
     if (this.sm.state === 'connecting') return this.fail(502, 'backend closed the connection during the handshake', true);
     if (this.sm.state === 'closed') return;
     if (this.sm.state === 'open') this.sm.transition('closing', 'backend closed');
@@ -469,15 +472,8 @@ function backendOnError(this: Socket, err: NodeJS.ErrnoException): void {
 function backendOnConnect(this: Socket): void { tunnelOf(this).backendConnected(); }
 function clientOnClose(this: Duplex): void { tunnelOf(this).clientGone(); }
 function backendOnClose(this: Socket): void { tunnelOf(this).backendGone(); }
-function requestOnUpgrade(this: ClientRequest, res: IncomingMessage, _socket: Duplex, rest: Buffer): void { tunnelOf(this).upgraded(res, rest); }
-function requestOnResponse(this: ClientRequest, res: IncomingMessage): void { tunnelOf(this).refused(res); }
-/** Connect failures and malformed answers (Node's parser is strict: a bad status line or header is an error here). */
-function requestOnError(this: ClientRequest, err: NodeJS.ErrnoException): void {
-  const t = tunnelOf(this);
-  if (t.state !== 'connecting' || t.request !== this) return;
-  const parse = typeof err.code === 'string' && err.code.startsWith('HPE_');
-  t.fail(502, parse ? 'backend sent a malformed response' : `backend connection failed (${err.code ?? err.message})`, true);
-}
-function relayOnEnd(this: IncomingMessage): void { tunnelOf(this).relayDone(true); }
-function relayOnClose(this: IncomingMessage): void { tunnelOf(this).relayDone(this.complete); }
-function relayOnError(this: IncomingMessage): void { tunnelOf(this).relayDone(false); }
+/** Relayed body bytes to the client; a slow client pauses the backend (clientOnRelayDrain resumes it). */
+function relayOut(t: Tunnel, payload: Buffer): void { if (!t.client.write(payload)) t.backend.pause(); }
+function backendOnHandshakeData(this: Socket, chunk: Buffer): void { tunnelOf(this).handshakeData(chunk); }
+function backendOnRelayEnd(this: Socket): void { const t = tunnelOf(this); t.relayDone(t.relay?.ended() ?? false); }
+function clientOnRelayDrain(this: Duplex): void { const t = tunnelOf(this); if (t.relaying) t.backend.resume(); }

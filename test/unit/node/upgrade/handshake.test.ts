@@ -4,14 +4,15 @@ import type { IncomingMessage } from 'node:http';
 import { acceptFor, cookieValue, invalid101Reason, invalidUpgradeReason, relayHead, requestHeadBytes, switchingHead } from '../../../../node/upgrade/handshake';
 import { forwardHeaderList } from '../../../../node/http/forward-headers';
 import { closeFrame } from '../../../../node/upgrade/tunnel';
+import type { ResponseHead } from '../../../../node/upgrade/response-head';
 
 function req(headers: Record<string, string>, method = 'GET', url = '/ws', httpVersion = '1.1'): IncomingMessage {
   const rawHeaders = Object.entries(headers).flat();
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   return { method, url, httpVersion, rawHeaders, headers: lower } as unknown as IncomingMessage;
 }
-function res(statusCode: number, rawHeaders: string[], httpVersion = '1.1', statusMessage = 'Switching Protocols'): IncomingMessage {
-  return { statusCode, statusMessage, httpVersion, rawHeaders } as unknown as IncomingMessage;
+function res(statusCode: number, rawHeaders: string[], httpVersion: '1.0' | '1.1' = '1.1', statusMessage = 'Switching Protocols'): ResponseHead {
+  return { statusCode, statusMessage, httpVersion, rawHeaders };
 }
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const good = { Host: 'a.test', Upgrade: 'websocket', Connection: 'keep-alive, Upgrade', 'Sec-WebSocket-Key': KEY, 'Sec-WebSocket-Version': '13' };

@@ -63,7 +63,8 @@ test('an open tunnel keeps no handshake state: request, held bytes, accept key a
   assert.equal(tunnel.state, 'open');
   assert.match(got, /^HTTP\/1\.1 101 [^]*Set-Cookie: s=1; Path=\/\r\n/);
   assert.ok(got.endsWith('early'), 'the held bytes reached the backend (echoed back)');
-  assert.equal(tunnel.request, null);
+  assert.equal(tunnel.reader, null);
+  assert.equal(tunnel.relay, null);
   assert.equal(tunnel.held, null);
   assert.equal(tunnel.expectedAccept, '');
   assert.equal(tunnel.responseExtra, '');
