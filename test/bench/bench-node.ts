@@ -102,6 +102,8 @@ export interface WshaNodeOptions {
   idleTimeoutMs?: number;
   /** Node flags before the CLI script, e.g. --cpu-prof. */
   execArgv?: string[];
+  /** The CLI script to run (another build's, for an A/B); default: this build's. */
+  cli?: string;
   /** Where the node's output goes (kept after stop); default: a file in its temporary folder, removed at stop. */
   logFile?: string;
   /** More environment for the node (and its workers, which inherit it: NODE_OPTIONS=--cpu-prof profiles every process). */
@@ -123,7 +125,7 @@ export async function startWshaNode(opts: WshaNodeOptions): Promise<WshaNode> {
   writeFileSync(configPath, opts.configYaml ? opts.configYaml({ port, adminPort }) : benchConfigYaml({ port, tlsPort, adminPort, ...opts }));
   const logPath = opts.logFile ?? join(dir, 'node.log');
   const logFd = openSync(logPath, 'w');
-  const args = [...(opts.execArgv ?? CONTROL_EXEC_ARGV), CLI, 'node', 'start', '--config', configPath];
+  const args = [...(opts.execArgv ?? CONTROL_EXEC_ARGV), opts.cli ?? CLI, 'node', 'start', '--config', configPath];
   const stdio: ['ignore', number, number] = ['ignore', logFd, logFd];
   const env = withClusterSecret({ ...process.env, ...opts.env });
   const proc = opts.raiseNofile ? spawnNodeRaised(args, { stdio, env }) : spawn(process.execPath, args, { stdio, env });

@@ -15,7 +15,7 @@ import type { DebianNeed } from './debian-packages';
 import { workersKeySupported, workersPending } from './wsha-workers';
 
 /** Names accepted by --only, in table order. */
-export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'http-proxy', 'wsha', 'wsha-auto', 'relay'] as const;
+export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'http-proxy', 'wsha', 'wsha-auto', 'wsha-base', 'relay'] as const;
 /** One target name. */
 export type TargetName = (typeof TARGET_NAMES)[number];
 /** The targets a run measures unless --only says otherwise. */
@@ -36,7 +36,11 @@ export interface RunningTarget {
 }
 
 /** What starting a target needs. */
-export interface TargetContext { backend: BenchProcess; redisUrl: string; idleMax: number; wshaExecArgv: string[] }
+export interface TargetContext {
+  backend: BenchProcess; redisUrl: string; idleMax: number; wshaExecArgv: string[];
+  /** The CLI script of another wsha build (--base), for the wsha-base target; '' without. */
+  baseCli: string;
+}
 
 /** How to show a target, and the Debian packages it needs. */
 export const TARGET_INFO: Record<TargetName, { label: string; needs: DebianNeed[] }> = {
@@ -46,6 +50,7 @@ export const TARGET_INFO: Record<TargetName, { label: string; needs: DebianNeed[
   'http-proxy': { label: 'http-proxy', needs: [] },
   wsha: { label: 'wsha (workers 1)', needs: [] },
   'wsha-auto': { label: 'wsha (workers auto)', needs: [] },
+  'wsha-base': { label: 'wsha base build (workers 1)', needs: [] },
   relay: { label: 'Node relay', needs: [] },
 };
 
@@ -74,6 +79,12 @@ export async function startTarget(name: TargetName, ctx: TargetContext): Promise
       return running(name, await startHttpProxy(backendPort), Math.min(ctx.idleMax, TUNNELS_PER_PROCESS));
     case 'relay':
       return running(name, await startTcpRelay(backendPort), Math.min(ctx.idleMax, TUNNELS_PER_PROCESS));
+    case 'wsha-base': {
+      // A baseline build measured in the same rounds as this one: an A/B of a change on a noisy machine.
+      if (!ctx.baseCli) throw new Error('wsha-base needs --base DIR (a built checkout)');
+      const node = await startWshaNode({ backendPort, redisUrl: ctx.redisUrl, maxConnections: ctx.idleMax + 100, execArgv: ctx.wshaExecArgv, workers: 1, cli: ctx.baseCli });
+      return running(name, node, Math.min(ctx.idleMax, TUNNELS_PER_PROCESS));
+    }
     case 'wsha':
     case 'wsha-auto': {
       const auto = name === 'wsha-auto';

@@ -29,9 +29,9 @@
  * and wsha unless --only says otherwise, a few hundred idle connections,
  * short windows and settles) about 10 s, for a smoke test.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { startEchoBackend, type BenchProcess } from './bench-node';
 import { startRedis, type RedisProcess } from '../harness/redis';
@@ -48,7 +48,7 @@ interface BenchOptions {
   rounds: number; connections: number; inFlight: number; smallBytes: number; largeBytes: number;
   warmupMs: number; durationMs: number; handshakeBatch: number; handshakeMs: number;
   idleMax: number; openConcurrency: number; sourceAddresses: number; idleSettleMs: number;
-  only: TargetName[]; phases: PhaseName[]; markdown?: string; json: boolean; install: boolean; wshaNodeArgs: string[];
+  only: TargetName[]; phases: PhaseName[]; markdown?: string; json: boolean; install: boolean; wshaNodeArgs: string[]; base?: string;
   quick: boolean; readme?: string | true;
 }
 
@@ -102,6 +102,7 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--readme [file]', 'write the table and the goals into the marked block of FILE; without FILE, of the project README, and only after a full run')
     .option('--json', 'also print every round\'s figures as one JSON line', false)
     .option('--no-install', 'do not install missing peer proxies (leave them out instead)')
+    .option('--base <dir>', 'a built checkout of another wsha version, measured as target wsha-base (workers 1) in the same rounds: an A/B of a change')
     .option('--wsha-node-args <args>', 'extra node flags for the wsha process, comma-separated (e.g. --cpu-prof,--cpu-prof-dir=DIR)', (v: string) => v.split(',').filter(Boolean), [] as string[])
     .parse(argv);
   const o = p.opts<BenchOptions>();
@@ -109,6 +110,17 @@ function parseOptions(argv: string[]): BenchOptions {
     for (const [k, v] of Object.entries(QUICK)) if (p.getOptionValueSource(k) === 'default') (o as unknown as Record<string, unknown>)[k] = v;
   }
   return o;
+}
+
+/** The CLI script of the --base checkout ('' without); an unbuilt or missing one is refused before anything starts. */
+function baseCliOf(o: BenchOptions): string {
+  if (!o.base) {
+    if (o.only.includes('wsha-base')) throw new Error('target wsha-base needs --base DIR');
+    return '';
+  }
+  const cli = resolve(o.base, 'dist', 'cluster', 'cli', 'main.js');
+  if (!existsSync(cli)) throw new Error(`--base ${o.base}: no built CLI at dist/cluster/cli/main.js (run npm run build there)`);
+  return cli;
 }
 
 /** True when the run measured every default target and phase at full length (only such a run goes into the README by default). */
@@ -213,7 +225,7 @@ async function main(): Promise<void> {
     const redis = haveBinary('redis-server') ? await startRedis() : undefined;
     if (redis) children.push(redis);
     else log('no redis-server: wsha runs with an unreachable Redis (traffic flows on the last known state)');
-    const ctx: TargetContext = { backend, redisUrl: redis?.url ?? `redis://127.0.0.1:${await freePort()}`, idleMax: o.idleMax, wshaExecArgv: o.wshaNodeArgs };
+    const ctx: TargetContext = { backend, redisUrl: redis?.url ?? `redis://127.0.0.1:${await freePort()}`, idleMax: o.idleMax, wshaExecArgv: o.wshaNodeArgs, baseCli: baseCliOf(o) };
     const pending = new Map(targets.map((t) => [t, targetPending(t)] as const).filter((e): e is [TargetName, string] => e[1] !== null));
     const runnable = targets.filter((t) => !pending.has(t));
     for (const [t, why] of pending) log(`${t}: ${why}; its column is marked pending`);
