@@ -27,6 +27,7 @@ import { freshNonce } from './peer/peer-auth';
 import { loadClusterSecret } from './peer/peer-secret';
 import { PeerLayer } from './peer/peer-layer';
 import { advertisedPeerAddress, checkAdvertisedReachable } from './peer/peer-address';
+import { ReachabilityCheck } from './peer/reachability-check';
 import { leaseConnectionPresence } from './peer/death-proof';
 import { CommandBus, type CommandRequest } from './control/command-bus';
 import { failover, type FailoverResult } from './control/failover';
@@ -84,6 +85,8 @@ export interface AgentSnapshot {
   incarnation: string;
   ready: boolean;
   readyProblem: string | null;
+  /** The peer address is unusable (loopback, other nodes on other hosts) but the node serves a VIP and stays up; null otherwise. */
+  peerProblem: string | null;
   drained: boolean;
   redis: string;
   peer: string;
@@ -129,7 +132,7 @@ export class ClusterAgent {
   #drained = false;
   /** The drained set has been read once: until then this node must not acquire (it may be drained). */
   #membersRead = false;
-  #reachabilityChecked = false;
+  readonly #reachability: ReachabilityCheck;
   #stopping = false;
   #leaseOkAtMs = -Infinity;
   /** Peers listed in the heartbeat being written now. */
@@ -146,6 +149,7 @@ export class ClusterAgent {
     this.keys = new RedisKeys(o.config.cluster.name);
     this.#returns = new PeerReturnWatch(o.config.node.id);
     this.#link = new RedisLink(o.config.cluster.lease.ttlMs, this.#clock, this.#log, o.metrics);
+    this.#reachability = this.#buildReachability();
     if (o.history) {
       this.#history = new AgentHistory({ port: o.history, nodeId: o.config.node.id, clock: this.#clock, lastSignMs: (id) => this.#lastSignMs(id) });
       this.#link.sm.onTransition((e) => this.#history!.redisLink(e));
@@ -303,7 +307,7 @@ export class ClusterAgent {
     const holds = [...this.#machines.values()].filter((m) => m.claimsNow()).map((m) => m.name);
     return {
       id: node.id, priority: node.priority, vipPriorities: node.vipPriorities, alive: true,
-      ready: this.ready && this.#membersRead && this.#reachabilityChecked && !this.#stopping, drained: this.#drained, holds,
+      ready: this.ready && this.#membersRead && this.#reachability.passed && !this.#stopping, drained: this.#drained, holds,
     };
   }
 
@@ -327,7 +331,7 @@ export class ClusterAgent {
     this.#peers?.published(this.#recordPeers);
     const self = members.find((m) => m.record.id === selfId);
     if (self && self.drained !== this.#drained) this.#setDrained(self.drained);
-    if (!this.#reachabilityChecked) void this.#checkReachability(members);
+    void this.#reachability.members(members);
     // A peer alive again (a healed partition looks like this): clients on its side may still point at it.
     const returned = this.#returns.update(members.map((m) => ({ id: m.record.id, alive: m.alive })));
     if (returned.length) for (const m of this.#machines.values()) if (m.claimsNow()) this.#announce(m, `peer back: ${returned.join(', ')}`);
@@ -338,15 +342,18 @@ export class ClusterAgent {
   }
 
   /** Once Redis answers: refuse to go on with a loopback peer address while other nodes run on other hosts. */
-  async #checkReachability(members: Member[]): Promise<void> {
-    const others = { advertised: members.filter((m) => m.alive).map((m) => ({ id: m.record.id, peer: m.record.peer })) };
-    try {
-      await checkAdvertisedReachable(this.#redis!.state, this.#o.config.cluster.name, this.#o.config.node.id, this.#advertised, others);
-      this.#reachabilityChecked = true;
-    } catch (err) {
-      this.#log.fatal({ err: (err as Error).message }, 'peer link address unusable');
-      this.#o.onFatal?.(err as Error);
-    }
+  #buildReachability(): ReachabilityCheck {
+    const { config, metrics } = this.#o;
+    return new ReachabilityCheck({
+      selfId: config.node.id, logger: this.#log,
+      check: (members) => {
+        const others = { advertised: members.filter((m) => m.alive).map((m) => ({ id: m.record.id, peer: m.record.peer })) };
+        return checkAdvertisedReachable(this.#redis!.state, config.cluster.name, config.node.id, this.#advertised, others);
+      },
+      serving: () => [...this.#machines.values()].filter((m) => m.claimsNow()).map((m) => m.name),
+      onFatal: (err) => this.#o.onFatal?.(err),
+      onUnusable: () => { metrics.peerAddressUnusable.set(1); void this.#heartbeat?.beatNow(); },
+    });
   }
 
   #announce(m: VipMachine, why: string): void {
@@ -378,7 +385,7 @@ export class ClusterAgent {
     return {
       id: config.node.id, address: config.node.address ?? config.node.admin.listen.replace(/:\d+$/, ''), admin: this.#o.adminAddress?.() ?? config.node.admin.listen,
       peer: this.#advertised, incarnation: this.incarnation, peers: this.#recordPeers, priority: config.node.priority, ...(config.node.vipPriorities ? { vipPriorities: config.node.vipPriorities } : {}), role: vips.length ? 'owner' : 'standby', state,
-      ready: this.ready, drained: this.#drained, version: this.#o.version ?? '0', startedAt: this.#startedAt,
+      ready: this.ready, ...(this.#reachability.problem ? { peerProblem: this.#reachability.problem } : {}), drained: this.#drained, version: this.#o.version ?? '0', startedAt: this.#startedAt,
       connections: this.#o.connections?.() ?? 0, vips, backendsDown: this.#o.backendsDown?.() ?? [],
       ...(this.#o.workers ? { workers: this.#o.workers() } : {}),
       ...(this.#o.edge ? { edge: this.#o.edge() } : {}),
@@ -410,7 +417,7 @@ export class ClusterAgent {
   /** The agent's current view of itself. */
   snapshot(): AgentSnapshot {
     return {
-      node: this.#o.config.node.id, pid: process.pid, incarnation: this.incarnation, ready: this.ready, readyProblem: this.readiness.problem, drained: this.#drained,
+      node: this.#o.config.node.id, pid: process.pid, incarnation: this.incarnation, ready: this.ready, readyProblem: this.readiness.problem, peerProblem: this.#reachability.problem, drained: this.#drained,
       redis: this.#link.state, peer: this.#advertised, peersLinked: this.#peers?.mesh.linked() ?? [], peersRequired: this.#peers?.required() ?? [],
       at: performance.timeOrigin + performance.now(), vips: [...this.#machines.values()].map((m) => m.snapshot()),
     };

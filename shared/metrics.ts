@@ -45,6 +45,8 @@ export class Metrics {
   readonly peerConnections = new Gauge({ name: 'wsha_peer_connections', help: 'Open inbound peer-link connections', registers: [this.registry] });
   /** 1 while this node's own authenticated link to the peer is up. */
   readonly peerLinkUp = new Gauge({ name: 'wsha_peer_link_up', help: 'Whether the authenticated link to a peer is up (1) or not (0)', labelNames: ['peer'] as const, registers: [this.registry] });
+  /** 1 once this node found its loopback peer address unusable (other nodes on other hosts) while serving a VIP, and so kept running. */
+  readonly peerAddressUnusable = new Gauge({ name: 'wsha_peer_address_unusable', help: 'Whether this node serves with a peer link address the other nodes cannot reach (1) or not (0)', registers: [this.registry] });
   /** Grant answers given to owners that asked, by result. */
   readonly peerGrantsTotal = new Counter({ name: 'wsha_peer_grants_total', help: 'Peer grants given (granted) or refused, by VIP', labelNames: ['vip', 'result'] as const, registers: [this.registry] });
   /** Kernel probes of quiet peers, by result (answered, refused, missed). */

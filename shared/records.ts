@@ -31,6 +31,8 @@ export interface HeartbeatRecord {
   state: NodeRunState;
   /** Passed the readiness gate: config loaded, listeners bindable, shared state read. */
   ready: boolean;
+  /** Set while the node serves with a peer address the other nodes cannot reach (cluster/peer/reachability-check.ts); absent otherwise. */
+  peerProblem?: string;
   /** In maintenance (`wsha drain`): never acquires a VIP. */
   drained: boolean;
   version: string;

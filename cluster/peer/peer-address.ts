@@ -6,7 +6,8 @@
  * connections come from other addresses, or they advertise non-loopback
  * peer addresses) cannot use it. `wsha node start` refuses to start then,
  * naming the key to fix; a node that dialled such an address would only
- * ever reach itself or nothing.
+ * ever reach itself or nothing. When the check runs, and what a node that
+ * already serves does with its verdict: reachability-check.ts.
  */
 import { isIP } from 'node:net';
 import type Redis from 'ioredis';
@@ -53,24 +54,32 @@ export interface OtherNodes {
  * Throws ConfigError when this node advertises a loopback address but the
  * cluster's other nodes are on other hosts: their Redis connections come
  * from another address than this node's, or they advertise non-loopback
- * peer addresses.
+ * peer addresses. Resolves true once the answer is final (the address is
+ * not loopback, or at least one other node could be compared and all are
+ * on this host), false when there was no other node to compare with: a
+ * node alone in Redis cannot tell yet, nor can one that sees only the
+ * heartbeat of a node whose connections are gone (it may have just exited).
  */
-export async function checkAdvertisedReachable(redis: Redis, cluster: string, selfId: string, advertised: string, others: OtherNodes): Promise<void> {
+export async function checkAdvertisedReachable(redis: Redis, cluster: string, selfId: string, advertised: string, others: OtherNodes): Promise<boolean> {
   const { host } = splitHostPort(advertised);
-  if (!isLoopback(host)) return;
-  const remote = others.advertised.filter((o) => o.id !== selfId && o.peer && !isLoopback(splitHostPort(o.peer).host));
+  if (!isLoopback(host)) return true;
+  const advertising = others.advertised.filter((o) => o.id !== selfId);
+  const remote = advertising.filter((o) => o.peer && !isLoopback(splitHostPort(o.peer).host));
+  let compared: Set<string> | undefined;
   let hostsDiffer: string[] = [];
   try {
     const mine = String(await redis.call('CLIENT', 'INFO')).match(/\baddr=(\S+):\d+/)?.[1];
     const list = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
     if (mine) {
-      hostsDiffer = clientEntries(list)
-        .filter((c) => c.name.startsWith(`wsha:${cluster}:`) && c.name.split(':')[2] !== selfId && c.ip !== mine)
-        .map((c) => `${c.name.split(':')[2]} (connects to Redis from ${c.ip}, this node from ${mine})`);
+      const nodes = clientEntries(list).filter((c) => c.name.startsWith(`wsha:${cluster}:`) && c.name.split(':')[2] !== selfId);
+      compared = new Set(nodes.map((c) => c.name.split(':')[2]!));
+      hostsDiffer = nodes.filter((c) => c.ip !== mine).map((c) => `${c.name.split(':')[2]} (connects to Redis from ${c.ip}, this node from ${mine})`);
     }
   } catch { /* CLIENT INFO/LIST not allowed: rely on the advertised addresses */ }
+  // Without CLIENT LIST, a heartbeat is all there is to go by: as good as it gets, so it counts.
+  compared ??= new Set(advertising.map((o) => o.id));
   const why = [...new Set([...remote.map((o) => `${o.id} advertises ${o.peer}`), ...hostsDiffer])];
-  if (why.length === 0) return;
+  if (why.length === 0) return compared.size > 0;
   throw new ConfigError('the peer link address is loopback, but other nodes of the cluster run on other hosts', [
     `node.peer.listen: this node would advertise ${advertised}, which only this host can reach, while ${why.join('; ')}; set node.peer.listen (or node.peer.advertise) to an address the other hosts reach`,
   ]);

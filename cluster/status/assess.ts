@@ -3,7 +3,7 @@
  * see and the overall health that `wsha status` turns into its exit code.
  *
  *   down      no live node, a VIP without owner, or a pool with no backend up
- *   degraded  a node not seen / not ready, a backend down, Redis slow
+ *   degraded  a node not seen / not ready / serving with an unusable peer address, a backend down, Redis slow
  *   healthy   none of the above
  */
 import type { ClusterHealth, StatusDocument, StatusWarning } from './status-document';
@@ -23,6 +23,7 @@ export function warningsFor(doc: Omit<StatusDocument, 'warnings' | 'health'>): S
   for (const n of doc.nodes) {
     if (!n.alive) out.push({ code: 'node-not-seen', message: `node ${n.id} not seen for ${Math.round((n.heartbeatAgeMs ?? 0) / 100) / 10}s` });
     else if (n.ready === false && !n.drained) out.push({ code: 'node-not-ready', message: `node ${n.id} is not ready (${n.state})` });
+    if (n.alive && n.peerProblem) out.push({ code: 'peer-address-unusable', message: `node ${n.id}: ${n.peerProblem}` });
   }
   for (const v of doc.vips) if (!v.owner) out.push({ code: 'vip-without-owner', message: `VIP ${v.name} has no owner` });
   for (const p of doc.pools) {

@@ -42,6 +42,7 @@ function fromMember(m: Member, now: number): NodeStatus {
     ready: m.alive ? hb.ready ?? null : null, drained: m.drained, vips: m.alive && Array.isArray(hb.vips) ? hb.vips : [],
     workers: m.alive && Array.isArray(hb.workers) ? hb.workers : [],
     denied: Array.isArray(hb.edge?.denied) ? hb.edge!.denied : [],
+    ...(m.alive && typeof hb.peerProblem === 'string' ? { peerProblem: hb.peerProblem } : {}),
   };
 }
 

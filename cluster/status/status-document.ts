@@ -10,7 +10,7 @@
  *     "redis": { "address": "127.0.0.1:6379", "latencyMs": 0.4 },
  *     "nodes":  [{ "id", "alive", "address", "admin", "role", "state", "priority",
  *                  "heartbeatAgeMs", "version", "uptimeMs", "connections", "ready",
- *                  "drained", "vips": [{ "name", "epoch" }], "denied": [[route, reason, n]],
+ *                  "drained", "vips": [{ "name", "epoch" }], "denied": [[route, reason, n]], "peerProblem",
  *                  "workers": [{ "index", "pid", "state", "connections", "restarts" }] }],
  *     "vips":   [{ "name", "owner", "epoch", "since", "reason", "previousOwner",
  *                  "preempt", "driver", "address", "leaseTtlMs" }],
@@ -54,6 +54,8 @@ export interface NodeStatus {
   workers: WorkerSummary[];
   /** Edge refusals since the node started, as `[route, reason, count]` (issue 12); empty when the node reports none. */
   denied?: Array<[string, string, number]>;
+  /** Why its peer link address is unusable while it serves (see cluster/peer/reachability-check.ts); absent when it is not known to be. */
+  peerProblem?: string;
 }
 
 /** One VIP: its lease holder and the last change. */
@@ -108,7 +110,7 @@ export interface PoolStatus {
 
 /** Something an operator should look at; the code decides degraded or down (assess.ts). */
 export interface StatusWarning {
-  code: 'node-not-seen' | 'node-not-ready' | 'vip-without-owner' | 'backend-down' | 'pool-down' | 'redis-slow' | 'no-nodes' | 'client-limit' | 'edge-refusals';
+  code: 'node-not-seen' | 'node-not-ready' | 'vip-without-owner' | 'backend-down' | 'pool-down' | 'redis-slow' | 'no-nodes' | 'client-limit' | 'edge-refusals' | 'peer-address-unusable';
   message: string;
 }
 
@@ -136,6 +138,7 @@ const NODE: Record<string, Check> = {
   id: str, alive: bool, address: orNull(str), admin: orNull(str), role: orNull(oneOf('owner', 'standby')), state: str,
   priority: orNull(num), heartbeatAgeMs: orNull(num), version: orNull(str), uptimeMs: orNull(num), connections: orNull(num),
   ready: orNull(bool), drained: orNull(bool), vips: Array.isArray, workers: Array.isArray, denied: (v) => v === undefined || Array.isArray(v),
+  peerProblem: (v) => v === undefined || typeof v === 'string',
 };
 const VIP: Record<string, Check> = {
   name: str, owner: orNull(str), epoch: orNull(num), since: orNull(num), reason: orNull(str), previousOwner: orNull(str),

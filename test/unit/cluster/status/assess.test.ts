@@ -44,3 +44,11 @@ test('down: no live node, a VIP without owner, a pool with every backend down', 
 test('unknown verdicts are not failures', () => {
   assert.deepEqual(codes(doc({ pools: [pool('unknown', 'up')] })), []);
 });
+
+test('degraded: a node serving with a peer address the others cannot reach (its heartbeat says why)', () => {
+  const problem = 'node.peer.listen: this node would advertise 127.0.0.1:7946, which only this host can reach, while b advertises 192.0.2.10:7946';
+  const w = warningsFor(doc({ nodes: [node('a', true, { role: 'owner', peerProblem: problem }), node('b')] }));
+  assert.deepEqual(w, [{ code: 'peer-address-unusable', message: `node a: ${problem}` }]);
+  assert.equal(healthOf(w), 'degraded');
+  assert.deepEqual(codes(doc({ nodes: [node('a', false, { peerProblem: problem }), node('b')] })), ['node-not-seen'], 'a node not seen is not judged on its old heartbeat');
+});

@@ -32,3 +32,11 @@ test('every departure is named with its path', () => {
   ]);
   assert.deepEqual(validateStatusDocument(null), ['$: expected an object']);
 });
+
+test('peerProblem is optional and, when present, a string', () => {
+  const d = good() as any;
+  d.nodes[0].peerProblem = 'node.peer.listen: this node would advertise 127.0.0.1:7946';
+  assert.deepEqual(validateStatusDocument(d), []);
+  d.nodes[0].peerProblem = 1;
+  assert.deepEqual(validateStatusDocument(d), ['$.nodes[0].peerProblem: bad value 1']);
+});
