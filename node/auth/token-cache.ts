@@ -21,7 +21,7 @@
  * Keys are the SHA-256 of the token, so the cache holds no bearer
  * credentials and its keys are 44 characters whatever the token's size.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The claims set of a verified token (read-only: cached tokens share it). */
 export type JwtPayload = Readonly<Record<string, unknown>>;
@@ -35,7 +35,7 @@ interface Entry {
 
 /** The cache key of `token`. */
 export function tokenDigest(token: string): string {
-  return createHash('sha256').update(token).digest('base64');
+  return hash('sha256', token, 'base64');
 }
 
 /** A bounded LRU of verified tokens (one per route and worker). */

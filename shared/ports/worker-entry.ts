@@ -7,12 +7,21 @@ import { join } from 'node:path';
 
 /**
  * Node flags of every worker process (of the control process's own flags,
- * only the diagnostic ones are passed on: workerExecArgv). A young generation of at most 1 MiB per semi-space: V8
- * grows it up to 16 MiB under a burst of handshakes and never shrinks it
- * while the process idles, which was about 24 MiB of RSS per worker, 2.9
- * KiB per connection at 100,000 connections over 12 workers.
+ * only the diagnostic ones are passed on: workerExecArgv).
+ *
+ * - A young generation of at most 1 MiB per semi-space: V8 grows it up to
+ *   16 MiB under a burst of handshakes and never shrinks it while the
+ *   process idles, which was about 24 MiB of RSS per worker, 2.9 KiB per
+ *   connection at 100,000 connections over 12 workers.
+ * - An initial old-generation limit of 32 MiB: once connections had come
+ *   and gone, V8 set the limit of a worker's ~12 MiB heap so tight that it
+ *   started marking at every promotion of in-flight buffers. A worker
+ *   splicing 16 KiB messages then ran a full mark-compact 7 times a second,
+ *   each freeing nothing (--trace-gc: 12.4 -> 12.3 MB), about a third more
+ *   CPU per message (deploy/docs/performance.md). The memory reducer still
+ *   compacts an idle worker's heap.
  */
-export const WORKER_EXEC_ARGV: readonly string[] = Object.freeze(['--max-semi-space-size=1']);
+export const WORKER_EXEC_ARGV: readonly string[] = Object.freeze(['--max-semi-space-size=1', '--initial-old-space-size=32']);
 
 /**
  * Flags of the control process that its workers get too: profilers and GC
