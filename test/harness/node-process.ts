@@ -64,14 +64,23 @@ export function spawnNodeProcess(config: object | string, env: NodeJS.ProcessEnv
     logs,
     stderr: () => errText,
     writeConfig: write,
-    signal: (sig) => { if (proc.exitCode === null && proc.signalCode === null) process.kill(proc.pid!, sig); },
+    signal: (sig) => { if (proc.exitCode === null && proc.signalCode === null) killIfAlive(proc.pid!, sig); },
     exited: () => exit,
     waitForLog: (pred, what, timeoutMs = 15000) => waitFor(() => logs.find(pred), what, timeoutMs),
     cleanup: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) { process.kill(proc.pid!, 'SIGKILL'); await exit; }
+      if (proc.exitCode === null && proc.signalCode === null) { killIfAlive(proc.pid!, 'SIGKILL'); await exit; }
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Signals our own child by PID. It may have died since its 'exit' event was
+ * last looked at (SIGKILLed by the test, the event not delivered yet):
+ * ESRCH then means there is nothing left to stop (a CI failure of a cleanup hook).
+ */
+function killIfAlive(pid: number, sig: NodeJS.Signals): void {
+  try { process.kill(pid, sig); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; }
 }
 
 /** The log line of each readiness level: `serving` = plain listeners open (no Redis needed), `started` = agent and admin up too. */
