@@ -162,6 +162,8 @@ export class Tunnel implements WheelEntry {
     if (head === null) return this.fail(400, 'request cannot be forwarded', false);
     this.reader = new ResponseHeadReader(MAX_RESPONSE_HEAD_BYTES);
     this.backend.on('data', backendOnHandshakeData);
+    // The backend socket allows half-open connections: without this, a FIN instead of an answer would wait for the head timeout.
+    this.backend.on('end', backendOnHandshakeEnd);
     this.backend.write(head, 'latin1');
   }
 
@@ -183,6 +185,7 @@ export class Tunnel implements WheelEntry {
     if (r.kind === 'malformed') return this.fail(502, `backend sent a malformed response (${r.why})`, true);
     if (r.head.statusCode !== 101) return this.refused(r.head, r.rest);
     this.backend.off('data', backendOnHandshakeData);
+    this.backend.off('end', backendOnHandshakeEnd);
     this.upgraded(r.head, r.rest);
   }
 
@@ -475,5 +478,10 @@ function backendOnClose(this: Socket): void { tunnelOf(this).backendGone(); }
 /** Relayed body bytes to the client; a slow client pauses the backend (clientOnRelayDrain resumes it). */
 function relayOut(t: Tunnel, payload: Buffer): void { if (!t.client.write(payload)) t.backend.pause(); }
 function backendOnHandshakeData(this: Socket, chunk: Buffer): void { tunnelOf(this).handshakeData(chunk); }
+function backendOnHandshakeEnd(this: Socket): void {
+  const t = tunnelOf(this);
+  // A relayed answer's end is backendOnRelayEnd's to judge.
+  if (t.state === 'connecting' && !t.relaying) t.fail(502, 'backend closed the connection during the handshake', true);
+}
 function backendOnRelayEnd(this: Socket): void { const t = tunnelOf(this); t.relayDone(t.relay?.ended() ?? false); }
 function clientOnRelayDrain(this: Duplex): void { const t = tunnelOf(this); if (t.relaying) t.backend.resume(); }

@@ -88,6 +88,20 @@ test('a refusal delimited by the backend closing is relayed whole', async (t) =>
   assert.ok(r.closed);
 });
 
+test('a backend that ends its side instead of answering gives 502 at once, not at the head timeout', async (t) => {
+  const { port } = await nodeWithBackend(t, (c) => { c.socket.end(); });
+  const r = await converse(port, upgradeRequest('/ws'), { timeoutMs: 4000 });
+  assert.deepEqual(statuses(r.response), [502], r.response);
+  // 504 would mean it waited for the head timeout (1 s in this config).
+  assert.match(r.response, /closed the connection during the handshake/);
+});
+
+test('a backend that sends half a head and ends gives 502', async (t) => {
+  const { port } = await nodeWithBackend(t, (c) => { c.socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: webs'); });
+  const r = await converse(port, upgradeRequest('/ws'), { timeoutMs: 4000 });
+  assert.deepEqual(statuses(r.response), [502], r.response);
+});
+
 for (const [what, answer] of [
   ['Content-Length with Transfer-Encoding', () => 'HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
   ['two Content-Lengths', () => 'HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\nContent-Length: 30\r\n\r\nabc'],
