@@ -96,7 +96,9 @@ export async function startNodeProcess(config: object | string, env: NodeJS.Proc
     ]);
   } catch (err) {
     await n.cleanup();
-    throw err;
+    // What the node logged last says where its start stopped (a start that hangs leaves nothing else).
+    const tail = n.logs.slice(-12).map((l) => `${String(l.msg ?? l.raw ?? '')}${l.err ? ` (${String((l.err as { message?: string }).message ?? l.err)})` : ''}`).join(' | ');
+    throw new Error(`${(err as Error).message}; last log lines: ${tail || 'none'}${n.stderr() ? `; stderr: ${n.stderr().slice(-500)}` : ''}`);
   }
   return n;
 }
