@@ -331,7 +331,7 @@ export class ClusterAgent {
     this.#peers?.published(this.#recordPeers);
     const self = members.find((m) => m.record.id === selfId);
     if (self && self.drained !== this.#drained) this.#setDrained(self.drained);
-    void this.#reachability.members(members);
+    void this.#reachability.members(members).then(() => { if (this.#reachability.passed) this.readiness.peerChecked(); });
     // A peer alive again (a healed partition looks like this): clients on its side may still point at it.
     const returned = this.#returns.update(members.map((m) => ({ id: m.record.id, alive: m.alive })));
     if (returned.length) for (const m of this.#machines.values()) if (m.claimsNow()) this.#announce(m, `peer back: ${returned.join(', ')}`);

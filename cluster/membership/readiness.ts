@@ -1,10 +1,12 @@
 /**
  * The readiness gate: a node may acquire a VIP only once its config is
  * loaded (it is, or there would be no node), the addresses of its VIP
- * listeners are bindable here, and the shared state (pools, health
- * verdicts, session affinity) has been read from Redis: SharedState.ready()
- * when the agent is given one, else the first successful Redis read.
- * Readiness is shown in heartbeats and `wsha status`.
+ * listeners are bindable here, the shared state (pools, health verdicts,
+ * session affinity) has been read from Redis (SharedState.ready() when the
+ * agent is given one, else the first successful Redis read), and its peer
+ * link address passed its first check (peer/reachability-check.ts: a
+ * loopback address while other nodes run on other hosts is refused).
+ * Readiness is shown in heartbeats, /readyz and `wsha status`.
  */
 import { createServer } from 'node:net';
 import type { VipConfig } from '../../shared/config/schema';
@@ -18,16 +20,20 @@ export function tryBind(address: string): Promise<void> {
   });
 }
 
-/** The three conditions, each settled once. */
+/** The conditions, each settled once. */
 export class Readiness {
   #bindable = false;
   #stateRead = false;
+  #peerChecked = false;
   #problem: string | null = 'starting';
   #listeners: Array<() => void> = [];
 
-  get ready(): boolean { return this.#bindable && this.#stateRead; }
+  get ready(): boolean { return this.#bindable && this.#stateRead && this.#peerChecked; }
   /** Why not ready yet (null when ready). */
-  get problem(): string | null { return this.ready ? null : this.#problem; }
+  get problem(): string | null {
+    if (this.ready) return null;
+    return this.#bindable && this.#stateRead ? 'peer link address not checked yet' : this.#problem;
+  }
 
   /** Checks that the VIP addresses of `bind` VIPs are bindable (linux/exec addresses appear only when up). */
   async checkBindable(vips: readonly VipConfig[]): Promise<void> {
@@ -46,6 +52,13 @@ export class Readiness {
   stateRead(): void {
     if (this.#stateRead) return;
     this.#stateRead = true;
+    this.#changed();
+  }
+
+  /** Marks the peer link address checked (its first check found nothing wrong). */
+  peerChecked(): void {
+    if (this.#peerChecked) return;
+    this.#peerChecked = true;
     this.#changed();
   }
 

@@ -44,6 +44,12 @@ export function advertisedPeerAddress(bound: string, o: { advertise?: string; no
   throw new ConfigError('cannot tell peers where to reach this node', [`node.peer.listen: ${o.listen} is a wildcard address; set node.peer.advertise (HOST:PORT other nodes dial) or node.address`]);
 }
 
+/** True for Redis refusing a command (NOPERM, unknown command), not for a failed connection. */
+function isCommandRefused(err: unknown): boolean {
+  const m = (err as Error)?.message ?? '';
+  return (err as Error)?.name === 'ReplyError' && /^(NOPERM|ERR unknown command|ERR unknown subcommand)/i.test(m);
+}
+
 /** Other nodes of the cluster as Redis and their heartbeats show them. */
 export interface OtherNodes {
   /** The addresses other nodes advertise for their peer links. */
@@ -75,7 +81,11 @@ export async function checkAdvertisedReachable(redis: Redis, cluster: string, se
       compared = new Set(nodes.map((c) => c.name.split(':')[2]!));
       hostsDiffer = nodes.filter((c) => c.ip !== mine).map((c) => `${c.name.split(':')[2]} (connects to Redis from ${c.ip}, this node from ${mine})`);
     }
-  } catch { /* CLIENT INFO/LIST not allowed: rely on the advertised addresses */ }
+  } catch (err) {
+    // Only a refusal of the commands (ACL, a proxy that lacks them) leaves the heartbeats to go by; any other failure
+    // (the connection dropped, a timeout) says nothing, and the check runs again at the next membership read.
+    if (!isCommandRefused(err)) throw err;
+  }
   // Without CLIENT LIST, a heartbeat is all there is to go by: as good as it gets, so it counts.
   compared ??= new Set(advertising.map((o) => o.id));
   const why = [...new Set([...remote.map((o) => `${o.id} advertises ${o.peer}`), ...hostsDiffer])];
