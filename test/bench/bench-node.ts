@@ -68,7 +68,9 @@ export function startTcpRelay(backendPort: number, tls = false): Promise<BenchPr
 /** Config of the node under test: one plain listener (and a wss one when `tlsPort` is set), one pool with the echo backend, limits raised. */
 export function benchConfigYaml(p: { port: number; tlsPort?: number; adminPort: number; backendPort: number; redisUrl: string; maxConnections: number; idleTimeoutMs?: number; workers?: number | 'auto' }): string {
   return [
-    `cluster: { name: bench, redis: { url: "${p.redisUrl}" } }`,
+    // A cluster of its own per node: the targets share one Redis, and two nodes of one cluster with one node id
+    // would fight over one heartbeat, one set of counts and one membership.
+    `cluster: { name: bench-${p.port}, redis: { url: "${p.redisUrl}" } }`,
     'node:',
     '  id: bench-node',
     `  admin: { listen: "127.0.0.1:${p.adminPort}" }`,
