@@ -77,9 +77,9 @@ export async function checkAdvertisedReachable(redis: Redis, cluster: string, se
     const mine = String(await redis.call('CLIENT', 'INFO')).match(/\baddr=(\S+):\d+/)?.[1];
     const list = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
     if (mine) {
-      const nodes = clientEntries(list).filter((c) => c.name.startsWith(`wsha:${cluster}:`) && c.name.split(':')[2] !== selfId);
-      compared = new Set(nodes.map((c) => c.name.split(':')[2]!));
-      hostsDiffer = nodes.filter((c) => c.ip !== mine).map((c) => `${c.name.split(':')[2]} (connects to Redis from ${c.ip}, this node from ${mine})`);
+      const nodes = clientEntries(list).filter((c) => c.name.startsWith(`wsha:${cluster}:`)).map((c) => ({ id: c.name.split(':')[2]!, ip: c.ip })).filter((c) => c.id !== selfId);
+      compared = new Set(nodes.map((c) => c.id));
+      hostsDiffer = nodes.filter((c) => c.ip !== mine).map((c) => `${c.id} (connects to Redis from ${c.ip}, this node from ${mine})`);
     }
   } catch (err) {
     // Only a refusal of the commands (ACL, a proxy that lacks them) leaves the heartbeats to go by; any other failure

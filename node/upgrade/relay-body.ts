@@ -141,14 +141,8 @@ export class RelayBody {
         this.#digits = 0;
         this.#chunk = this.#left === 0 ? Chunk.TrailerStart : Chunk.Data;
         return;
-      case Chunk.DataCr:
-        if (b !== 0x0d) return this.#break('chunk data without CRLF');
-        this.#chunk = Chunk.DataLf;
-        return;
-      case Chunk.DataLf:
-        if (b !== 0x0a) return this.#break('chunk data without CRLF');
-        this.#chunk = Chunk.Size;
-        return;
+      case Chunk.DataCr: return this.#expect(b, 0x0d, Chunk.DataLf, 'chunk data without CRLF');
+      case Chunk.DataLf: return this.#expect(b, 0x0a, Chunk.Size, 'chunk data without CRLF');
       case Chunk.TrailerStart:
         this.#trailer();
         if (b === 0x0a) return this.#break('trailer line without CRLF');
@@ -161,15 +155,16 @@ export class RelayBody {
         return;
       case Chunk.TrailerLf:
         this.#trailer();
-        if (b !== 0x0a) return this.#break('trailer line without CRLF');
-        this.#chunk = Chunk.TrailerStart;
-        return;
-      case Chunk.EndLf:
-        if (b !== 0x0a) return this.#break('last chunk without CRLF');
-        this.#chunk = Chunk.Done;
-        return;
+        return this.#expect(b, 0x0a, Chunk.TrailerStart, 'trailer line without CRLF');
+      case Chunk.EndLf: return this.#expect(b, 0x0a, Chunk.Done, 'last chunk without CRLF');
       default:
     }
+  }
+
+  /** The framing byte `want` moves on to `next`; anything else breaks the framing. */
+  #expect(b: number, want: number, next: Chunk, why: string): void {
+    if (b === want) this.#chunk = next;
+    else this.#break(why);
   }
 
   #line(): void { if (++this.#lineBytes > MAX_FRAMING_LINE_BYTES) this.#break('chunk size line too long'); }

@@ -92,8 +92,6 @@ export class Tunnel implements WheelEntry {
   readonly sessionKey: string | null;
   /** True once the backend TCP (and TLS) connection is up. */
   connected = false;
-  /** True while a non-101 answer is being relayed to the client. */
-  relaying = false;
   readonly headTimeoutMs: number;
   idleTimeoutMs: number;
   active = 0;
@@ -153,6 +151,9 @@ export class Tunnel implements WheelEntry {
 
   get state(): TunnelState { return this.sm.state; }
 
+  /** True while a non-101 answer is being relayed to the client. */
+  get relaying(): boolean { return this.relay !== null; }
+
   /** Writes the handshake request on the backend socket (buffered until it connects) and starts reading the answer. */
   start(): void {
     const hs = this.#handshake;
@@ -162,7 +163,8 @@ export class Tunnel implements WheelEntry {
     if (head === null) return this.fail(400, 'request cannot be forwarded', false);
     this.reader = new ResponseHeadReader(MAX_RESPONSE_HEAD_BYTES);
     this.backend.on('data', backendOnHandshakeData);
-    // The backend socket allows half-open connections: without this, a FIN instead of an answer would wait for the head timeout.
+    // The backend socket allows half-open connections: without this, a FIN instead of an answer (or before the end of a
+    // relayed one) would wait for the head timeout.
     this.backend.on('end', backendOnHandshakeEnd);
     this.backend.write(head, 'latin1');
   }
@@ -204,13 +206,11 @@ export class Tunnel implements WheelEntry {
     const framing = relayFraming(res);
     if (typeof framing === 'string') return this.fail(502, `backend sent a malformed response (${framing})`, true);
     const status = res.statusCode;
-    this.relaying = true;
     this.held = null;
     this.relay = new RelayBody(framing.framing, framing.length);
     this.owner.tunnelFailed(this, status, `backend answered the upgrade with ${status}`, status >= 500);
     this.client.write(relayHead(res));
     if (this.relay.done) return this.relayDone(true);
-    this.backend.on('end', backendOnRelayEnd);
     this.client.on('drain', clientOnRelayDrain);
     if (rest.length) this.#relayBody(rest);
   }
@@ -262,11 +262,11 @@ export class Tunnel implements WheelEntry {
   fail(status: number, reason: string, backendFault: boolean): void {
     if (this.sm.state !== 'connecting') return;
     this.held = null;
-    if (this.relaying) this.client.destroy(); else abortSocket(this.client, status, reason);
-    this.reader = null;
-    this.relay = null;
+    const relaying = this.relaying;
+    if (relaying) this.client.destroy(); else abortSocket(this.client, status, reason);
+    this.#dropHandshake();
     this.backend.destroy();
-    if (!this.relaying) this.owner.tunnelFailed(this, status, reason, backendFault);
+    if (!relaying) this.owner.tunnelFailed(this, status, reason, backendFault);
     this.#finish('handshake failed');
   }
 
@@ -334,11 +334,16 @@ export class Tunnel implements WheelEntry {
 
   /** Aborts both sockets at once (destroy, deadline). */
   destroy(): void {
-    this.reader = null;
-    this.relay = null;
+    this.#dropHandshake();
     this.client.destroy();
     this.backend.destroy();
     this.#finish('destroyed');
+  }
+
+  /** Forgets the answer being read or relayed (the tunnel is done with its backend handshake). */
+  #dropHandshake(): void {
+    this.reader = null;
+    this.relay = null;
   }
 
   onWheelTimeout(): void {
@@ -366,8 +371,7 @@ export class Tunnel implements WheelEntry {
   }
 
   clientGone(): void {
-    this.reader = null;
-    this.relay = null;
+    this.#dropHandshake();
     this.held = null;
     if (!this.client.destroyed) this.client.destroy();
     this.backend.destroy();
@@ -478,10 +482,11 @@ function backendOnClose(this: Socket): void { tunnelOf(this).backendGone(); }
 /** Relayed body bytes to the client; a slow client pauses the backend (clientOnRelayDrain resumes it). */
 function relayOut(t: Tunnel, payload: Buffer): void { if (!t.client.write(payload)) t.backend.pause(); }
 function backendOnHandshakeData(this: Socket, chunk: Buffer): void { tunnelOf(this).handshakeData(chunk); }
+/** The backend's FIN before the tunnel opened: it ends a close-delimited relay, and fails anything else. */
 function backendOnHandshakeEnd(this: Socket): void {
   const t = tunnelOf(this);
-  // A relayed answer's end is backendOnRelayEnd's to judge.
-  if (t.state === 'connecting' && !t.relaying) t.fail(502, 'backend closed the connection during the handshake', true);
+  if (t.state !== 'connecting') return;
+  if (t.relay) t.relayDone(t.relay.ended());
+  else t.fail(502, 'backend closed the connection during the handshake', true);
 }
-function backendOnRelayEnd(this: Socket): void { const t = tunnelOf(this); t.relayDone(t.relay?.ended() ?? false); }
 function clientOnRelayDrain(this: Duplex): void { const t = tunnelOf(this); if (t.relaying) t.backend.resume(); }
