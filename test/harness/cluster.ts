@@ -131,6 +131,11 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
   const backends: TestBackend[] = [];
   const nodes: ClusterNode[] = [];
   let client: Redis | undefined;
+  const openClient = (): Redis => {
+    const r = createRedis(RedisSchema.parse(redisCfg), 'state');
+    r.on('error', () => { /* tests that stop Redis expect errors; commands still reject */ });
+    return r;
+  };
   const c: TestCluster = {
     name, redis, sentinel, keys: new RedisKeys(name), backends, nodes,
     client: undefined as unknown as Redis,
@@ -149,7 +154,12 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
     lease: async () => {
       // Across a Sentinel failover the test's own connection is re-pointed at the new master: retry for a while.
       for (let i = 0; ; i++) {
-        try { return parseLease(await client!.get(c.keys.lease('main'))); } catch (err) { if (i >= 50) throw err; await sleep(100); }
+        try { return parseLease(await client!.get(c.keys.lease('main'))); } catch (err) {
+          if (i >= 100) throw err;
+          // A client that ioredis ended for good (seen once in CI during a Sentinel failover) is replaced.
+          if (client!.status === 'end') { client = openClient(); c.client = client; await client.connect().catch(() => {}); }
+          await sleep(100);
+        }
       }
     },
     owner: async () => (await c.lease())?.nodeId ?? null,
@@ -180,8 +190,7 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
     },
   };
   try {
-    client = createRedis(RedisSchema.parse(redisCfg), 'state');
-    client.on('error', () => { /* tests that stop Redis expect errors; commands still reject */ });
+    client = openClient();
     await client.connect();
     c.client = client;
     for (let i = 0; i < (o.backends ?? 1); i++) backends.push(await startBackend({ id: `app-${i + 1}` }));
