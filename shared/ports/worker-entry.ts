@@ -15,13 +15,19 @@ import { join } from 'node:path';
  *   connection at 100,000 connections over 12 workers.
  * - An initial old-generation limit of 32 MiB: once connections had come
  *   and gone, V8 set the limit of a worker's ~12 MiB heap so tight that it
- *   started marking at every promotion of in-flight buffers. A worker
- *   splicing 16 KiB messages then ran a full mark-compact 7 times a second,
- *   each freeing nothing (--trace-gc: 12.4 -> 12.3 MB), about a third more
- *   CPU per message (deploy/docs/performance.md). The memory reducer still
- *   compacts an idle worker's heap.
+ *   started marking at every promotion of in-flight buffers.
+ * - Array buffers swept during the scavenge, not after it on a background
+ *   thread: V8 counts the external memory allocated since the last
+ *   mark-compact against the old generation's room, and right after a
+ *   scavenge the count still held the 30 MB and more of socket-read
+ *   Buffers that had just died. A worker splicing 16 KiB messages then
+ *   ran a mark-compact every 80-130 ms that freed nothing, about 30 % of
+ *   its CPU (deploy/docs/performance.md).
+ * - One memory-reducer compaction after a burst instead of up to three:
+ *   the later ones came 80-115 s after a burst of handshakes, marking
+ *   every live tunnel of an otherwise idle worker.
  */
-export const WORKER_EXEC_ARGV: readonly string[] = Object.freeze(['--max-semi-space-size=1', '--initial-old-space-size=32']);
+export const WORKER_EXEC_ARGV: readonly string[] = Object.freeze(['--max-semi-space-size=1', '--initial-old-space-size=32', '--no-concurrent-array-buffer-sweeping', '--memory-reducer-single-gc']);
 
 /**
  * Flags of the control process that its workers get too: profilers and GC
