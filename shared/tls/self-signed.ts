@@ -7,7 +7,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import forge from 'node-forge';
+
+type Forge = typeof import('node-forge');
+let forgeModule: Forge | null = null;
+/**
+ * node-forge, loaded at the first certificate rather than with this module:
+ * a data-plane worker imports this file through its TLS contexts but is
+ * handed its certificates by the control process, and forge's modules are
+ * about 1.7 MiB of heap and 10 MiB of RSS in every worker that loads them.
+ */
+function loadForge(): Forge {
+  return (forgeModule ??= require('node-forge') as Forge);
+}
 
 /** Validity of a generated certificate when `days` is not given. */
 export const DEFAULT_CERT_DAYS = 365;
@@ -34,6 +45,7 @@ export interface SelfSignedOptions {
 export function generateSelfSigned(opts: SelfSignedOptions): CertificatePem {
   const days = opts.days ?? DEFAULT_CERT_DAYS;
   if (!Number.isInteger(days) || days <= 0) throw new RangeError(`days must be a positive integer, got ${days}`);
+  const forge = loadForge();
   const keys = forge.pki.rsa.generateKeyPair({ bits: RSA_KEY_BITS, e: 0x10001 });
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
