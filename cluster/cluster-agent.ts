@@ -173,7 +173,12 @@ export class ClusterAgent {
     this.#log.info({ secret: secret.source, incarnation: this.incarnation }, 'cluster secret loaded');
     const rc = config.cluster.redis;
     const name = (purpose: string) => connectionName(config.cluster.name, config.node.id, this.incarnation, purpose);
-    const redis = { lease: createRedis(rc, 'lease', name('lease')), state: createRedis(rc, 'state', name('state')), sub: createRedis(rc, 'subscriber', name('subscriber')) };
+    const revived = (purpose: string) => (attempt: number) => this.#log.warn({ purpose, attempt }, 'redis client was ended by ioredis during a reconnect; connecting it again');
+    const redis = {
+      lease: createRedis(rc, 'lease', name('lease'), revived('lease')),
+      state: createRedis(rc, 'state', name('state'), revived('state')),
+      sub: createRedis(rc, 'subscriber', name('subscriber'), revived('subscriber')),
+    };
     this.#redis = redis;
     for (const [purpose, r] of Object.entries(redis)) r.on('error', (err: Error) => this.#log.debug({ purpose, err: err.message }, 'redis connection error'));
     await Promise.all(Object.values(redis).map((r) => r.connect().catch((err: Error) => this.#log.warn({ err: err.message }, 'redis not reachable yet; retrying'))));

@@ -6,6 +6,7 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import type { RedisConfig } from '../config/schema';
+import { reviveWhenEnded, type OnRevive } from './revive';
 
 export type RedisPurpose = 'lease' | 'state' | 'subscriber' | 'cli';
 
@@ -40,13 +41,15 @@ export function connectionName(cluster: string, node: string, inc: string, purpo
   return `wsha:${cluster}:${node}:${inc}:${purpose}`;
 }
 
+/** Reconnect quickly but never hammer: 50 ms doubling to 1 s. */
+const retryDelayMs = (times: number): number => Math.min(50 * 2 ** Math.min(times, 5), 1000);
+
 function profile(purpose: RedisPurpose, cfg: RedisConfig, name?: string): RedisOptions {
   const common: RedisOptions = {
     connectionName: name ?? `wsha-${purpose}`,
     connectTimeout: cfg.connectTimeoutMs,
     lazyConnect: true,
-    // Reconnect quickly but never hammer: 50 ms doubling to 1 s.
-    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+    retryStrategy: retryDelayMs,
   };
   switch (purpose) {
     case 'lease':
@@ -60,8 +63,17 @@ function profile(purpose: RedisPurpose, cfg: RedisConfig, name?: string): RedisO
   }
 }
 
-/** Creates (but does not connect) an ioredis client for one purpose; `name` is its CLIENT SETNAME (see connectionName). */
-export function createRedis(cfg: RedisConfig, purpose: RedisPurpose, name?: string): Redis {
+/**
+ * Creates (but does not connect) an ioredis client for one purpose; `name` is its CLIENT SETNAME (see connectionName).
+ * A client of any purpose but `cli` is connected again when ioredis ends it unasked (revive.ts); `onRevive` hears of it.
+ */
+export function createRedis(cfg: RedisConfig, purpose: RedisPurpose, name?: string, onRevive?: OnRevive): Redis {
+  const r = newClient(cfg, purpose, name);
+  if (purpose !== 'cli') reviveWhenEnded(r, retryDelayMs, onRevive);
+  return r;
+}
+
+function newClient(cfg: RedisConfig, purpose: RedisPurpose, name?: string): Redis {
   const opts = profile(purpose, cfg, name);
   const tls = tlsOptions(cfg);
   if (cfg.sentinels?.length) {
