@@ -57,6 +57,11 @@ export function spawnNodeProcess(config: object | string, env: NodeJS.ProcessEnv
   });
   proc.stderr!.on('data', (d: Buffer) => { errText += d.toString('utf8'); });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.once('exit', (code, signal) => res({ code, signal })));
+  // What the node logged last says where its start stopped (a start that hangs leaves nothing else).
+  const lastWords = () => {
+    const tail = logs.slice(-12).map((l) => `${String(l.msg ?? l.raw ?? '')}${l.err ? ` (${String((l.err as { message?: string }).message ?? l.err)})` : ''}`).join(' | ');
+    return `last log lines: ${tail || 'none'}${errText ? `; stderr: ${errText.slice(-500)}` : ''}`;
+  };
   return {
     proc,
     pid: proc.pid!,
@@ -66,7 +71,9 @@ export function spawnNodeProcess(config: object | string, env: NodeJS.ProcessEnv
     writeConfig: write,
     signal: (sig) => { if (proc.exitCode === null && proc.signalCode === null) killIfAlive(proc.pid!, sig); },
     exited: () => exit,
-    waitForLog: (pred, what, timeoutMs = 15000) => waitFor(() => logs.find(pred), what, timeoutMs),
+    waitForLog: (pred, what, timeoutMs = 15000) => waitFor(() => logs.find(pred), what, timeoutMs).catch((err: Error) => {
+      throw new Error(`${err.message}; ${lastWords()}`);
+    }),
     cleanup: async () => {
       if (proc.exitCode === null && proc.signalCode === null) { killIfAlive(proc.pid!, 'SIGKILL'); await exit; }
       rmSync(dir, { recursive: true, force: true });
@@ -96,9 +103,7 @@ export async function startNodeProcess(config: object | string, env: NodeJS.Proc
     ]);
   } catch (err) {
     await n.cleanup();
-    // What the node logged last says where its start stopped (a start that hangs leaves nothing else).
-    const tail = n.logs.slice(-12).map((l) => `${String(l.msg ?? l.raw ?? '')}${l.err ? ` (${String((l.err as { message?: string }).message ?? l.err)})` : ''}`).join(' | ');
-    throw new Error(`${(err as Error).message}; last log lines: ${tail || 'none'}${n.stderr() ? `; stderr: ${n.stderr().slice(-500)}` : ''}`);
+    throw err;
   }
   return n;
 }
