@@ -58,7 +58,7 @@ export const RedisSchema = z.strictObject({
   replicaAck: z.enum(['auto', 'always', 'never'], { error: 'expected auto, always or never' }).default(DEFAULTS.redis.replicaAck),
   /** Longest wait for that replica acknowledgement (a renewal not acknowledged by then does not count). @default 100 */
   replicaAckTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.redis.replicaAckTimeoutMs),
-  /** Connect timeout of every Redis connection. @default 1000 */
+  /** Connect timeout of every Redis connection; with Sentinel also the longest wait for a sentinel's answer before the next one is asked. @default 1000 */
   connectTimeoutMs: ms().default(DEFAULTS.redis.connectTimeoutMs),
   /** A cluster-wide rate-limit check (routes[].rateLimit.cluster) not answered in this time is decided by the node's own buckets. @default 20 */
   rateLimitTimeoutMs: positiveInt('a duration in milliseconds').default(DEFAULTS.edge.rateLimitRedisTimeoutMs),

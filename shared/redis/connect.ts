@@ -95,6 +95,9 @@ function newClient(cfg: RedisConfig, purpose: RedisPurpose, name?: string): Redi
       tls,
       sentinelTLS: tls,
       enableTLSForSentinelMode: tls !== undefined,
+      // Without it a sentinel that takes the connection but never answers (stopped, overloaded, cut off after the
+      // handshake) holds the master lookup, and every connect behind it, for good; with it the next sentinel is asked.
+      sentinelCommandTimeout: cfg.connectTimeoutMs,
       failoverDetector: true,
     } as RedisOptions);
   }
