@@ -7,10 +7,10 @@
  * where to connect: the connect then fails with "Connection is closed." and
  * the status becomes 'end'. With Sentinel, the failover detector does
  * exactly that on +switch-master, which arrives while the clients are
- * reconnecting after the old master died; a test's client ended that way
- * during a Sentinel failover. A node's lease, state and subscriber clients
- * must outlive any failover, so only our own disconnect() or quit() may end
- * one for good.
+ * reconnecting after the old master died (most likely how a test's
+ * client ended during a Sentinel failover). A node's lease, state and
+ * subscriber clients must outlive any failover, so only our own
+ * disconnect() or quit() may end one for good.
  */
 import type Redis from 'ioredis';
 
