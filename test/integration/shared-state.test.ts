@@ -72,7 +72,11 @@ test('a backend killed with SIGKILL is marked down by both nodes within its chec
 
   const cli = new Redis(redis.url);
   cleanup.after(() => cli.disconnect());
-  const report = await readVerdicts(cli, n1.keys);
+  // n3's own observation of a is written after its first checks, which ready() does not wait for.
+  const report = await waitFor(async () => {
+    const r = await readVerdicts(cli, n1.keys);
+    return r[0]?.observations.length === 3 ? r : null;
+  }, 'the three nodes\' observations of a in Redis', 5000, 20);
   assert.deepEqual(report.map((r) => [r.backend, r.verdict]), [['a', 'down'], ['b', 'up']]);
   assert.deepEqual(report[0].observations.map((o) => [o.nodeId, o.up]), [['n1', false], ['n2', false], ['n3', false]]);
 });
