@@ -18,7 +18,7 @@ const PICKS = 200;
 const handedOut = new Set<number>();
 
 /** [lowest, highest] port to pick from, or null when the ephemeral range leaves no room below it. */
-function pickRange(): [number, number] | null {
+function readPickRange(): [number, number] | null {
   try {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
     return Number.isInteger(low) && low - 1 - LOWEST >= 1000 ? [LOWEST, low - 1] : null;
@@ -37,9 +37,13 @@ function tryBind(host: string, port: number): Promise<'free' | 'taken' | 'unusab
   });
 }
 
+/** Read once: the kernel's range does not change under a test run. */
+let pickRange: [number, number] | null | undefined;
+
 /** A port that was free a moment ago on `host`. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const range = pickRange();
+  if (pickRange === undefined) pickRange = readPickRange();
+  const range = pickRange;
   for (let i = 0; range && i < PICKS; i++) {
     const port = range[0] + Math.floor(Math.random() * (range[1] - range[0] + 1));
     if (handedOut.has(port)) continue;

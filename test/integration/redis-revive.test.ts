@@ -5,14 +5,15 @@
  * connect, which is what Sentinel's failover detector does on
  * +switch-master. Without the revival the client stays 'end' for good.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { startRedis } from '../harness/redis';
 import { waitFor } from '../harness/ports';
-import { teardown } from '../harness/teardown';
+import { teardown, type Cleanups } from '../harness/teardown';
 import { createRedis } from '../../shared/redis/connect';
-import { RedisSchema } from '../../shared/config/schema';
+import { RedisSchema, type RedisConfig } from '../../shared/config/schema';
+import type { OnRevive } from '../../shared/redis/revive';
 
 /**
  * Makes ioredis end `r` the way a failover does: its connection drops, and as the reconnect's connect starts, a
@@ -28,15 +29,25 @@ function endDuringReconnect(r: Redis): Promise<void> {
   });
 }
 
-test('a state client that ioredis ended during a reconnect connects again and serves commands', async (t) => {
-  const cleanup = teardown(t);
+/** A redis-server of the test's own, and a maker of connected clients that are closed at its end. */
+async function withRedis(t: TestContext): Promise<(purpose: 'state' | 'lease' | 'subscriber', name: string, onRevive?: OnRevive) => Promise<Redis>> {
+  const cleanup: Cleanups = teardown(t);
   const redis = await startRedis();
   cleanup.after(() => redis.stop());
+  const cfg: RedisConfig = RedisSchema.parse({ url: redis.url });
+  return async (purpose, name, onRevive) => {
+    const c = createRedis(cfg, purpose, name, onRevive);
+    c.on('error', () => {});
+    cleanup.after(() => c.disconnect());
+    await c.connect();
+    return c;
+  };
+}
+
+test('a state client that ioredis ended during a reconnect connects again and serves commands', async (t) => {
+  const client = await withRedis(t);
   const revivals: number[] = [];
-  const r = createRedis(RedisSchema.parse({ url: redis.url }), 'state', 'wsha-test-state', (n) => revivals.push(n));
-  r.on('error', () => {});
-  cleanup.after(() => r.disconnect());
-  await r.connect();
+  const r = await client('state', 'wsha-test-state', (n) => revivals.push(n));
   assert.equal(await r.ping(), 'PONG');
 
   await endDuringReconnect(r);
@@ -46,14 +57,8 @@ test('a state client that ioredis ended during a reconnect connects again and se
 });
 
 test('a subscriber ended during a reconnect comes back with its subscriptions', async (t) => {
-  const cleanup = teardown(t);
-  const redis = await startRedis();
-  cleanup.after(() => redis.stop());
-  const cfg = RedisSchema.parse({ url: redis.url });
-  const sub = createRedis(cfg, 'subscriber', 'wsha-test-sub');
-  const pub = createRedis(cfg, 'state', 'wsha-test-pub');
-  for (const c of [sub, pub]) { c.on('error', () => {}); cleanup.after(() => c.disconnect()); }
-  await Promise.all([sub.connect(), pub.connect()]);
+  const client = await withRedis(t);
+  const [sub, pub] = await Promise.all([client('subscriber', 'wsha-test-sub'), client('state', 'wsha-test-pub')]);
   const got: string[] = [];
   sub.on('message', (_channel: string, message: string) => got.push(message));
   await sub.subscribe('wsha-test-events');
@@ -64,14 +69,8 @@ test('a subscriber ended during a reconnect comes back with its subscriptions', 
 });
 
 test('a client closed on purpose stays closed: disconnect() and quit()', async (t) => {
-  const cleanup = teardown(t);
-  const redis = await startRedis();
-  cleanup.after(() => redis.stop());
-  const cfg = RedisSchema.parse({ url: redis.url });
-  const a = createRedis(cfg, 'state', 'wsha-test-a');
-  const b = createRedis(cfg, 'lease', 'wsha-test-b');
-  for (const c of [a, b]) { c.on('error', () => {}); cleanup.after(() => c.disconnect()); }
-  await Promise.all([a.connect(), b.connect()]);
+  const client = await withRedis(t);
+  const [a, b] = await Promise.all([client('state', 'wsha-test-a'), client('lease', 'wsha-test-b')]);
   const ended = Promise.all([new Promise((r) => a.once('end', r)), new Promise((r) => b.once('end', r))]);
   a.disconnect();
   await b.quit();
